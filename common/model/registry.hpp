@@ -1,0 +1,73 @@
+// The registry: districts, schools, terminals, patrol units and guard posts
+// (contract §7). It changes rarely (import, admin API), so the running server
+// holds an immutable snapshot and replaces it whole on change.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace huxiao {
+
+struct GeoPoint {
+    double lat = 0;
+    double lon = 0;
+};
+
+struct SlaOverride {
+    std::optional<int> ack_s;
+    std::optional<int> arrival_s;
+};
+
+struct District {
+    std::string id;
+    std::string name;
+    SlaOverride sla;
+};
+
+struct School {
+    std::string id;
+    std::string name;
+    std::string district;
+    GeoPoint location;
+};
+
+struct Terminal {
+    std::string id;
+    std::string school;
+    bool enabled = true;
+};
+
+struct Unit {
+    std::string id;
+    std::string callsign;
+    std::string district;
+    GeoPoint home;  // where the unit is assumed to be until it reports a position
+};
+
+// A daily window in local minutes since midnight, e.g. 07:00-08:30 = [420, 510).
+struct MinuteWindow {
+    int begin_min = 0;
+    int end_min = 0;
+};
+
+struct GuardPost {
+    std::string school;
+    std::string unit;
+    std::string days;                    // as written, e.g. "mon-fri"
+    unsigned weekday_mask = 0;           // bit 0 = Monday ... bit 6 = Sunday
+    std::vector<MinuteWindow> windows;   // local time of `tz`
+    std::string tz;                      // IANA zone, e.g. "Asia/Shanghai"
+    std::vector<std::string> window_texts;  // as written, e.g. "07:00-08:30"
+};
+
+struct Registry {
+    std::vector<District> districts;
+    std::vector<School> schools;
+    std::vector<Terminal> terminals;
+    std::vector<Unit> units;
+    std::vector<GuardPost> guard_posts;
+};
+
+}  // namespace huxiao
