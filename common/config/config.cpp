@@ -1,0 +1,225 @@
+#include "common/config/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace huxiao {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array kAlarmKinds = {"intrusion", "assault",   "medical",  "fire",  "bullying",
+                                    "self_harm", "drowning", "traffic", "other"};
+
+[[noreturn]] void fail(const std::string& key, const std::string& message) {
+    throw ConfigError(key + ": " + message);
+}
+
+// Walks one JSON object, hands each known key to its reader and rejects the
+// rest, so that every error names the full dotted key.
+class Section {
+public:
+    Section(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {
+        if (!object_.is_object()) fail(name(), "must be an object");
+    }
+
+    std::string key(const std::string& k) const { return prefix_.empty() ? k : prefix_ + "." + k; }
+    const std::string& name() const { return prefix_.empty() ? kRoot : prefix_; }
+
+    void integer(const std::string& k, int& out, int min, int max) {
+        visit(k, [&](const json& v) {
+            if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
+                fail(key(k), "must be an integer between " + std::to_string(min) + " and " +
+                                 std::to_string(max));
+            }
+            out = v.get<int>();
+        });
+    }
+
+    void number(const std::string& k, double& out, double min, double max) {
+        visit(k, [&](const json& v) {
+            if (!v.is_number() || v.get<double>() < min || v.get<double>() > max) {
+                std::ostringstream range;
+                range << "must be a number between " << min << " and " << max;
+                fail(key(k), range.str());
+            }
+            out = v.get<double>();
+        });
+    }
+
+    void string(const std::string& k, std::string& out) {
+        visit(k, [&](const json& v) {
+            if (!v.is_string() || v.get<std::string>().empty()) {
+                fail(key(k), "must be a non-empty string");
+            }
+            out = v.get<std::string>();
+        });
+    }
+
+    void one_of(const std::string& k, std::string& out, std::initializer_list<const char*> allowed) {
+        string(k, out);
+        for (const char* a : allowed) {
+            if (out == a) return;
+        }
+        std::string list;
+        for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        fail(key(k), "must be one of " + list + " (got \"" + out + "\")");
+    }
+
+    void path(const std::string& k, std::filesystem::path& out, const std::filesystem::path& base) {
+        std::string text;
+        string(k, text);
+        if (!text.empty()) {
+            std::filesystem::path p(text);
+            out = p.is_absolute() ? p : base / p;
+        }
+    }
+
+    void section(const std::string& k, const std::function<void(Section&)>& read) {
+        visit(k, [&](const json& v) {
+            Section inner(v, key(k));
+            read(inner);
+            inner.reject_unknown();
+        });
+    }
+
+    void raw(const std::string& k, const std::function<void(const json&)>& read) { visit(k, read); }
+
+    void reject_unknown() const {
+        for (auto it = object_.begin(); it != object_.end(); ++it) {
+            if (!seen_.count(it.key())) fail(key(it.key()), "unknown key");
+        }
+    }
+
+private:
+    void visit(const std::string& k, const std::function<void(const json&)>& read) {
+        seen_.insert(k);
+        if (auto it = object_.find(k); it != object_.end()) read(*it);
+    }
+
+    static inline const std::string kRoot = "(top level)";
+    const json& object_;
+    std::string prefix_;
+    std::set<std::string> seen_;
+};
+
+void require(bool given, const std::string& key) {
+    if (!given) fail(key, "is required");
+}
+
+}  // namespace
+
+bool is_alarm_kind(const std::string& kind) {
+    for (const char* k : kAlarmKinds) {
+        if (kind == k) return true;
+    }
+    return false;
+}
+
+Config parse_config(const std::string& text, const std::filesystem::path& base_dir,
+                    const std::optional<std::string>& database_url_override) {
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw ConfigError(std::string("not valid JSON: ") + e.what());
+    }
+    Config c;
+    Section root(doc, "");
+    root.section("database", [&](Section& s) {
+        s.string("url", c.database.url);
+        s.integer("pool_size", c.database.pool_size, 1, 64);
+        s.integer("batch_max", c.database.batch_max, 1, 10000);
+        s.integer("alarm_commit_timeout_ms", c.database.alarm_commit_timeout_ms, 100, 60000);
+        s.integer("connect_timeout_s", c.database.connect_timeout_s, 1, 60);
+    });
+    auto& t = c.terminal_listener;
+    root.section("terminal_listener", [&](Section& s) {
+        s.string("address", t.address);
+        s.integer("port", t.port, 0, 65535);
+        s.path("cert", t.cert, base_dir);
+        s.path("key", t.key, base_dir);
+        s.path("client_ca", t.client_ca, base_dir);
+        s.integer("max_connections", t.max_connections, 1, 1'000'000);
+        s.integer("max_frame_bytes", t.max_frame_bytes, 256, 1 << 20);
+        s.integer("hello_timeout_s", t.hello_timeout_s, 1, 600);
+        s.integer("max_frames_per_s", t.max_frames_per_s, 1, 10000);
+    });
+    auto& a = c.api_listener;
+    root.section("api_listener", [&](Section& s) {
+        s.string("address", a.address);
+        s.integer("port", a.port, 0, 65535);
+        s.path("cert", a.cert, base_dir);
+        s.path("key", a.key, base_dir);
+    });
+    auto& d = c.dispatch;
+    root.section("dispatch", [&](Section& s) {
+        s.integer("offer_timeout_s", d.offer_timeout_s, 1, 3600);
+        s.integer("repeat_window_s", d.repeat_window_s, 0, 86400);
+        s.number("arrival_radius_m", d.arrival_radius_m, 1, 10000);
+        s.number("road_factor", d.road_factor, 1, 10);
+        s.number("speed_kmh", d.speed_kmh, 1, 300);
+        s.integer("unit_stale_s", d.unit_stale_s, 1, 86400);
+        s.raw("units_required", [&](const json& v) {
+            if (!v.is_object()) fail(s.key("units_required"), "must be an object of kind: count");
+            std::map<std::string, int> required;
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                const std::string k = s.key("units_required." + it.key());
+                if (!is_alarm_kind(it.key())) fail(k, "unknown alarm kind");
+                if (!it->is_number_integer() || it->get<long long>() < 1 ||
+                    it->get<long long>() > 20) {
+                    fail(k, "must be an integer between 1 and 20");
+                }
+                required[it.key()] = it->get<int>();
+            }
+            d.units_required = std::move(required);
+        });
+    });
+    root.section("supervision", [&](Section& s) {
+        s.integer("heartbeat_s", c.supervision.heartbeat_s, 1, 3600);
+        s.integer("missed_heartbeats", c.supervision.missed_heartbeats, 1, 100);
+    });
+    root.section("sla", [&](Section& s) {
+        s.integer("ack_s", c.sla.ack_s, 1, 86400);
+        s.integer("arrival_s", c.sla.arrival_s, 1, 86400);
+    });
+    root.section("log", [&](Section& s) {
+        s.one_of("level", c.log.level, {"debug", "info", "warn", "error"});
+        s.one_of("format", c.log.format, {"json", "text"});
+    });
+    root.reject_unknown();
+
+    if (database_url_override && !database_url_override->empty()) {
+        c.database.url = *database_url_override;
+    }
+    require(!c.database.url.empty(), "database.url");
+    require(!t.cert.empty(), "terminal_listener.cert");
+    require(!t.key.empty(), "terminal_listener.key");
+    require(!t.client_ca.empty(), "terminal_listener.client_ca");
+    require(!a.cert.empty(), "api_listener.cert");
+    require(!a.key.empty(), "api_listener.key");
+    return c;
+}
+
+Config load_config_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError(file.string() + ": cannot read the configuration file");
+    std::stringstream text;
+    text << in.rdbuf();
+    const char* env = std::getenv("HUXIAO_DATABASE_URL");
+    try {
+        return parse_config(text.str(), std::filesystem::absolute(file).parent_path(),
+                            env ? std::optional<std::string>(env) : std::nullopt);
+    } catch (const ConfigError& e) {
+        throw ConfigError(file.string() + ": " + e.what());
+    }
+}
+
+}  // namespace huxiao

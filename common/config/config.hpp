@@ -1,0 +1,97 @@
+// The server's configuration (contract §2): a JSON file turned into a
+// validated `Config`. Every key has a default except the database URL and the
+// TLS material; an unknown key or a bad value is an error that names the key,
+// because a typo must never fall back silently to a default.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace huxiao {
+
+struct DatabaseConfig {
+    std::string url;
+    int pool_size = 4;
+    // Extensions of the contract (docs/configuration.md):
+    int batch_max = 512;            // alarms per group commit
+    int alarm_commit_timeout_ms = 5000;  // after this an alarm is answered `unavailable`
+    int connect_timeout_s = 5;
+};
+
+struct TerminalListenerConfig {
+    std::string address = "0.0.0.0";
+    int port = 7443;
+    std::filesystem::path cert;
+    std::filesystem::path key;
+    std::filesystem::path client_ca;
+    int max_connections = 20000;
+    int max_frame_bytes = 4096;
+    int hello_timeout_s = 10;
+    // Extension: sustained frames per second a terminal may send (burst twice that).
+    int max_frames_per_s = 20;
+};
+
+struct ApiListenerConfig {
+    std::string address = "0.0.0.0";
+    int port = 8443;
+    std::filesystem::path cert;
+    std::filesystem::path key;
+};
+
+struct DispatchConfig {
+    int offer_timeout_s = 20;
+    int repeat_window_s = 120;
+    double arrival_radius_m = 150;
+    double road_factor = 1.3;
+    double speed_kmh = 40;
+    int unit_stale_s = 120;
+    std::map<std::string, int> units_required{{"assault", 2}, {"intrusion", 2}};
+};
+
+struct SupervisionConfig {
+    int heartbeat_s = 30;
+    int missed_heartbeats = 3;
+};
+
+struct SlaConfig {
+    int ack_s = 60;
+    int arrival_s = 300;
+};
+
+struct LogConfig {
+    std::string level = "info";   // debug | info | warn | error
+    std::string format = "json";  // json | text
+};
+
+struct Config {
+    DatabaseConfig database;
+    TerminalListenerConfig terminal_listener;
+    ApiListenerConfig api_listener;
+    DispatchConfig dispatch;
+    SupervisionConfig supervision;
+    SlaConfig sla;
+    LogConfig log;
+};
+
+// Thrown for any problem with the configuration; what() names the key,
+// e.g. "dispatch.offer_timeout_s: must be an integer between 1 and 3600".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses `text`. Relative paths are resolved against `base_dir`;
+// `database_url_override` (from HUXIAO_DATABASE_URL) replaces database.url.
+Config parse_config(const std::string& text, const std::filesystem::path& base_dir,
+                    const std::optional<std::string>& database_url_override);
+
+// Reads the file and applies the HUXIAO_DATABASE_URL environment variable.
+Config load_config_file(const std::filesystem::path& file);
+
+// The alarm kinds of contract §3.
+bool is_alarm_kind(const std::string& kind);
+
+}  // namespace huxiao

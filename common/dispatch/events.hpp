@@ -1,0 +1,107 @@
+// Inputs of the dispatch core. The shell turns frames, console commands, timer
+// expiries and a periodic tick into these and calls DispatchCore::handle.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "common/model/time_point.hpp"
+
+namespace huxiao::dispatch {
+
+// An alarm committed by intake. new_incident = false when it joined an open
+// incident as a repeat alarm: recorded by the shell, no new offers.
+struct AlarmIntaken {
+    std::string incident;
+    std::string school;
+    std::string kind;
+    bool drill = false;
+    TimePoint received_at{};
+    bool new_incident = true;
+};
+
+// Console commands (contract §4 /ws/console). `actor` is the token name.
+// Cancel is also how a terminal's cancel request ends an incident, once a
+// dispatcher confirms it.
+struct ConsoleCancel {
+    std::string incident;
+    std::string actor;
+    std::string reason;
+};
+struct ConsoleResolve {
+    std::string incident;
+    std::string actor;
+    std::string note;
+};
+struct ConsoleAssign {
+    std::string incident;
+    std::string unit;
+    std::string actor;
+};
+struct ConsoleAcknowledge {
+    std::string incident;
+    std::string actor;
+};
+struct ConsoleNote {
+    std::string incident;
+    std::string actor;
+    std::string text;
+};
+
+// Patrol unit sessions (contract §4 /ws/unit).
+struct UnitConnected {
+    std::string unit;
+};
+struct UnitDisconnected {
+    std::string unit;
+};
+struct UnitPosition {
+    std::string unit;
+    double lat = 0;
+    double lon = 0;
+};
+struct UnitAvailability {
+    std::string unit;
+    bool available = true;  // false: "out_of_service"
+};
+struct UnitAccept {
+    std::string unit;
+    std::string incident;
+};
+struct UnitDecline {
+    std::string unit;
+    std::string incident;
+    std::string reason;
+};
+struct UnitEnRoute {
+    std::string unit;
+    std::string incident;
+};
+struct UnitArrived {
+    std::string unit;
+    std::string incident;
+};
+struct UnitClear {
+    std::string unit;
+    std::string incident;
+    std::string outcome;
+};
+
+// A timer started by StartTimer ran out (same fields as its OfferTimerKey).
+struct OfferTimerFired {
+    std::string incident;
+    std::string unit;
+    std::uint64_t seq = 0;
+};
+
+// Periodic (every few seconds): expires offers whose deadline passed without
+// their timer (e.g. across a restart) and retries incidents waiting for units.
+struct Tick {};
+
+using Event = std::variant<AlarmIntaken, ConsoleCancel, ConsoleResolve, ConsoleAssign,
+                           ConsoleAcknowledge, ConsoleNote, UnitConnected, UnitDisconnected,
+                           UnitPosition, UnitAvailability, UnitAccept, UnitDecline, UnitEnRoute,
+                           UnitArrived, UnitClear, OfferTimerFired, Tick>;
+
+}  // namespace huxiao::dispatch

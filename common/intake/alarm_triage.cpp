@@ -1,0 +1,74 @@
+#include "common/intake/alarm_triage.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace huxiao {
+
+std::string IncidentIdGenerator::next(UnixMicros now) {
+    last_ = std::max(now, last_ + 1);
+    const std::string iso = format_iso_micros(last_);  // 2026-09-01T07:30:00.123456Z
+    const std::int64_t micros_of_day = ((last_ % (86400 * kMicrosPerSecond)) +
+                                        86400 * kMicrosPerSecond) % (86400 * kMicrosPerSecond);
+    // Fixed width keeps ids of one day sortable as text.
+    char digits[8];
+    static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    std::int64_t v = micros_of_day;
+    for (int i = 6; i >= 0; --i) {
+        digits[i] = kAlphabet[v % 36];
+        v /= 36;
+    }
+    digits[7] = '\0';
+    return "I-" + iso.substr(0, 4) + iso.substr(5, 2) + iso.substr(8, 2) + "-" + digits;
+}
+
+TriageOutcome AlarmTriage::triage(const TriageInput& alarm) {
+    if (auto known = incident_of(alarm.terminal, alarm.alarm_id)) return Retransmission{*known};
+
+    auto [first, last] = open_by_school_.equal_range(alarm.school);
+    for (auto it = first; it != last; ++it) {
+        Open& open = it->second;
+        // A drill never absorbs a real alarm, nor the other way round.
+        if (open.drill == alarm.drill &&
+            alarm.received_at - open.last_alarm_at <= repeat_window_us_) {
+            open.last_alarm_at = std::max(open.last_alarm_at, alarm.received_at);
+            incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = open.incident;
+            return RepeatAlarm{open.incident};
+        }
+    }
+    std::string incident = ids_.next(alarm.received_at);
+    open_by_school_.emplace(alarm.school, Open{incident, alarm.drill, alarm.received_at});
+    incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = incident;
+    return NewIncident{std::move(incident)};
+}
+
+void AlarmTriage::restore(const OpenIncident& incident) {
+    open_by_school_.emplace(incident.school,
+                            Open{incident.incident, incident.drill, incident.last_alarm_at});
+    for (const auto& [terminal, alarm_id] : incident.alarms) {
+        incident_by_alarm_[key(terminal, alarm_id)] = incident.incident;
+    }
+}
+
+void AlarmTriage::close(const std::string& incident) {
+    for (auto it = open_by_school_.begin(); it != open_by_school_.end(); ++it) {
+        if (it->second.incident == incident) {
+            open_by_school_.erase(it);
+            return;
+        }
+    }
+}
+
+void AlarmTriage::correct(const std::string& terminal, const std::string& alarm_id,
+                          const std::string& recorded) {
+    incident_by_alarm_[key(terminal, alarm_id)] = recorded;
+}
+
+std::optional<std::string> AlarmTriage::incident_of(const std::string& terminal,
+                                                    const std::string& alarm_id) const {
+    auto it = incident_by_alarm_.find(key(terminal, alarm_id));
+    if (it == incident_by_alarm_.end()) return std::nullopt;
+    return it->second;
+}
+
+}  // namespace huxiao

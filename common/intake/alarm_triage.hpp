@@ -1,0 +1,104 @@
+// Decides, in memory and at once, what an incoming terminal alarm is:
+// a retransmission of one already seen, a repeat alarm joining the school's
+// open incident (contract §6, `repeat_window_s`), or a new incident.
+//
+// Deciding here rather than in the database lets dispatching start before the
+// alarm's commit (a slow database must not delay the offer to a unit). The
+// database still holds the final word on idempotency: its unique key on
+// (terminal, alarm id) returns the incident already recorded, and the shell
+// reconciles the rare disagreement (an alarm id this process has forgotten).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "common/util/time.hpp"
+
+namespace huxiao {
+
+// Unique, sortable, readable incident ids: "I-20260901-<base36 µs of day>".
+// Monotonic within a process; across restarts the clock has moved on. The
+// shell seeds `last` from the newest id in the database at start.
+class IncidentIdGenerator {
+public:
+    std::string next(UnixMicros now);
+    void observe(UnixMicros issued_at) { last_ = std::max(last_, issued_at); }
+
+private:
+    UnixMicros last_ = 0;
+};
+
+struct TriageInput {
+    std::string terminal;
+    std::string alarm_id;
+    std::string school;
+    bool drill = false;
+    UnixMicros received_at = 0;
+};
+
+struct NewIncident {
+    std::string incident;
+};
+struct RepeatAlarm {
+    std::string incident;
+};
+struct Retransmission {
+    std::string incident;
+};
+using TriageOutcome = std::variant<NewIncident, RepeatAlarm, Retransmission>;
+
+class AlarmTriage {
+public:
+    explicit AlarmTriage(int repeat_window_s) : repeat_window_us_(repeat_window_s * kMicrosPerSecond) {}
+
+    TriageOutcome triage(const TriageInput& alarm);
+
+    // An incident recovered from the database at start, with its alarm ids.
+    struct OpenIncident {
+        std::string incident;
+        std::string school;
+        bool drill = false;
+        UnixMicros last_alarm_at = 0;
+        std::vector<std::pair<std::string, std::string>> alarms;  // (terminal, alarm id)
+    };
+    void restore(const OpenIncident& incident);
+
+    // The incident was resolved or cancelled: later alarms open a new one.
+    // Its alarm ids are remembered so a late retransmission still finds it.
+    void close(const std::string& incident);
+
+    // The database answered that (terminal, alarm id) already belonged to
+    // `recorded`: remember that instead of what triage guessed.
+    void correct(const std::string& terminal, const std::string& alarm_id,
+                 const std::string& recorded);
+
+    // The incident that a (terminal, alarm id) belongs to, if known.
+    std::optional<std::string> incident_of(const std::string& terminal,
+                                           const std::string& alarm_id) const;
+
+    IncidentIdGenerator& ids() { return ids_; }
+    std::size_t open_incidents() const { return open_by_school_.size(); }
+
+private:
+    struct Open {
+        std::string incident;
+        bool drill;
+        UnixMicros last_alarm_at;
+    };
+    static std::string key(const std::string& terminal, const std::string& alarm_id) {
+        return terminal + '\x1f' + alarm_id;
+    }
+
+    UnixMicros repeat_window_us_;
+    IncidentIdGenerator ids_;
+    // school -> its open incidents (a real one and a drill may be open together)
+    std::multimap<std::string, Open> open_by_school_;
+    std::unordered_map<std::string, std::string> incident_by_alarm_;
+};
+
+}  // namespace huxiao

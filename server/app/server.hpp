@@ -1,0 +1,37 @@
+// Wiring of the running server: one io_context run by one thread per core,
+// the IncidentLog, the Dispatcher, the listeners, and the order in which they
+// start (database, migrations, registry, recovery, then listeners) and stop
+// (stop accepting, let in-flight writes commit, close, exit).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <optional>
+
+#include "common/config/config.hpp"
+
+namespace huxiao {
+
+class Server {
+public:
+    explicit Server(Config config);
+    ~Server();
+
+    // Everything up to open listeners. Throws std::runtime_error with a
+    // one-line reason on a start-up failure.
+    void start();
+    // Runs until SIGTERM/SIGINT (or request_stop), then drains. Returns the exit code.
+    int run();
+    void request_stop();
+
+    unsigned short terminal_port() const;
+
+private:
+    struct Parts;
+    Config config_;
+    boost::asio::io_context io_;
+    std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace huxiao

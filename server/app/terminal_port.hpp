@@ -1,0 +1,16 @@
+// What the rest of the server may do with a connected school terminal:
+// send it a frame. Implemented by TerminalSession; thread-safe.
+#pragma once
+
+#include <string>
+
+namespace huxiao {
+
+class TerminalPort {
+public:
+    virtual ~TerminalPort() = default;
+    virtual void send(std::string frame) = 0;
+    virtual const std::string& terminal_id() const = 0;
+};
+
+}  // namespace huxiao

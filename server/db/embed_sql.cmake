@@ -1,0 +1,15 @@
+# Generates a C++ source that holds every sql/NNN_*.sql migration, so the
+# binary carries its schema with it (no path to find at run time).
+file(GLOB files "${SQL_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "// Generated from sql/*.sql by server/db/embed_sql.cmake. Do not edit.\n#include \"server/db/migrations.hpp\"\nnamespace huxiao::db {\nconst std::vector<Migration>& embedded_migrations() {\n    static const std::vector<Migration> all = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  string(SUBSTRING ${name} 0 3 version)
+  math(EXPR version "${version}")
+  file(READ ${f} sql)
+  string(APPEND body "        {${version}, \"${name}\", R\"huxiao_sql(${sql})huxiao_sql\"},\n")
+endforeach()
+string(APPEND body "    };\n    return all;\n}\n}  // namespace huxiao::db\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")

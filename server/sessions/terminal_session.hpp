@@ -1,0 +1,80 @@
+// TerminalSession: one mutually authenticated TLS connection from a school
+// alarm terminal (contract §3). It turns lines into frames and frames into
+// calls on the Dispatcher, and writes whatever it is sent through one queue.
+// It holds no dispatch state.
+//
+// Life of a session: TLS handshake (the terminal CA's signature is checked by
+// OpenSSL), `hello` within hello_timeout_s naming the certificate's CN,
+// `welcome`, then frames until the peer leaves, goes silent for
+// missed_heartbeats heartbeats, or breaks a rule that closes the connection.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "common/config/config.hpp"
+#include "common/protocol/terminal_protocol.hpp"
+#include "common/util/token_bucket.hpp"
+#include "server/app/registry_holder.hpp"
+#include "server/app/terminal_port.hpp"
+
+namespace huxiao {
+
+class Dispatcher;
+
+struct TerminalSessionContext {
+    const Config& config;
+    Dispatcher& dispatcher;
+    RegistryHolder& registry;
+};
+
+class TerminalSession final : public TerminalPort,
+                              public std::enable_shared_from_this<TerminalSession> {
+public:
+    using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+    TerminalSession(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,
+                    TerminalSessionContext context, std::shared_ptr<void> connection_slot);
+    ~TerminalSession() override;
+
+    void start();
+    void send(std::string frame) override;  // thread-safe
+    const std::string& terminal_id() const override { return terminal_id_; }
+    void stop();                            // thread-safe
+
+private:
+    boost::asio::awaitable<void> run();
+    boost::asio::awaitable<void> write_loop(std::shared_ptr<TerminalSession> self);
+    boost::asio::awaitable<void> watchdog(std::shared_ptr<TerminalSession> self);
+    void close_socket();
+    boost::asio::awaitable<bool> await_hello();
+    void handle_line(std::string_view line);
+    void handle_error(const terminal::ProtocolError& error);
+    void send_error_and_close(terminal::ErrorCode code, std::string message,
+                              std::optional<std::string> ref = std::nullopt);
+    void queue(std::string frame);
+    void arm_deadline(std::chrono::steady_clock::duration d);
+
+    Stream stream_;
+    TerminalSessionContext ctx_;
+    std::shared_ptr<void> connection_slot_;  // released with the session: frees a max_connections place
+    boost::asio::steady_timer deadline_;
+    boost::asio::steady_timer write_signal_;
+    std::deque<std::string> outbox_;
+    std::string buffer_;
+    std::string terminal_id_;
+    std::string school_;
+    std::string peer_;
+    TokenBucket rate_;
+    int bad_in_a_row_ = 0;
+    bool closing_ = false;  // no more reads; close once the outbox is written
+    bool online_ = false;
+};
+
+}  // namespace huxiao
