@@ -69,8 +69,12 @@ resolve_paths() {
       chmod 0700 "$PG_STATE_DIR"
     fi
     if ! runuser -u postgres -- test -w "$PG_STATE_DIR" -a -x "$PG_STATE_DIR" 2>/dev/null; then
-      log_warn "user 'postgres' cannot reach $PG_STATE_DIR (a parent directory is not traversable);"
-      log_warn "using $fallback for the cluster instead (the port is still kept in $PG_PORT_FILE)"
+      if [[ -d "$fallback/data" ]]; then
+        log_info "cluster is in $fallback (user 'postgres' cannot reach $PG_STATE_DIR)"
+      else
+        log_warn "user 'postgres' cannot reach $PG_STATE_DIR (a parent directory is not traversable);"
+        log_warn "using $fallback for the cluster instead (the port is still kept in $PG_PORT_FILE)"
+      fi
       PG_BASE="$fallback"
       mkdir -p "$PG_BASE"
       chown postgres:postgres "$PG_BASE"
