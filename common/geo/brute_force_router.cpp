@@ -36,19 +36,32 @@ std::vector<RankedUnit> BruteForceRouter::rank(const RouteRequest& request) cons
         out.resize(request.count);
         return out;
     }
-    std::vector<RankedUnit> rest;
-    for (const UnitTable::Slot& s : table_.slots()) {
+    // Measure every candidate; only the winners get a RankedUnit (and a copy of
+    // their name), so the scan costs what a scan must: one haversine per unit.
+    struct Measured {
+        double distance_m;
+        UnitTable::SlotId slot;
+    };
+    std::vector<Measured> all;
+    all.reserve(table_.slots().size());
+    for (UnitTable::SlotId id = 0; id < table_.slots().size(); ++id) {
+        const UnitTable::Slot& s = table_.slot(id);
         if (!table_.candidate(s, request)) continue;
         if (std::any_of(out.begin(), out.end(),
                         [&](const RankedUnit& r) { return r.unit == s.unit; })) {
             continue;
         }
-        rest.push_back(table_.ranked(s, request.location, false));
+        all.push_back({haversine_m(s.position, request.location), id});
     }
-    const std::size_t need = std::min(request.count - out.size(), rest.size());
-    std::partial_sort(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(need), rest.end(),
-                      rank_less);
-    out.insert(out.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(need));
+    const std::size_t need = std::min(request.count - out.size(), all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(need), all.end(),
+                      [&](const Measured& a, const Measured& b) {
+                          if (a.distance_m != b.distance_m) return a.distance_m < b.distance_m;
+                          return table_.slot(a.slot).unit < table_.slot(b.slot).unit;
+                      });
+    for (std::size_t i = 0; i < need; ++i) {
+        out.push_back(table_.ranked(table_.slot(all[i].slot), request.location, false));
+    }
     return out;
 }
 

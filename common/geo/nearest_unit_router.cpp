@@ -33,6 +33,8 @@ NearestUnitRouter::NearestUnitRouter(RouterOptions options)
     : table_(std::move(options)), index_(std::make_unique<Index>()) {}
 
 NearestUnitRouter::~NearestUnitRouter() = default;
+NearestUnitRouter::NearestUnitRouter(NearestUnitRouter&&) noexcept = default;
+NearestUnitRouter& NearestUnitRouter::operator=(NearestUnitRouter&&) noexcept = default;
 
 std::size_t NearestUnitRouter::indexed() const { return index_->tree.size(); }
 

@@ -21,6 +21,8 @@ public:
     ~NearestUnitRouter() override;
     NearestUnitRouter(const NearestUnitRouter&) = delete;
     NearestUnitRouter& operator=(const NearestUnitRouter&) = delete;
+    NearestUnitRouter(NearestUnitRouter&&) noexcept;
+    NearestUnitRouter& operator=(NearestUnitRouter&&) noexcept;
 
     void set_position(std::string_view unit, GeoPoint where, TimePoint reported_at) override;
     void set_eligible(std::string_view unit, bool eligible) override;
