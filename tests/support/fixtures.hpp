@@ -1,0 +1,47 @@
+// The common ground of the end-to-end tests: a fresh database with a small
+// registry imported through `huxiaod import`, certificates for its
+// terminals, and a running huxiaod.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "tests/support/certs.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/terminal_client.hpp"
+#include "tests/support/test_db.hpp"
+
+namespace huxiao::test {
+
+// A registry of two schools: S-1 with terminals T-1 and T-1B, S-2 with T-2
+// and the disabled T-9.
+extern const char* const kSmallRegistry;
+
+std::filesystem::path make_temp_dir(const std::string& prefix);
+
+class ServerTest : public ::testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    // Starts (or restarts) huxiaod with `config()`.
+    void start_server();
+    nlohmann::json& config() { return config_; }
+    ServerProcess& server() { return *server_; }
+    int port() const { return server_->terminal_port(); }
+
+    // A client that presents the certificate of `terminal`.
+    std::unique_ptr<TerminalClient> client(const std::string& terminal);
+    std::unique_ptr<TerminalClient> hello(const std::string& terminal);
+
+    std::unique_ptr<TestDatabase> db_;
+    std::filesystem::path dir_;
+    std::unique_ptr<CertFactory> certs_;
+    nlohmann::json config_;
+    std::unique_ptr<ServerProcess> server_;
+    std::map<std::string, CertFactory::Pair> terminal_certs_;
+};
+
+}  // namespace huxiao::test

@@ -1,0 +1,45 @@
+// A school terminal for tests: real TCP and TLS on loopback, with a client
+// certificate (or none), reading and writing JSON lines with timeouts.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tests/support/certs.hpp"
+
+namespace huxiao::test {
+
+class TerminalClient {
+public:
+    // `cert` null: connect without a client certificate.
+    TerminalClient(int port, const CertFactory::Pair* cert, const std::filesystem::path& server_ca);
+    ~TerminalClient();
+
+    // TCP connect and TLS handshake; false (with `error`) when refused.
+    bool connect(std::string* error = nullptr);
+    // connect(), send hello for `terminal`, and expect welcome; throws otherwise.
+    void connect_and_hello(const std::string& terminal);
+
+    bool send_line(const std::string& line);  // appends '\n'
+    bool send_raw(const std::string& bytes);
+    bool send(const nlohmann::json& frame) { return send_line(frame.dump()); }
+
+    // The next frame, or nothing on timeout, close or error.
+    std::optional<nlohmann::json> read_frame(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // The next frame of `type`, skipping others (e.g. status pushes).
+    std::optional<nlohmann::json> read_frame_of_type(const std::string& type,
+                                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // True when the server closes the connection (EOF or error) within timeout.
+    bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace huxiao::test
