@@ -108,6 +108,17 @@ done
 if [[ ${#made[@]} -eq 0 ]]; then
   say "dev certificates in $OUT are up to date (server, terminal CA, ${#ids[@]} terminals)"
 else
-  say "made ${#made[@]} certificate(s) in $OUT:"
-  for f in "${made[@]}"; do say "  ${f#"$OUT"/}"; done
+  say "made ${#made[@]} certificate(s) (each with its .key) in $OUT:"
+  terminals=()
+  for f in "${made[@]}"; do
+    case "$f" in
+      "$OUT"/terminals/*) terminals+=("$(basename "$f" .crt)") ;;
+      *) say "  ${f#"$OUT"/}" ;;
+    esac
+  done
+  if [[ ${#terminals[@]} -gt 3 ]]; then
+    say "  terminals/<ID>.crt for ${#terminals[@]} terminals: ${terminals[0]}, ${terminals[1]}, ... ${terminals[-1]}"
+  elif [[ ${#terminals[@]} -gt 0 ]]; then
+    say "  terminals/<ID>.crt for: ${terminals[*]}"
+  fi
 fi

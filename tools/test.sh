@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs all tests (README quick start, command 2; .ci/run calls it).
+#
+#   tools/test.sh [CTEST_ARGS...]     e.g. tools/test.sh -L unit   or   -R Import
+#
+# 1. tools/setup.sh: packages, build (build/ci), private PostgreSQL, dev
+#    certificates, demo configuration and import.
+# 2. ctest on build/ci (unit and integration tests), with
+#      HUXIAO_TEST_PG        postgresql://huxiao@127.0.0.1:PORT/huxiao (tools/pg.sh url;
+#                            role huxiao may create databases)
+#      HUXIAO_TEST_PG_ADMIN  postgresql://postgres@127.0.0.1:PORT/postgres (superuser)
+#      HUXIAO_SOURCE_DIR     the repository root
+#    Values already set in the environment are kept.
+# 3. Browser tests in tests/web, when tests/web/package.json exists.
+# Exits non-zero when any stage fails, after a summary of all of them.
+set -euo pipefail
+
+# shellcheck source=tools/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$HUXIAO_ROOT"
+
+declare -a SUMMARY=()
+failed=0
+record() {  # record NAME STATUS SECONDS [NOTE]
+  local name=$1 status=$2 secs=$3 note=${4:-}
+  SUMMARY+=("$(printf '  %-34s %-7s %5ss  %s' "$name" "$status" "$secs" "$note")")
+  [[ "$status" == FAIL ]] && failed=1
+  return 0
+}
+print_summary() {
+  printf '\n==> Test summary\n' >&2
+  printf '%s\n' "${SUMMARY[@]}" >&2
+  if [[ $failed -eq 0 ]]; then
+    printf 'result: all stages passed\n' >&2
+  else
+    printf 'result: FAILED\n' >&2
+  fi
+  if [[ -n "${ctest_counts:-}" ]]; then
+    local f=${ctest_counts% *} t=${ctest_counts#* }
+    printf 'ctest: %d passed, %d failed\n' $((t - f)) "$f"
+  fi
+}
+
+# --- 1. setup -----------------------------------------------------------------
+start=$SECONDS
+if ! tools/setup.sh; then
+  record "setup (packages, build, pg, certs)" FAIL $((SECONDS - start))
+  print_summary
+  exit 1
+fi
+record "setup (packages, build, pg, certs)" ok $((SECONDS - start))
+
+: "${HUXIAO_TEST_PG:=$(tools/pg.sh url)}"
+: "${HUXIAO_TEST_PG_ADMIN:=$(tools/pg.sh admin-url)}"
+: "${HUXIAO_SOURCE_DIR:=$HUXIAO_ROOT}"
+export HUXIAO_TEST_PG HUXIAO_TEST_PG_ADMIN HUXIAO_SOURCE_DIR
+
+# --- 2. C++ unit and integration tests ----------------------------------------
+log_step "Running C++ tests: ctest --test-dir build/ci (HUXIAO_TEST_PG=$HUXIAO_TEST_PG)"
+start=$SECONDS
+CTEST_LOG=build/ci/ctest-output.log
+if ctest --test-dir build/ci --output-on-failure --timeout 300 --no-tests=error "$@" 2>&1 | tee "$CTEST_LOG"; then
+  record "ctest (unit + integration)" ok $((SECONDS - start))
+else
+  record "ctest (unit + integration)" FAIL $((SECONDS - start)) "see the ctest output above"
+fi
+# "NN% tests passed, F tests failed out of T" -> counts for the closing line.
+ctest_counts="$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' "$CTEST_LOG" | tail -n 1)"
+
+# --- 3. HOOK: browser tests (tests/web) ---------------------------------------
+# Runs `npm ci && npm test` in tests/web once tests/web/package.json exists.
+# Whoever adds them: install what they need here or in tools/setup.sh (Node.js
+# and npm, Debian's chromium for a headless browser), since CI starts from a
+# fresh machine. The environment above (HUXIAO_TEST_PG, …) is exported to them.
+if [[ -f tests/web/package.json ]]; then
+  log_step "Running browser tests (tests/web: npm ci && npm test)"
+  start=$SECONDS
+  if ! command -v npm >/dev/null 2>&1; then
+    record "browser tests (tests/web)" FAIL 0 "npm is not installed"
+  elif (cd tests/web && npm ci --no-audit --no-fund && npm test); then
+    record "browser tests (tests/web)" ok $((SECONDS - start))
+  else
+    record "browser tests (tests/web)" FAIL $((SECONDS - start)) "see the output above"
+  fi
+else
+  record "browser tests (tests/web)" skipped 0 "no tests/web/package.json yet"
+fi
+# --- end of hook ----------------------------------------------------------------
+
+print_summary
+exit "$failed"
