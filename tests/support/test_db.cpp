@@ -95,8 +95,13 @@ ThrowawayCluster::ThrowawayCluster() {
     char tmpl[] = "/tmp/huxiao-pgtest-XXXXXX";
     if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
-    as_postgres_ = ::geteuid() == 0;
-    if (as_postgres_) run("chown postgres " + dir_.string());
+    // initdb refuses to run as root: the cluster then belongs to `postgres`.
+    if (::geteuid() == 0) {
+        if (std::system(("chown postgres " + dir_.string()).c_str()) != 0) {
+            throw std::runtime_error("cannot hand " + dir_.string() + " to the postgres user");
+        }
+        as_postgres_ = true;
+    }
     port_ = free_tcp_port();
     run("/usr/lib/postgresql/15/bin/initdb -D " + (dir_ / "data").string() +
         " -U postgres --auth=trust -E UTF8 --locale=C >/dev/null");

@@ -1,0 +1,88 @@
+// The database goes away and comes back (contract §3 `unavailable`): no false
+// ack while it is gone, recovery by itself when it returns, and no alarm lost
+// or doubled. Runs on a PostgreSQL cluster of its own so that stopping it
+// disturbs no other test.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "tests/support/fixtures.hpp"
+
+namespace huxiao::test {
+namespace {
+
+using nlohmann::json;
+
+json alarm(const std::string& id) {
+    return {{"type", "alarm"}, {"id", id}, {"kind", "intrusion"}};
+}
+
+std::string scalar(const std::string& url, const std::string& sql) {
+    db::PgSync c(url);
+    auto r = c.exec(sql);
+    return db::cell(r.get(), 0, 0);
+}
+
+TEST(DatabaseOutage, AlarmsAreUnavailableWhileTheDatabaseIsDownAndRecordedOnceAfter) {
+    ThrowawayCluster cluster;
+    const auto dir = make_temp_dir("huxiao-outage");
+    CertFactory certs(dir / "certs");
+    auto cert = certs.terminal("T-1");
+    json config = test_config(cluster.url(), certs);
+    std::ofstream(dir / "huxiao.json") << config.dump(2);
+    std::ofstream(dir / "registry.json") << kSmallRegistry;
+    auto imported = run_huxiaod({"import", "--config", (dir / "huxiao.json").string(),
+                                 (dir / "registry.json").string()});
+    ASSERT_EQ(imported.status, 0) << imported.err;
+
+    ServerProcess server(config, dir / "server");
+    TerminalClient t(server.terminal_port(), &cert, certs.server_ca());
+    t.connect_and_hello("T-1");
+    t.send(alarm("A-1"));
+    auto first = t.read_frame_of_type("ack");
+    ASSERT_TRUE(first);
+
+    cluster.stop();
+    // While the database is down an alarm is answered `unavailable`, never acked.
+    t.send(alarm("A-2"));
+    auto refused = t.read_frame(std::chrono::seconds(20));
+    ASSERT_TRUE(refused) << server.log();
+    EXPECT_EQ((*refused)["type"], "error");
+    EXPECT_EQ((*refused)["code"], "unavailable");
+    EXPECT_EQ((*refused)["ref"], "A-2");
+    // The connection stays open after `unavailable`.
+    t.send({{"type", "heartbeat"}, {"seq", 7}});
+    auto hb = t.read_frame_of_type("heartbeat_ack");
+    ASSERT_TRUE(hb);
+
+    cluster.start();
+    // The terminal retries the same id until it is acked; the server
+    // reconnects by itself.
+    std::optional<json> ack;
+    for (int attempt = 0; attempt < 60 && !ack; ++attempt) {
+        t.send(alarm("A-2"));
+        auto answer = t.read_frame(std::chrono::seconds(10));
+        ASSERT_TRUE(answer) << server.log();
+        if ((*answer)["type"] == "ack") {
+            ack = answer;
+        } else {
+            ASSERT_EQ((*answer)["code"], "unavailable") << answer->dump();
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a terminal's retry pause
+        }
+    }
+    ASSERT_TRUE(ack) << server.log();
+    EXPECT_EQ((*ack)["id"], "A-2");
+    // Same school, within the repeat window: it joined the first incident.
+    EXPECT_EQ((*ack)["incident"], (*first)["incident"]);
+    EXPECT_EQ(scalar(cluster.url(), "SELECT count(*) FROM terminal_events WHERE event_id = 'A-2'"), "1");
+    EXPECT_EQ(scalar(cluster.url(), "SELECT count(*) FROM incidents"), "1");
+    EXPECT_EQ(scalar(cluster.url(),
+                     "SELECT string_agg(type, ',' ORDER BY seq) FROM incident_events"),
+              "alarm_received,repeat_alarm");
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace huxiao::test
