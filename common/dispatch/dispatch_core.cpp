@@ -74,6 +74,10 @@ json closed_message(const std::string& incident) {
     return json{{"type", "incident_closed"}, {"incident", incident}};
 }
 
+bool received_first(const Incident* a, const Incident* b) {
+    return std::tie(a->received_at, a->id) < std::tie(b->received_at, b->id);
+}
+
 void sync_router(geo::UnitRouter& router, const UnitState& u) {
     router.set_eligible(u.id, u.connected && u.available && !u.retired && u.incident.empty());
 }
@@ -112,6 +116,7 @@ private:
         out_.push_back(PushStatus{inc.school, inc.id, IncidentStatus::received, {}, {}, now_});
         c_.incidents_.emplace(inc.id, std::move(inc));
         // Offers follow in fill_places(), with every other waiting incident.
+        c_.refill_ = true;
     }
 
     void on(const ConsoleCancel& e) {
@@ -191,6 +196,7 @@ private:
         u->last_report = now_;
         c_.router_->set_position(u->id, u->position, now_);
         sync_router(*c_.router_, *u);
+        c_.refill_ = true;
         // An offer restored at start-up (or sent just before a reconnect) is
         // sent again with the time it has left.
         if (Incident* inc = find_incident(u->incident)) {
@@ -223,6 +229,12 @@ private:
             unit_error(e.unit, "bad_frame", "lat/lon out of range", {});
             return;
         }
+        // A unit reporting again after going stale may be routable again; a
+        // fresh one was a candidate already, so moving it cannot serve a
+        // waiting incident.
+        if (now_ - u->last_report > std::chrono::seconds{c_.config_.unit_stale_s}) {
+            c_.refill_ = true;
+        }
         u->position = p;
         u->reported = true;
         u->last_report = now_;
@@ -233,6 +245,7 @@ private:
     void on(const UnitAvailability& e) {
         UnitState* u = known_unit(e.unit, {});
         if (u == nullptr) return;
+        if (e.available && !u->available) c_.refill_ = true;
         u->available = e.available;
         sync_router(*c_.router_, *u);
         // Going out of service with an offer open is a decline. An assignment
@@ -377,7 +390,17 @@ private:
     // ---- transitions ---------------------------------------------------------
 
     void expire_overdue() {
-        for (Incident* inc : c_.open_order()) {
+        std::vector<Incident*> late;
+        for (auto& [id, inc] : c_.incidents_) {
+            for (const Offer& o : inc.offers) {
+                if (o.deadline <= now_) {
+                    late.push_back(&inc);
+                    break;
+                }
+            }
+        }
+        std::sort(late.begin(), late.end(), received_first);
+        for (Incident* inc : late) {
             std::vector<std::uint64_t> due;
             for (const Offer& o : inc->offers) {
                 if (o.deadline <= now_) due.push_back(o.seq);
@@ -479,6 +502,8 @@ private:
     // Offers every open place of every incident, oldest incident first, so
     // freed units go where they have been needed longest.
     void fill_places() {
+        if (!c_.refill_) return;
+        c_.refill_ = false;
         for (Incident* inc : c_.open_order()) fill(*inc);
     }
 
@@ -527,6 +552,10 @@ private:
         o.eta_s = r.eta_s;
         o.directed = directed;
         inc.offers.push_back(o);
+        // Every place covered ends the shortage (the next one is recorded anew).
+        if (static_cast<int>(inc.assignments.size() + inc.offers.size()) >= inc.places) {
+            inc.short_of_units = false;
+        }
         if (UnitState* u = find_unit(r.unit)) {
             u->incident = inc.id;
             sync_router(*c_.router_, *u);
@@ -544,7 +573,12 @@ private:
     }
 
     void push_statuses() {
-        for (Incident* inc : c_.open_order()) {
+        std::vector<Incident*> changed;
+        for (const std::string& id : touched_) {
+            if (Incident* inc = find_incident(id)) changed.push_back(inc);
+        }
+        std::sort(changed.begin(), changed.end(), received_first);
+        for (Incident* inc : changed) {
             const Lead lead = lead_of(*inc);
             const std::string unit = lead.unit();
             if (inc->pushed_state == lead.state && inc->pushed_unit == unit) continue;
@@ -583,9 +617,18 @@ private:
                     {"expires_in_s", expires_in_s}};
     }
 
+    // Every change the school could see comes with a timeline event, so the
+    // incidents appended to are the ones whose status may have changed.
     void append(Incident& inc, TimelineType type, const std::string& actor,
                 const std::string& unit, json details) {
         out_.push_back(AppendTimeline{inc.id, now_, type, actor, unit, std::move(details)});
+        touch(inc);
+    }
+
+    void touch(const Incident& inc) {
+        if (std::find(touched_.begin(), touched_.end(), inc.id) == touched_.end()) {
+            touched_.push_back(inc.id);
+        }
     }
 
     void send_if_connected(const std::string& unit, json message) {
@@ -600,6 +643,7 @@ private:
     void release(UnitState& u) {
         u.incident.clear();
         sync_router(*c_.router_, u);
+        c_.refill_ = true;
     }
 
     static void erase_offer(Incident& inc, const std::string& unit) {
@@ -661,6 +705,7 @@ private:
     DispatchCore& c_;
     TimePoint now_;
     std::vector<Action> out_;
+    std::vector<std::string> touched_;  // incidents changed in this step
 };
 
 DispatchCore::DispatchCore(CoreConfig config, const Registry& registry,
@@ -680,9 +725,7 @@ std::vector<Incident*> DispatchCore::open_order() {
     std::vector<Incident*> v;
     v.reserve(incidents_.size());
     for (auto& [id, inc] : incidents_) v.push_back(&inc);
-    std::sort(v.begin(), v.end(), [](const Incident* a, const Incident* b) {
-        return std::tie(a->received_at, a->id) < std::tie(b->received_at, b->id);
-    });
+    std::sort(v.begin(), v.end(), received_first);
     return v;
 }
 
@@ -712,6 +755,7 @@ std::vector<Action> DispatchCore::restore(Incident incident) {
     }
     std::string id = incident.id;
     incidents_.emplace(std::move(id), std::move(incident));
+    refill_ = true;
     return out;
 }
 
@@ -738,6 +782,7 @@ void DispatchCore::replace_registry(const Registry& registry) {
         sync_router(*router_, u);
     }
     router_->set_guard_posts(registry.guard_posts);
+    refill_ = true;
 }
 
 const Incident* DispatchCore::incident(std::string_view id) const {
@@ -754,9 +799,7 @@ std::vector<const Incident*> DispatchCore::open_incidents() const {
     std::vector<const Incident*> v;
     v.reserve(incidents_.size());
     for (const auto& [id, inc] : incidents_) v.push_back(&inc);
-    std::sort(v.begin(), v.end(), [](const Incident* a, const Incident* b) {
-        return std::tie(a->received_at, a->id) < std::tie(b->received_at, b->id);
-    });
+    std::sort(v.begin(), v.end(), received_first);
     return v;
 }
 

@@ -81,6 +81,11 @@ private:
     std::map<std::string, UnitState, std::less<>> units_;
     std::map<std::string, Incident, std::less<>> incidents_;
     std::uint64_t next_seq_ = 1;
+    // Set when units may have become routable (freed, connected, back in
+    // service, reporting again after going stale) or an incident has places to
+    // fill; only then are open places offered. Saves ranking every waiting
+    // incident on every position report.
+    bool refill_ = true;
 };
 
 }  // namespace huxiao::dispatch

@@ -89,14 +89,17 @@ struct UnitClear {
 };
 
 // A timer started by StartTimer ran out (same fields as its OfferTimerKey).
+// Ignored when the offer was answered, withdrawn or expired meanwhile.
 struct OfferTimerFired {
     std::string incident;
     std::string unit;
     std::uint64_t seq = 0;
 };
 
-// Periodic (every few seconds): expires offers whose deadline passed without
-// their timer (e.g. across a restart) and retries incidents waiting for units.
+// Periodic (every few seconds, and once after restoring): expires offers whose
+// deadline passed without their timer firing (e.g. across a restart) and
+// offers the open places of restored incidents. Waiting incidents need no
+// tick: whatever frees or brings back a unit offers it at once.
 struct Tick {};
 
 using Event = std::variant<AlarmIntaken, ConsoleCancel, ConsoleResolve, ConsoleAssign,
