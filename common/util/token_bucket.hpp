@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 
 #include "common/util/time.hpp"
 
@@ -14,10 +15,10 @@ public:
 
     // Takes one token if there is one.
     bool take(UnixMicros now) {
-        if (last_ != 0 && now > last_) {
-            tokens_ = std::min(burst_, tokens_ + rate_ * static_cast<double>(now - last_) / 1e6);
+        if (last_ && now > *last_) {
+            tokens_ = std::min(burst_, tokens_ + rate_ * static_cast<double>(now - *last_) / 1e6);
         }
-        last_ = std::max(last_, now);
+        last_ = last_ ? std::max(*last_, now) : now;
         if (tokens_ < 1.0) return false;
         tokens_ -= 1.0;
         return true;
@@ -27,7 +28,7 @@ private:
     double rate_;
     double burst_;
     double tokens_;
-    UnixMicros last_ = 0;
+    std::optional<UnixMicros> last_;  // none before the first take()
 };
 
 }  // namespace huxiao
