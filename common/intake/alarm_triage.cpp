@@ -10,15 +10,16 @@ std::string IncidentIdGenerator::next(UnixMicros now) {
     const std::string iso = format_iso_micros(last_);  // 2026-09-01T07:30:00.123456Z
     const std::int64_t micros_of_day = ((last_ % (86400 * kMicrosPerSecond)) +
                                         86400 * kMicrosPerSecond) % (86400 * kMicrosPerSecond);
-    // Fixed width keeps ids of one day sortable as text.
-    char digits[8];
+    // Fixed width keeps ids of one day sortable as text. A day has
+    // 86'400'000'000 µs, more than 36^7 (78'364'164'096): it takes 8 digits.
+    char digits[9];
     static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     std::int64_t v = micros_of_day;
-    for (int i = 6; i >= 0; --i) {
+    for (int i = 7; i >= 0; --i) {
         digits[i] = kAlphabet[v % 36];
         v /= 36;
     }
-    digits[7] = '\0';
+    digits[8] = '\0';
     return "I-" + iso.substr(0, 4) + iso.substr(5, 2) + iso.substr(8, 2) + "-" + digits;
 }
 
