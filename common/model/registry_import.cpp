@@ -35,7 +35,9 @@ public:
         error("field \"" + field + "\" " + message);
     }
     bool ok() const { return ok_; }
-    void name_id(const std::string& id) { where_ += " (id \"" + id + "\")"; }
+    void name_id(const std::string& id) {
+        if (!id.empty()) where_ += " (id \"" + id + "\")";
+    }
 
     bool has(const char* field) const { return record_.is_object() && record_.contains(field); }
 
@@ -143,6 +145,7 @@ bool first_time(std::set<std::string>& seen, const std::string& id, RecordReader
 
 unsigned parse_weekdays(const std::string& text) {
     if (text == "daily" || text == "mon-sun") return 0x7F;
+    if (!text.empty() && text.back() == ',') return 0;  // getline would drop the empty last part
     unsigned mask = 0;
     std::stringstream parts(text);
     std::string part;
@@ -163,16 +166,14 @@ unsigned parse_weekdays(const std::string& text) {
 }
 
 bool parse_window(const std::string& text, MinuteWindow& out) {
-    int h1, m1, h2, m2;
-    char c1, dash, c2;
-    std::istringstream in(text);
-    if (text.size() != 11 || !(in >> h1 >> c1 >> m1 >> dash >> h2 >> c2 >> m2) || c1 != ':' ||
-        dash != '-' || c2 != ':') {
-        return false;
+    // Exactly "HH:MM-HH:MM": no signs, spaces or trailing characters.
+    if (text.size() != 11 || text[2] != ':' || text[5] != '-' || text[8] != ':') return false;
+    for (const std::size_t i : {0u, 1u, 3u, 4u, 6u, 7u, 9u, 10u}) {
+        if (text[i] < '0' || text[i] > '9') return false;
     }
-    if (h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59) {
-        return false;
-    }
+    const auto two = [&](std::size_t i) { return (text[i] - '0') * 10 + (text[i + 1] - '0'); };
+    const int h1 = two(0), m1 = two(3), h2 = two(6), m2 = two(9);
+    if (h1 > 24 || h2 > 24 || m1 > 59 || m2 > 59) return false;
     out.begin_min = h1 * 60 + m1;
     out.end_min = h2 * 60 + m2;
     return out.begin_min < out.end_min && out.end_min <= 24 * 60;
@@ -202,10 +203,10 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
     const json& ds = section(doc, "districts", errors);
     for (std::size_t i = 0; i < ds.size(); ++i) {
         RecordReader r(ds[i], where("districts", i), errors);
-        r.allow_only({"id", "name", "sla"});
         District d;
         d.id = r.id("id");
         r.name_id(d.id);
+        r.allow_only({"id", "name", "sla"});
         d.name = r.text("name");
         if (const json* sla = r.child("sla")) {
             if (!sla->is_object()) {
@@ -233,10 +234,10 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
     const json& ss = section(doc, "schools", errors);
     for (std::size_t i = 0; i < ss.size(); ++i) {
         RecordReader r(ss[i], where("schools", i), errors);
-        r.allow_only({"id", "name", "district", "lat", "lon"});
         School s;
         s.id = r.id("id");
         r.name_id(s.id);
+        r.allow_only({"id", "name", "district", "lat", "lon"});
         s.name = r.text("name");
         s.district = r.text("district");
         s.location.lat = r.number("lat", -90, 90);
@@ -255,10 +256,10 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
     const json& ts = section(doc, "terminals", errors);
     for (std::size_t i = 0; i < ts.size(); ++i) {
         RecordReader r(ts[i], where("terminals", i), errors);
-        r.allow_only({"id", "school", "enabled"});
         Terminal t;
         t.id = r.id("id");
         r.name_id(t.id);
+        r.allow_only({"id", "school", "enabled"});
         t.school = r.text("school");
         t.enabled = r.boolean("enabled", true);
         if (!t.school.empty() && !schools.count(t.school)) {
@@ -272,10 +273,10 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
     const json& us = section(doc, "units", errors);
     for (std::size_t i = 0; i < us.size(); ++i) {
         RecordReader r(us[i], where("units", i), errors);
-        r.allow_only({"id", "callsign", "district", "lat", "lon"});
         Unit u;
         u.id = r.id("id");
         r.name_id(u.id);
+        r.allow_only({"id", "callsign", "district", "lat", "lon"});
         u.callsign = r.has("callsign") ? r.text("callsign") : u.id;
         u.district = r.text("district");
         u.home.lat = r.number("lat", -90, 90);

@@ -15,6 +15,12 @@ namespace huxiao {
 class RegistryIndex {
 public:
     explicit RegistryIndex(Registry registry);
+    // The maps point into registry_: a copy would point into the original.
+    // Moving keeps the vectors' storage, so the pointers stay valid.
+    RegistryIndex(const RegistryIndex&) = delete;
+    RegistryIndex& operator=(const RegistryIndex&) = delete;
+    RegistryIndex(RegistryIndex&&) = default;
+    RegistryIndex& operator=(RegistryIndex&&) = default;
 
     const Registry& registry() const { return registry_; }
     const Terminal* terminal(const std::string& id) const { return find(terminals_, id); }
