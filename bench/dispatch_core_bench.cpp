@@ -45,8 +45,8 @@ void alarm_to_offer(benchmark::State& state) {
     int n = 0;
     for (auto _ : state) {
         const std::string id = name("I-", n);
-        auto actions = core.handle(
-            AlarmIntaken{id, name("S-", n % 500), "assault", false, now, true}, now);
+        auto actions =
+            core.handle(AlarmIntaken{id, name("S-", n % 500), "assault", false, now, true}, now);
         benchmark::DoNotOptimize(actions.data());
         state.PauseTiming();
         core.handle(ConsoleCancel{id, "bench", "done"}, now);

@@ -87,7 +87,7 @@ void sync_router(geo::UnitRouter& router, const UnitState& u) {
 // One handle() call. Holds `now` and collects the actions; all state lives in
 // the core. Handlers that close an incident erase it, so they return right after.
 class DispatchCore::Step {
-public:
+  public:
     Step(DispatchCore& core, TimePoint now) : c_(core), now_(now) {}
 
     std::vector<Action> run(const Event& event) {
@@ -98,7 +98,7 @@ public:
         return std::move(out_);
     }
 
-private:
+  private:
     // ---- incidents and alarms --------------------------------------------
 
     void on(const AlarmIntaken& e) {
@@ -567,8 +567,7 @@ private:
                      {"rank", rank}};
         if (reinforcement) details["reinforcement"] = true;
         append(inc, TimelineType::offer_sent, actor, o.unit, std::move(details));
-        out_.push_back(
-            SendToUnit{o.unit, offer_message(inc, o.eta_s, c_.config_.offer_timeout_s)});
+        out_.push_back(SendToUnit{o.unit, offer_message(inc, o.eta_s, c_.config_.offer_timeout_s)});
         out_.push_back(StartTimer{key(inc, o), o.deadline});
     }
 
@@ -619,8 +618,8 @@ private:
 
     // Every change the school could see comes with a timeline event, so the
     // incidents appended to are the ones whose status may have changed.
-    void append(Incident& inc, TimelineType type, const std::string& actor,
-                const std::string& unit, json details) {
+    void append(Incident& inc, TimelineType type, const std::string& actor, const std::string& unit,
+                json details) {
         out_.push_back(AppendTimeline{inc.id, now_, type, actor, unit, std::move(details)});
         touch(inc);
     }

@@ -33,7 +33,7 @@
 namespace huxiao::dispatch {
 
 class DispatchCore {
-public:
+  public:
     // `router` defaults to a NearestUnitRouter built from `config`; a router
     // passed in must have been built with config.router_options() (or
     // equivalent) and must be empty: the core feeds it.
@@ -68,7 +68,7 @@ public:
     // The status the school would be shown now (also what the last push said).
     IncidentStatus status_of(const Incident& incident) const;
 
-private:
+  private:
     class Step;  // one handle() call: `now` and the actions being collected
     friend class Step;
 

@@ -112,7 +112,7 @@ struct Incident {
 // A patrol unit as dispatching sees it.
 struct UnitState {
     std::string id;
-    GeoPoint position;  // last reported, else the registry's home
+    GeoPoint position;      // last reported, else the registry's home
     bool reported = false;  // position came from the unit itself
     // Last position report, or connection (which counts as re-reporting the
     // last known position). A unit is stale unit_stale_s after this.

@@ -13,17 +13,19 @@ constexpr std::array<std::string_view, 8> kStatusNames{
 };
 
 constexpr std::array<std::string_view, 15> kTimelineNames{
-    "alarm_received", "repeat_alarm",  "cancel_requested", "console_acknowledged",
+    "alarm_received", "repeat_alarm",   "cancel_requested", "console_acknowledged",
     "offer_sent",     "offer_declined", "offer_expired",    "unit_accepted",
-    "unit_en_route",  "unit_arrived",  "unit_cleared",     "no_unit_available",
-    "note",           "resolved",      "cancelled",
+    "unit_en_route",  "unit_arrived",   "unit_cleared",     "no_unit_available",
+    "note",           "resolved",       "cancelled",
 };
 
 constexpr std::array<std::string_view, 3> kWithdrawNames{"expired", "reassigned", "cancelled"};
 
 }  // namespace
 
-std::string_view to_string(IncidentStatus s) { return kStatusNames.at(static_cast<std::size_t>(s)); }
+std::string_view to_string(IncidentStatus s) {
+    return kStatusNames.at(static_cast<std::size_t>(s));
+}
 
 std::string_view to_string(TimelineType t) {
     return kTimelineNames.at(static_cast<std::size_t>(t));

@@ -61,8 +61,8 @@ std::optional<Incident> replay_incident(const IncidentHeader& header,
                 o.unit = r.unit;
                 o.seq = detail_or<std::uint64_t>(r.details, "seq", 0);
                 o.sent_at = r.at;
-                o.deadline = r.at + std::chrono::seconds{detail_or<int>(
-                                        r.details, "expires_in_s", config.offer_timeout_s)};
+                o.deadline = r.at + std::chrono::seconds{detail_or<int>(r.details, "expires_in_s",
+                                                                        config.offer_timeout_s)};
                 o.eta_s = detail_or<double>(r.details, "eta_s", 0);
                 o.directed = detail_or<std::string>(r.details, "rank", "") == "console";
                 if (detail_or<bool>(r.details, "reinforcement", false)) ++inc.places;

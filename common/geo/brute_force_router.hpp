@@ -10,7 +10,7 @@
 namespace huxiao::geo {
 
 class BruteForceRouter final : public UnitRouter {
-public:
+  public:
     explicit BruteForceRouter(RouterOptions options = {}) : table_(std::move(options)) {}
 
     void set_position(std::string_view unit, GeoPoint where, TimePoint reported_at) override;
@@ -20,7 +20,7 @@ public:
     std::vector<RankedUnit> rank(const RouteRequest& request) const override;
     std::optional<RankedUnit> estimate(std::string_view unit, GeoPoint to) const override;
 
-private:
+  private:
     UnitTable table_;
 };
 

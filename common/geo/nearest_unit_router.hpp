@@ -16,7 +16,7 @@
 namespace huxiao::geo {
 
 class NearestUnitRouter final : public UnitRouter {
-public:
+  public:
     explicit NearestUnitRouter(RouterOptions options = {});
     ~NearestUnitRouter() override;
     NearestUnitRouter(const NearestUnitRouter&) = delete;
@@ -34,7 +34,7 @@ public:
     // Units currently in the spatial index (eligible with a position).
     std::size_t indexed() const;
 
-private:
+  private:
     struct Index;  // the rtree, kept out of the header to spare includers Boost.Geometry
     void reindex(UnitTable::SlotId id);
 

@@ -53,7 +53,7 @@ struct RouteRequest {
 };
 
 class UnitRouter {
-public:
+  public:
     virtual ~UnitRouter() = default;
 
     // Position of a unit and the time it was reported; staleness counts from

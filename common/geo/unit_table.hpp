@@ -17,7 +17,7 @@
 namespace huxiao::geo {
 
 class UnitTable {
-public:
+  public:
     using SlotId = std::uint32_t;
 
     struct Slot {
@@ -56,7 +56,7 @@ public:
 
     RankedUnit ranked(const Slot& s, GeoPoint to, bool guard_post) const;
 
-private:
+  private:
     RouterOptions options_;
     std::vector<Slot> slots_;
     std::vector<SlotId> free_;

@@ -1,13 +1,14 @@
 // The dispatch state machine (common/dispatch): every transition and every race
 // of docs/dispatch.md, driven with a fake clock, asserting the actions emitted
 // (content and order where it matters) and the state left behind.
+#include "common/dispatch/dispatch_core.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <numbers>
 #include <sstream>
 
-#include "common/dispatch/dispatch_core.hpp"
 #include "common/geo/brute_force_router.hpp"
 #include "common/geo/nearest_unit_router.hpp"
 
@@ -101,8 +102,8 @@ std::string describe(const std::vector<Action>& actions) {
                        << to_string(x.type) << " " << x.actor << " " << x.unit << " "
                        << x.details.dump();
                 } else if constexpr (std::is_same_v<T, StartTimer>) {
-                    os << "start " << x.key.incident << "/" << x.key.unit << "/" << x.key.seq
-                       << " " << to_unix_micros(x.deadline);
+                    os << "start " << x.key.incident << "/" << x.key.unit << "/" << x.key.seq << " "
+                       << to_unix_micros(x.deadline);
                 } else if constexpr (std::is_same_v<T, CancelTimer>) {
                     os << "cancel " << x.key.incident << "/" << x.key.unit << "/" << x.key.seq;
                 } else if constexpr (std::is_same_v<T, ReplyError>) {
@@ -121,7 +122,7 @@ std::string describe(const std::vector<Action>& actions) {
 // ---- fixture ------------------------------------------------------------------------
 
 class DispatchCoreTest : public ::testing::Test {
-protected:
+  protected:
     DispatchCoreTest() {
         registry_.schools = {{"S-1", "No.1 Primary", "D-1", kS1},
                              {"S-2", "No.2 Middle", "D-1", north_of(kS1, -10000)}};
@@ -137,9 +138,8 @@ protected:
     }
 
     void rebuild() {
-        core_ = std::make_unique<DispatchCore>(config_, registry_,
-                                               std::make_unique<geo::NearestUnitRouter>(
-                                                   config_.router_options()));
+        core_ = std::make_unique<DispatchCore>(
+            config_, registry_, std::make_unique<geo::NearestUnitRouter>(config_.router_options()));
     }
 
     void add_guard_post() {
@@ -862,8 +862,7 @@ TEST_F(DispatchCoreTest, DisconnectWithAnOpenOfferExpiresItAndEscalates) {
     const std::uint64_t s1 = seq("I-1", "P-1");
     const auto a = handle(UnitDisconnected{"P-1"});
     EXPECT_EQ(timeline_types(a), (Strings{"offer_expired", "offer_sent"}));
-    EXPECT_EQ(events_of(a, TimelineType::offer_expired).at(0).details.at("cause"),
-              "disconnected");
+    EXPECT_EQ(events_of(a, TimelineType::offer_expired).at(0).details.at("cause"), "disconnected");
     EXPECT_EQ(only<CancelTimer>(a).at(0).key, (OfferTimerKey{"I-1", "P-1", s1}));
     EXPECT_TRUE(sent(a, "offer_withdrawn").empty());  // nobody to tell
     EXPECT_EQ(sent(a, "offer"), (Strings{"P-2:I-1"}));
@@ -914,8 +913,8 @@ TEST_F(DispatchCoreTest, CancelWhileUnitsAreOnTheirWay) {
     handle(UnitAccept{"P-1", "I-1"});
     handle(UnitEnRoute{"P-1", "I-1"});
     const std::uint64_t s2 = seq("I-1", "P-2");  // P-2's offer still open
-    alarm("I-2", "medical", "S-2");               // takes P-3
-    handle(UnitDecline{"P-3", "I-2", "no"});      // I-2 moves on to P-4 ...
+    alarm("I-2", "medical", "S-2");              // takes P-3
+    handle(UnitDecline{"P-3", "I-2", "no"});     // I-2 moves on to P-4 ...
     handle(UnitDecline{"P-4", "I-2", "no"});
     handle(UnitDecline{"P-5", "I-2", "no"});
     handle(UnitDecline{"G-1", "I-2", "no"});  // ... and waits for units
@@ -987,8 +986,8 @@ TEST_F(DispatchCoreTest, ConsoleCommandsOnUnknownIncidentsAreRefused) {
 
 TEST_F(DispatchCoreTest, ConsoleAssignRefusals) {
     online_all();
-    alarm("I-1");                       // P-1 offered
-    alarm("I-2");                       // P-2 offered
+    alarm("I-1");  // P-1 offered
+    alarm("I-2");  // P-2 offered
     handle(UnitDisconnected{"P-5"});
     handle(UnitAvailability{"P-4", false});
     EXPECT_EQ(errors(handle(ConsoleAssign{"I-1", "X-9", "a"})), (Strings{"console:unknown_unit"}));

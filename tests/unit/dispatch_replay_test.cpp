@@ -55,17 +55,17 @@ struct Recorded {
     std::optional<Incident> replayed(const std::string& id, const std::string& kind) const {
         auto it = timelines.find(id);
         const std::vector<TimelineRecord> none;
-        return replay_incident({id, "S-1", kind, false, kT0}, it == timelines.end() ? none : it->second,
-                               config);
+        return replay_incident({id, "S-1", kind, false, kT0},
+                               it == timelines.end() ? none : it->second, config);
     }
 };
 
 long whole(double s) { return std::lround(s); }
 
 std::size_t only_timers(const std::vector<Action>& actions) {
-    return static_cast<std::size_t>(std::count_if(actions.begin(), actions.end(), [](const Action& a) {
-        return std::holds_alternative<StartTimer>(a);
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(actions.begin(), actions.end(),
+                      [](const Action& a) { return std::holds_alternative<StartTimer>(a); }));
 }
 
 void expect_same_state(const Incident& live, const Incident& replayed) {
@@ -143,26 +143,27 @@ TEST(Replay, OneUnitIncidentThroughDeclineExpiryAcceptAndArrival) {
 }
 
 TEST(Replay, TwoUnitIncidentWithBackOutsReinforcementAndWithdrawal) {
-    check_every_step("I-2", "assault",
-                     {{seconds{1}, UnitAccept{"P-1", "I-2"}},
-                      {seconds{1}, UnitDecline{"P-2", "I-2", "no"}},        // P-3 offered
-                      {seconds{1}, ConsoleAssign{"I-2", "P-5", "alice"}},   // competes with P-3
-                      {seconds{1}, UnitAccept{"P-5", "I-2"}},               // P-3 withdrawn
-                      {seconds{1}, UnitDecline{"P-1", "I-2", "recalled"}},  // backs out, P-2 passed: P-3
-                      {seconds{1}, UnitClear{"P-3", "I-2", "x"}},           // not assigned: error only
-                      {seconds{1}, UnitAccept{"P-3", "I-2"}},
-                      {seconds{1}, UnitClear{"P-3", "I-2", "diverted"}},    // backs out before arrival
-                      {seconds{1}, UnitDisconnected{"P-4"}},                // open offer expires
-                      {seconds{1}, UnitArrived{"P-5", "I-2"}},
-                      {seconds{1}, ConsoleAssign{"I-2", "P-4", "alice"}},   // disconnected: refused
-                      {seconds{1}, UnitAccept{"P-6", "I-2"}},
-                      {seconds{1}, ConsoleAssign{"I-2", "P-1", "alice"}},   // reinforcement
-                      {seconds{1}, UnitClear{"P-5", "I-2", "ok"}},
-                      {seconds{1}, UnitAccept{"P-1", "I-2"}},
-                      {seconds{1}, UnitArrived{"P-6", "I-2"}},
-                      {seconds{1}, UnitClear{"P-6", "I-2", "ok"}},
-                      {seconds{1}, UnitArrived{"P-1", "I-2"}},
-                      {seconds{1}, UnitClear{"P-1", "I-2", "ok"}}});
+    check_every_step(
+        "I-2", "assault",
+        {{seconds{1}, UnitAccept{"P-1", "I-2"}},
+         {seconds{1}, UnitDecline{"P-2", "I-2", "no"}},        // P-3 offered
+         {seconds{1}, ConsoleAssign{"I-2", "P-5", "alice"}},   // competes with P-3
+         {seconds{1}, UnitAccept{"P-5", "I-2"}},               // P-3 withdrawn
+         {seconds{1}, UnitDecline{"P-1", "I-2", "recalled"}},  // backs out, P-2 passed: P-3
+         {seconds{1}, UnitClear{"P-3", "I-2", "x"}},           // not assigned: error only
+         {seconds{1}, UnitAccept{"P-3", "I-2"}},
+         {seconds{1}, UnitClear{"P-3", "I-2", "diverted"}},  // backs out before arrival
+         {seconds{1}, UnitDisconnected{"P-4"}},              // open offer expires
+         {seconds{1}, UnitArrived{"P-5", "I-2"}},
+         {seconds{1}, ConsoleAssign{"I-2", "P-4", "alice"}},  // disconnected: refused
+         {seconds{1}, UnitAccept{"P-6", "I-2"}},
+         {seconds{1}, ConsoleAssign{"I-2", "P-1", "alice"}},  // reinforcement
+         {seconds{1}, UnitClear{"P-5", "I-2", "ok"}},
+         {seconds{1}, UnitAccept{"P-1", "I-2"}},
+         {seconds{1}, UnitArrived{"P-6", "I-2"}},
+         {seconds{1}, UnitClear{"P-6", "I-2", "ok"}},
+         {seconds{1}, UnitArrived{"P-1", "I-2"}},
+         {seconds{1}, UnitClear{"P-1", "I-2", "ok"}}});
 }
 
 TEST(Replay, ShortageAndCancel) {

@@ -1,4 +1,6 @@
 // Great-circle distance, ETA and guard-post windows (common/geo).
+#include "common/geo/geo.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,7 +8,6 @@
 #include <numbers>
 #include <random>
 
-#include "common/geo/geo.hpp"
 #include "common/geo/guard_post.hpp"
 
 namespace huxiao::geo {
@@ -153,8 +154,8 @@ TEST(GuardPostWindow, InsideAndAtTheEdges) {
     EXPECT_TRUE(guard_post_active(p, {4, 8 * 60 + 29}));   // Friday 08:29
     EXPECT_FALSE(guard_post_active(p, {4, 8 * 60 + 30}));  // end exclusive
     EXPECT_FALSE(guard_post_active(p, {2, 6 * 60 + 59}));
-    EXPECT_FALSE(guard_post_active(p, {2, 12 * 60}));      // between the windows
-    EXPECT_TRUE(guard_post_active(p, {2, 17 * 60}));       // second window
+    EXPECT_FALSE(guard_post_active(p, {2, 12 * 60}));  // between the windows
+    EXPECT_TRUE(guard_post_active(p, {2, 17 * 60}));   // second window
 }
 
 TEST(GuardPostWindow, OnlyOnListedDays) {
@@ -167,13 +168,13 @@ TEST(GuardPostWindow, NightWindowBelongsToTheDayItStarts) {
     GuardPost p = school_run();
     p.weekday_mask = 0b0000001;  // Monday only
     p.windows = {{22 * 60, 6 * 60}};
-    EXPECT_TRUE(guard_post_active(p, {0, 23 * 60}));       // Monday 23:00
-    EXPECT_TRUE(guard_post_active(p, {1, 5 * 60 + 59}));   // Tuesday 05:59
-    EXPECT_FALSE(guard_post_active(p, {1, 6 * 60}));       // Tuesday 06:00
-    EXPECT_FALSE(guard_post_active(p, {1, 23 * 60}));      // Tuesday night: not listed
-    EXPECT_FALSE(guard_post_active(p, {0, 5 * 60}));       // Monday 05:00 is Sunday's night
-    p.weekday_mask = 0b1000000;                            // Sunday only
-    EXPECT_TRUE(guard_post_active(p, {0, 5 * 60}));        // wraps Sunday -> Monday
+    EXPECT_TRUE(guard_post_active(p, {0, 23 * 60}));      // Monday 23:00
+    EXPECT_TRUE(guard_post_active(p, {1, 5 * 60 + 59}));  // Tuesday 05:59
+    EXPECT_FALSE(guard_post_active(p, {1, 6 * 60}));      // Tuesday 06:00
+    EXPECT_FALSE(guard_post_active(p, {1, 23 * 60}));     // Tuesday night: not listed
+    EXPECT_FALSE(guard_post_active(p, {0, 5 * 60}));      // Monday 05:00 is Sunday's night
+    p.weekday_mask = 0b1000000;                           // Sunday only
+    EXPECT_TRUE(guard_post_active(p, {0, 5 * 60}));       // wraps Sunday -> Monday
 }
 
 TEST(GuardPostWindow, NoWindowsNeverActive) {
@@ -186,8 +187,8 @@ TEST(GuardPostWindow, WithFixedOffsetClock) {
     const GuardPost p = school_run();
     // Tuesday 08:30 local: just ended. One minute earlier: active.
     EXPECT_FALSE(guard_post_active(p, *fixed_offset_local_time(p.tz, kTue0030Z)));
-    EXPECT_TRUE(guard_post_active(
-        p, *fixed_offset_local_time(p.tz, kTue0030Z - std::chrono::minutes{1})));
+    EXPECT_TRUE(
+        guard_post_active(p, *fixed_offset_local_time(p.tz, kTue0030Z - std::chrono::minutes{1})));
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ RouteRequest request(std::size_t count, TimePoint now = kNow) {
 
 template <typename R>
 class RouterTest : public ::testing::Test {
-protected:
+  protected:
     std::unique_ptr<UnitRouter> make(LocalTimeFn clock = fixed_offset_local_time) {
         return std::make_unique<R>(options(std::move(clock)));
     }
@@ -269,8 +269,7 @@ TYPED_TEST(RouterTest, SeveralGuardPostsRankAmongThemselvesByEta) {
     GuardPost second_window = post("S-1", "post-far");  // posted twice: still one candidate
     second_window.windows = {{0, 1439}};
     r->set_guard_posts({post("S-1", "post-far"), post("S-1", "post-mid"), second_window});
-    EXPECT_EQ(ids(r->rank(request(3))),
-              (std::vector<std::string>{"post-mid", "post-far", "near"}));
+    EXPECT_EQ(ids(r->rank(request(3))), (std::vector<std::string>{"post-mid", "post-far", "near"}));
     EXPECT_EQ(ids(r->rank(request(1))), (std::vector<std::string>{"post-mid"}));
 }
 
@@ -312,8 +311,8 @@ TYPED_TEST(RouterTest, NearestAcrossTheAntimeridianAndNearThePole) {
     // Near the pole a large longitude difference is a short distance.
     auto p = this->make();
     q.location = {89.99, 0};
-    this->add(*p, "across", {89.99, 180});   // ~2.2 km over the pole
-    this->add(*p, "south", {89.95, 0});      // ~4.4 km
+    this->add(*p, "across", {89.99, 180});  // ~2.2 km over the pole
+    this->add(*p, "south", {89.95, 0});     // ~4.4 km
     EXPECT_EQ(ids(p->rank(q)), (std::vector<std::string>{"across", "south"}));
 }
 
