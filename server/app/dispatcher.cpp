@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "server/app/clock.hpp"
 #include "server/app/log.hpp"
 
 namespace huxiao {
@@ -12,11 +13,12 @@ using terminal::ErrorCode;
 using terminal::ProtocolError;
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const Config& config, db::IncidentLog& log,
-                       RegistryHolder& registry)
+                       RegistryHolder& registry, Metrics& metrics)
     : strand_(asio::make_strand(executor)),
       config_(config),
       log_(log),
       registry_(registry),
+      metrics_(metrics),
       triage_(config.dispatch.repeat_window_s) {}
 
 void Dispatcher::restore(const std::vector<AlarmTriage::OpenIncident>& open,
@@ -54,6 +56,7 @@ void Dispatcher::alarm(std::shared_ptr<TerminalPort> port, const std::string& sc
 void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::string& school,
                           terminal::Alarm alarm, UnixMicros received_at) {
     const std::string& terminal_id = port->terminal_id();
+    ++metrics_.alarms_received;
     const TriageOutcome outcome =
         triage_.triage({terminal_id, alarm.id, school, alarm.drill, received_at});
 
@@ -70,6 +73,7 @@ void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::
         proposed = n->incident;
         record.incident = n->incident;
         open_incidents_ = triage_.open_incidents();
+        ++metrics_.incidents_opened;
         log_info("dispatch", "alarm " + alarm.id + " from " + terminal_id + " (" + alarm.kind +
                                  (alarm.drill ? ", drill" : "") + ") opened incident " + proposed);
         push_status(school, {proposed, "received", std::nullopt, std::nullopt, alarm.drill, received_at});
@@ -85,8 +89,9 @@ void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::
         record.incident = proposed;
     }
 
-    log_.record_alarm(std::move(record), [this, port, alarm_id = alarm.id, proposed](
+    log_.record_alarm(std::move(record), [this, port, alarm_id = alarm.id, proposed, received_at](
                                              db::RecordResult result) {
+        metrics_.db_write_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
         using Status = db::RecordResult::Status;
         if (result.status == Status::committed) {
             if (result.incident != proposed) {
@@ -100,7 +105,10 @@ void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::
                 });
             }
             port->send(terminal::encode_ack(alarm_id, result.incident));
+            ++metrics_.alarms_acked;
+            metrics_.ack_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
         } else {
+            ++metrics_.alarms_unavailable;
             port->send(terminal::encode_error(
                 ProtocolError{ErrorCode::unavailable,
                               "alarm not yet durable (" + result.message + "); retry with the same id",

@@ -16,6 +16,7 @@
 #include "common/config/config.hpp"
 #include "common/intake/alarm_triage.hpp"
 #include "common/protocol/terminal_protocol.hpp"
+#include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/terminal_port.hpp"
 #include "server/db/incident_log.hpp"
@@ -25,7 +26,7 @@ namespace huxiao {
 class Dispatcher {
 public:
     Dispatcher(boost::asio::any_io_executor executor, const Config& config, db::IncidentLog& log,
-               RegistryHolder& registry);
+               RegistryHolder& registry, Metrics& metrics);
 
     // Before the listeners open: the incidents still open in the database.
     void restore(const std::vector<AlarmTriage::OpenIncident>& open, UnixMicros newest_incident_at);
@@ -50,6 +51,7 @@ private:
     const Config& config_;
     db::IncidentLog& log_;
     RegistryHolder& registry_;
+    Metrics& metrics_;
     AlarmTriage triage_;
     std::multimap<std::string, std::weak_ptr<TerminalPort>> online_by_school_;
     std::atomic<std::size_t> open_incidents_{0};

@@ -7,7 +7,14 @@
 #include <iostream>
 #include <thread>
 
+#include "server/api/api_router.hpp"
+#include "server/api/incidents_api.hpp"
+#include "server/app/auth.hpp"
 #include "server/app/dispatcher.hpp"
+#include "server/app/metrics.hpp"
+#include "server/db/read_db.hpp"
+#include "server/net/api_listener.hpp"
+#include "server/sessions/ws_channel.hpp"
 #include "server/app/log.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/db/incident_log.hpp"
@@ -23,7 +30,12 @@ namespace huxiao {
 namespace asio = boost::asio;
 
 struct Server::Parts {
+    Metrics metrics;
     std::unique_ptr<RegistryHolder> registry;
+    std::unique_ptr<db::ReadDb> read_db;
+    std::unique_ptr<TokenAuthenticator> auth;
+    std::unique_ptr<ApiRouter> router;
+    std::shared_ptr<net::ApiListener> api;
     std::unique_ptr<db::IncidentLog> log;
     std::unique_ptr<Dispatcher> dispatcher;
     std::shared_ptr<net::TerminalListener> terminals;
@@ -50,10 +62,14 @@ void Server::start() {
                                " open incidents recovered");
         p.registry = std::make_unique<RegistryHolder>(std::move(registry));
         p.log = std::make_unique<db::IncidentLog>(io_.get_executor(), config_.database);
-        p.dispatcher = std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log, *p.registry);
+        p.dispatcher = std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log, *p.registry,
+                                                     p.metrics);
         p.dispatcher->restore(recovered.open_incidents, recovered.newest_incident_at);
     }
     p.log->start();
+    p.read_db = std::make_unique<db::ReadDb>(io_.get_executor(), config_.database, 2);
+    p.read_db->start();
+    p.auth = std::make_unique<TokenAuthenticator>(*p.read_db);
 
     const auto& t = config_.terminal_listener;
     p.terminals = std::make_shared<net::TerminalListener>(
@@ -63,6 +79,28 @@ void Server::start() {
     p.terminals->start();
     // Tests and scripts read this line to learn the port (port 0 = any free one).
     std::cout << "huxiaod: terminal listener on " << t.address << ":" << terminal_port() << std::endl;
+
+    p.metrics.gauges.emplace_back("huxiao_terminal_connections",
+                                  [&p] { return static_cast<double>(p.terminals->connections()); });
+    p.metrics.gauges.emplace_back("huxiao_open_incidents",
+                                  [&p] { return static_cast<double>(p.dispatcher->open_incidents()); });
+    p.metrics.gauges.emplace_back("huxiao_database_up", [&p] { return p.log->database_up() ? 1.0 : 0.0; });
+    p.metrics.gauges.emplace_back("huxiao_write_queue_records",
+                                  [&p] { return static_cast<double>(p.log->stats().queued.load()); });
+    p.router = std::make_unique<ApiRouter>(ApiContext{
+        config_, *p.read_db, *p.auth, p.metrics,
+        [&p] { return p.read_db->up() && p.log->database_up(); }, web_root()});
+    api::add_incident_routes(*p.router, *p.read_db);
+    const auto& a = config_.api_listener;
+    p.api = std::make_shared<net::ApiListener>(
+        io_.get_executor(), net::make_server_tls(a.cert, a.key, std::nullopt),
+        HttpSessionContext{*p.router, *p.auth,
+                           [](const std::string&) -> std::unique_ptr<WsChannel> { return nullptr; }},
+        4096);
+    p.api->open(a.address, a.port);
+    p.api->start();
+    std::cout << "huxiaod: api listener on " << a.address << ":" << p.api->local_endpoint().port()
+              << std::endl;
 
     p.signals = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
     p.signals->async_wait([this](boost::system::error_code ec, int signal) {
@@ -74,6 +112,17 @@ void Server::start() {
     });
 }
 
+std::filesystem::path Server::web_root() {
+    // The web console's files: next to the binary when installed
+    // (../share/huxiao/web), else the source tree's web/dist or web/.
+    if (const char* env = std::getenv("HUXIAO_WEB_ROOT")) return env;
+    for (const char* candidate : {"/usr/share/huxiao/web", HUXIAO_SOURCE_DIR "/web/dist",
+                                  HUXIAO_SOURCE_DIR "/web"}) {
+        if (std::filesystem::exists(std::filesystem::path(candidate) / "index.html")) return candidate;
+    }
+    return HUXIAO_SOURCE_DIR "/web";
+}
+
 unsigned short Server::terminal_port() const { return parts_->terminals->local_endpoint().port(); }
 
 void Server::request_stop() {
@@ -82,9 +131,11 @@ void Server::request_stop() {
     asio::post(io_, [this, &p] {
         if (p.signals) p.signals->cancel();
         p.terminals->stop();
+        p.api->stop();
         // In-flight writes get up to 8 s to commit (the contract allows 10 s in all).
-        p.log->drain(std::chrono::seconds(8), [this] {
+        p.log->drain(std::chrono::seconds(8), [this, &p] {
             log_info("server", "drained; exiting");
+            p.read_db->stop();
             io_.stop();
         });
     });

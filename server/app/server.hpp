@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -26,6 +27,7 @@ public:
     void request_stop();
 
     unsigned short terminal_port() const;
+    static std::filesystem::path web_root();
 
 private:
     struct Parts;

@@ -68,3 +68,24 @@ std::unique_ptr<TerminalClient> ServerTest::hello(const std::string& terminal) {
 }
 
 }  // namespace huxiao::test
+
+namespace huxiao::test {
+
+std::string ServerTest::make_token(const std::string& role, const std::string& name,
+                                   const std::string& unit) {
+    std::vector<std::string> args{"token", "create", "--config", (dir_ / "huxiao.json").string(),
+                                  "--role", role, "--name", name};
+    if (!unit.empty()) {
+        args.push_back("--unit");
+        args.push_back(unit);
+    }
+    auto r = run_huxiaod(args);
+    if (r.status != 0) throw std::runtime_error("token create failed: " + r.err);
+    return r.out.substr(0, r.out.find('\n'));
+}
+
+HttpReply ServerTest::get(const std::string& target, const std::string& token) {
+    return https_request(api_port(), certs_->server_ca(), "GET", target, token);
+}
+
+}  // namespace huxiao::test

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "tests/support/api_client.hpp"
 #include "tests/support/certs.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/terminal_client.hpp"
@@ -31,6 +32,11 @@ protected:
     nlohmann::json& config() { return config_; }
     ServerProcess& server() { return *server_; }
     int port() const { return server_->terminal_port(); }
+    int api_port() const { return server_->api_port(); }
+    // Creates an API token with `huxiaod token create`.
+    std::string make_token(const std::string& role, const std::string& name,
+                           const std::string& unit = "");
+    HttpReply get(const std::string& target, const std::string& token);
 
     // A client that presents the certificate of `terminal`.
     std::unique_ptr<TerminalClient> client(const std::string& terminal);

@@ -93,13 +93,16 @@ void ServerProcess::start() {
             const ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
             if (n <= 0) break;
             seen.append(buf, static_cast<std::size_t>(n));
-            const auto at = seen.find("terminal listener on ");
-            const auto eol = at == std::string::npos ? at : seen.find('\n', at);
-            if (eol != std::string::npos) {
+            const auto port_of = [&](const std::string& what) {
+                const auto at = seen.find(what);
+                const auto eol = at == std::string::npos ? at : seen.find('\n', at);
+                if (eol == std::string::npos) return 0;
                 const std::string line = seen.substr(at, eol - at);
-                terminal_port_ = std::stoi(line.substr(line.rfind(':') + 1));
-                return;
-            }
+                return std::stoi(line.substr(line.rfind(':') + 1));
+            };
+            terminal_port_ = port_of("terminal listener on ");
+            api_port_ = port_of("api listener on ");
+            if (terminal_port_ && api_port_) return;
         }
     }
     const std::string stderr_text = log();

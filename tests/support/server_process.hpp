@@ -27,6 +27,7 @@ public:
     ServerProcess& operator=(const ServerProcess&) = delete;
 
     int terminal_port() const { return terminal_port_; }
+    int api_port() const { return api_port_; }
     pid_t pid() const { return pid_; }
     void kill_hard();            // SIGKILL, as a crash
     int terminate();             // SIGTERM; returns the exit status (-1 if it had to be killed)
@@ -39,6 +40,7 @@ private:
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
     int terminal_port_ = 0;
+    int api_port_ = 0;
 };
 
 // Runs `huxiaod ARGS...` to completion; returns exit status, stdout and stderr.

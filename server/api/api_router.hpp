@@ -1,0 +1,91 @@
+// ApiRouter: HTTP requests of contract §5 in, responses out. Knows nothing
+// of sockets (HttpSession reads and writes); authenticates the bearer token,
+// checks the role, validates parameters (400 names the parameter), applies the
+// per-token rate limit (429) and answers from PostgreSQL.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/config/config.hpp"
+#include "common/util/token_bucket.hpp"
+#include "server/app/auth.hpp"
+
+namespace huxiao {
+
+namespace db {
+class ReadDb;
+}
+struct Metrics;
+
+struct ApiContext {
+    const Config& config;
+    db::ReadDb& db;
+    TokenAuthenticator& auth;
+    Metrics& metrics;
+    std::function<bool()> ready;          // database reachable and listeners up
+    std::filesystem::path web_root;       // static files of the web console
+    double rate_per_s = 20;               // per token, burst twice that
+};
+
+class ApiRouter {
+public:
+    using Request = boost::beast::http::request<boost::beast::http::string_body>;
+    using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+    explicit ApiRouter(ApiContext ctx);
+    ~ApiRouter();
+
+    // `req` must outlive the await.
+    boost::asio::awaitable<Response> handle(Request& req);
+
+    static Response error(boost::beast::http::status status, const std::string& code,
+                          const std::string& message, unsigned version, bool keep_alive);
+    static Response json(boost::beast::http::status status, const nlohmann::json& body,
+                         unsigned version, bool keep_alive);
+
+    // Extension point for handlers added by later modules (reports, admin):
+    // (method, path prefix) -> handler. The handler runs after authentication.
+    struct Call {
+        const Request& req;
+        const Principal& who;
+        std::string path;                          // without the query
+        std::map<std::string, std::string> query;  // decoded parameters
+    };
+    using Handler = std::function<boost::asio::awaitable<Response>(const Call&)>;
+    void add(const std::string& method, const std::string& path_prefix,
+             std::initializer_list<const char*> roles, Handler handler);
+
+private:
+    struct Route;
+    boost::asio::awaitable<Response> dispatch(Request& req);
+    Response serve_static(const Request& req, const std::string& path) const;
+    bool rate_ok(const std::string& who);
+
+    ApiContext ctx_;
+    std::vector<Route> routes_;
+    std::mutex rate_mutex_;
+    std::map<std::string, TokenBucket> rate_;
+};
+
+// Thrown by parameter parsing inside handlers; turned into 400 naming it.
+struct BadParameter {
+    std::string name;
+    std::string message;
+};
+
+// Percent-decoding of a query string into a map; later duplicates win.
+std::map<std::string, std::string> parse_query(std::string_view query);
+
+}  // namespace huxiao

@@ -1,0 +1,59 @@
+#include "server/app/auth.hpp"
+
+#include <sstream>
+
+#include "server/db/read_db.hpp"
+#include "server/db/registry_store.hpp"
+
+namespace huxiao {
+
+namespace asio = boost::asio;
+
+std::optional<std::string> bearer_token(std::string_view authorization) {
+    constexpr std::string_view prefix = "Bearer ";
+    if (authorization.size() <= prefix.size() || authorization.substr(0, prefix.size()) != prefix) {
+        return std::nullopt;
+    }
+    return std::string(authorization.substr(prefix.size()));
+}
+
+void TokenAuthenticator::forget_all() {
+    std::lock_guard lock(mutex_);
+    cache_.clear();
+}
+
+asio::awaitable<std::optional<Principal>> TokenAuthenticator::authenticate(const std::string& token) {
+    if (token.empty() || token.size() > 256) co_return std::nullopt;
+    const std::string hash = db::token_hash_hex(token);
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        auto it = cache_.find(hash);
+        if (it != cache_.end() && it->second.expires > now) co_return it->second.principal;
+    }
+    // Named values, not temporaries, inside co_await: GCC 12 mishandles those.
+    std::vector<std::optional<std::string>> params{hash};
+    const std::string sql =
+        "SELECT name, role, unit_id, coalesce(array_to_string(districts, ','), '') FROM api_tokens "
+        "WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL";
+    auto outcome = co_await db_.query(sql, params);
+    if (outcome.failure) co_return std::nullopt;  // the caller reports 503 when the database is down
+    std::optional<Principal> principal;
+    const PGresult* r = outcome.results.at(0).get();
+    if (PQntuples(r) == 1) {
+        Principal p;
+        p.name = db::cell(r, 0, 0);
+        p.role = db::cell(r, 0, 1);
+        if (!PQgetisnull(r, 0, 2)) p.unit = db::cell(r, 0, 2);
+        std::stringstream list(db::cell(r, 0, 3));
+        std::string d;
+        while (std::getline(list, d, ',')) p.districts.push_back(d);
+        principal = std::move(p);
+    }
+    std::lock_guard lock(mutex_);
+    if (cache_.size() > 10000) cache_.clear();
+    cache_[hash] = Entry{principal, now + std::chrono::seconds(principal ? 60 : 5)};
+    co_return principal;
+}
+
+}  // namespace huxiao

@@ -1,0 +1,58 @@
+#include "server/app/metrics.hpp"
+
+#include <cstdio>
+
+namespace huxiao {
+
+void Histogram::observe(double seconds) {
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    sum_us_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& help) const {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+    std::uint64_t cumulative = 0;
+    char line[160];
+    for (std::size_t i = 0; i < kBounds.size(); ++i) {
+        cumulative += buckets_[i].load(std::memory_order_relaxed);
+        std::snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name.c_str(), kBounds[i],
+                      static_cast<unsigned long long>(cumulative));
+        out += line;
+    }
+    cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
+    std::snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+                  name.c_str(), static_cast<unsigned long long>(cumulative), name.c_str(),
+                  static_cast<double>(sum_us_.load()) / 1e6, name.c_str(),
+                  static_cast<unsigned long long>(count_.load()));
+    out += line;
+}
+
+std::string Metrics::render() const {
+    std::string out;
+    const auto counter = [&](const char* name, const char* help, const std::atomic<std::uint64_t>& v) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+               " " + std::to_string(v.load()) + "\n";
+    };
+    counter("huxiao_alarms_received_total", "Alarm frames received from terminals.", alarms_received);
+    counter("huxiao_alarms_acked_total", "Alarms acknowledged after a durable commit.", alarms_acked);
+    counter("huxiao_alarms_unavailable_total", "Alarms answered unavailable (not durable in time).",
+            alarms_unavailable);
+    counter("huxiao_incidents_opened_total", "Incidents opened.", incidents_opened);
+    counter("huxiao_offers_sent_total", "Dispatch offers sent to units.", offers_sent);
+    counter("huxiao_http_requests_total", "HTTP requests served.", http_requests);
+    for (const auto& [name, read] : gauges) {
+        char line[256];
+        std::snprintf(line, sizeof line, "# TYPE %s gauge\n%s %g\n", name.c_str(), name.c_str(), read());
+        out += line;
+    }
+    ack_latency.render(out, "huxiao_ack_latency_seconds",
+                       "From an alarm frame's arrival to its ack (durable commit included).");
+    db_write_latency.render(out, "huxiao_db_write_latency_seconds",
+                            "From a record entering the write queue to its commit.");
+    return out;
+}
+
+}  // namespace huxiao

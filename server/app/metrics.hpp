@@ -1,0 +1,44 @@
+// Counters and histograms for /metrics (Prometheus text exposition). Updated
+// with relaxed atomics from any thread; rendered on request.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace huxiao {
+
+class Histogram {
+public:
+    // Upper bounds in seconds.
+    static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                       0.1,    0.2,   0.5,   1,     2,    5,    10};
+    void observe(double seconds);
+    void render(std::string& out, const std::string& name, const std::string& help) const;
+
+private:
+    std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
+    std::atomic<std::uint64_t> count_{0};
+    std::atomic<std::uint64_t> sum_us_{0};
+};
+
+struct Metrics {
+    std::atomic<std::uint64_t> alarms_received{0};
+    std::atomic<std::uint64_t> alarms_acked{0};
+    std::atomic<std::uint64_t> alarms_unavailable{0};
+    std::atomic<std::uint64_t> incidents_opened{0};
+    std::atomic<std::uint64_t> offers_sent{0};
+    std::atomic<std::uint64_t> http_requests{0};
+    Histogram ack_latency;        // alarm frame received -> ack queued
+    Histogram db_write_latency;   // record queued -> committed
+
+    // Gauges read at render time (set by the wiring).
+    std::vector<std::pair<std::string, std::function<double()>>> gauges;
+
+    std::string render() const;
+};
+
+}  // namespace huxiao

@@ -1,0 +1,58 @@
+#include "server/db/read_db.hpp"
+
+#include <boost/asio/strand.hpp>
+
+namespace huxiao::db {
+
+namespace asio = boost::asio;
+
+ReadDb::ReadDb(asio::any_io_executor executor, const DatabaseConfig& config, std::size_t connections)
+    : strand_(asio::make_strand(executor)),
+      pool_(strand_, make_conninfo(config.url, config.connect_timeout_s), connections, {}) {}
+
+void ReadDb::start() {
+    asio::post(strand_, [this] {
+        pool_.start([up = up_](std::size_t, bool is_up) { *up += is_up ? 1 : -1; });
+    });
+}
+
+void ReadDb::stop() {
+    asio::post(strand_, [this] { pool_.stop(); });
+}
+
+namespace {
+// The initiation of a batch on the pool's strand; the handler runs on the
+// awaiting coroutine's executor. A named type rather than a lambda: GCC 12
+// destroys lambda captures twice when the lambda appears inside co_await.
+struct SubmitBatch {
+    asio::any_io_executor strand;
+    PgPool* pool;
+
+    template <class Handler>
+    void operator()(Handler handler, std::vector<PgQuery> queries) const {
+        auto shared = std::make_shared<Handler>(std::move(handler));
+        asio::post(strand, [pool = pool, queries = std::move(queries), shared]() mutable {
+            pool->submit_any(std::move(queries), [shared](PgBatchOutcome outcome) mutable {
+                auto ex = asio::get_associated_executor(*shared);
+                asio::post(ex, [shared, outcome = std::move(outcome)]() mutable {
+                    (*shared)(std::move(outcome));
+                });
+            });
+        });
+    }
+};
+}  // namespace
+
+asio::awaitable<PgBatchOutcome> ReadDb::transaction(const std::vector<PgQuery>& queries) {
+    std::vector<PgQuery> copy = queries;
+    for (auto& q : copy) q.prepared = false;
+    return asio::async_initiate<decltype(asio::use_awaitable), void(PgBatchOutcome)>(
+        SubmitBatch{strand_, &pool_}, asio::use_awaitable, std::move(copy));
+}
+
+asio::awaitable<PgBatchOutcome> ReadDb::query(const std::string& sql,
+                                              const std::vector<std::optional<std::string>>& params) {
+    return transaction({PgQuery{sql, params, false}});
+}
+
+}  // namespace huxiao::db

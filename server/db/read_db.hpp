@@ -1,0 +1,40 @@
+// Queries for the API (reads, admin writes) on a small pool of their own, so
+// a slow report never queues behind alarm writes or the other way round.
+// Awaitable from any coroutine; the result comes back on the caller's executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <memory>
+
+#include "common/config/config.hpp"
+#include "server/db/pg_pool.hpp"
+
+namespace huxiao::db {
+
+class ReadDb {
+public:
+    ReadDb(boost::asio::any_io_executor executor, const DatabaseConfig& config, std::size_t connections);
+    void start();
+    void stop();
+    bool up() const { return up_->load() > 0; }
+
+    // Runs one statement (SQL text, text parameters) in its own transaction.
+    // Arguments are copied before the first suspension, so temporaries are fine.
+    boost::asio::awaitable<PgBatchOutcome> query(const std::string& sql,
+                                                 const std::vector<std::optional<std::string>>& params = {});
+    // Runs several statements in one transaction (all or nothing).
+    boost::asio::awaitable<PgBatchOutcome> transaction(const std::vector<PgQuery>& queries);
+
+private:
+    boost::asio::any_io_executor strand_;
+    PgPool pool_;
+    std::shared_ptr<std::atomic<int>> up_ = std::make_shared<std::atomic<int>>(0);
+};
+
+}  // namespace huxiao::db

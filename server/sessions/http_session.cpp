@@ -1,0 +1,95 @@
+#include "server/sessions/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "server/api/api_router.hpp"
+#include "server/app/log.hpp"
+#include "server/sessions/ws_session.hpp"
+
+namespace huxiao {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+constexpr std::size_t kMaxBodyBytes = 1 << 20;   // larger bodies get 413
+constexpr std::size_t kMaxHeaderBytes = 16 << 10;
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr std::size_t kMaxWsMessageBytes = 64 << 10;
+constexpr std::size_t kMaxWsQueue = 4096;
+}  // namespace
+
+asio::awaitable<void> run_http_session(tcp::socket socket, asio::ssl::context& tls,
+                                       HttpSessionContext ctx) {
+    // beast::tcp_stream carries the timeouts: every stage that takes longer
+    // than the idle timeout ends the session.
+    WsSession::TlsStream stream(beast::tcp_stream(std::move(socket)), tls);
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(kIdleTimeout);
+    auto [hs] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    beast::flat_buffer buffer;
+    while (!hs) {
+        lowest.expires_after(kIdleTimeout);
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(kMaxHeaderBytes);
+        parser.body_limit(kMaxBodyBytes);
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        if (ec == http::error::body_limit) {
+            auto res = ApiRouter::error(http::status::payload_too_large, "too_large",
+                                        "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes",
+                                        11, false);
+            co_await http::async_write(stream, res, use_tuple);
+            // Read and drop what the client is still sending (bounded), so
+            // that closing does not reset the connection before it has read
+            // the 413.
+            lowest.expires_after(std::chrono::seconds(5));
+            std::vector<char> scratch(64 << 10);
+            std::size_t drained = 0;
+            while (drained < (64u << 20)) {
+                auto [rec, got] = co_await stream.async_read_some(asio::buffer(scratch), use_tuple);
+                if (rec) break;
+                drained += got;
+            }
+            break;
+        }
+        if (ec) break;
+        auto req = parser.release();
+        if (beast::websocket::is_upgrade(req)) {
+            const std::string path(req.target().substr(0, req.target().find('?')));
+            auto channel = ctx.make_channel(path);
+            if (!channel) {
+                auto res = ApiRouter::error(http::status::not_found, "not_found",
+                                            "no WebSocket endpoint at " + path, req.version(), false);
+                co_await http::async_write(stream, res, use_tuple);
+                break;
+            }
+            // The WebSocket keeps its own timeouts (pings) from here on.
+            lowest.expires_never();
+            auto ws = std::make_shared<WsSession>(std::move(stream), std::move(channel), ctx.auth,
+                                                  kMaxWsMessageBytes, kMaxWsQueue);
+            co_await ws->run(req);
+            co_return;
+        }
+        auto res = co_await ctx.router.handle(req);
+        const bool keep_alive = res.keep_alive();
+        lowest.expires_after(kIdleTimeout);
+        auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        if (wec || !keep_alive) break;
+    }
+    if (lowest.socket().is_open()) {
+        lowest.expires_after(std::chrono::seconds(2));
+        co_await stream.async_shutdown(use_tuple);
+        lowest.close();
+    }
+}
+
+}  // namespace huxiao

@@ -1,0 +1,47 @@
+// WsSession: one WebSocket over TLS on the API listener (contract §4).
+// Authenticates (Bearer header on the upgrade, or a first `auth` message
+// within 5 s), then passes each text message to its WsChannel and writes
+// what the channel sends through one outgoing queue: one writer at a time.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/sessions/ws_channel.hpp"
+
+namespace huxiao {
+
+class TokenAuthenticator;
+
+class WsSession final : public WsPeer, public std::enable_shared_from_this<WsSession> {
+public:
+    using TlsStream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
+    using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+    WsSession(TlsStream stream, std::unique_ptr<WsChannel> channel, TokenAuthenticator& auth,
+              std::size_t max_message_bytes, std::size_t max_queued);
+    ~WsSession() override;
+
+    // Accepts the upgrade `request` and runs until the socket closes.
+    boost::asio::awaitable<void> run(const Request& request);
+
+    void send(std::string text) override;
+    void close() override;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace huxiao

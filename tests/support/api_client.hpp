@@ -1,0 +1,48 @@
+// HTTPS and WebSocket clients for tests of the API listener, over real TLS
+// on loopback, with timeouts so that a broken server fails a test instead of
+// hanging it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace huxiao::test {
+
+struct HttpReply {
+    int status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;
+    nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
+};
+
+// One request per connection.
+HttpReply https_request(int port, const std::filesystem::path& server_ca, const std::string& method,
+                        const std::string& target, const std::string& token = "",
+                        const std::string& body = "");
+
+class WsClient {
+public:
+    WsClient(int port, const std::filesystem::path& server_ca);
+    ~WsClient();
+    // Upgrades `path`; with a non-empty `bearer` it goes in the Authorization header.
+    bool connect(const std::string& path, const std::string& bearer = "");
+    bool send(const nlohmann::json& message);
+    bool send_text(const std::string& text);
+    std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // The next message of `type`, skipping others.
+    std::optional<nlohmann::json> read_type(const std::string& type,
+                                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace huxiao::test
