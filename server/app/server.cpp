@@ -14,7 +14,7 @@
 #include "server/app/metrics.hpp"
 #include "server/db/read_db.hpp"
 #include "server/net/api_listener.hpp"
-#include "server/sessions/ws_channel.hpp"
+#include "server/sessions/unit_channel.hpp"
 #include "server/app/log.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/db/incident_log.hpp"
@@ -67,6 +67,7 @@ void Server::start() {
         p.dispatcher->restore(recovered.open_incidents, recovered.newest_incident_at);
     }
     p.log->start();
+    p.dispatcher->start();
     p.read_db = std::make_unique<db::ReadDb>(io_.get_executor(), config_.database, 2);
     p.read_db->start();
     p.auth = std::make_unique<TokenAuthenticator>(*p.read_db);
@@ -84,6 +85,8 @@ void Server::start() {
                                   [&p] { return static_cast<double>(p.terminals->connections()); });
     p.metrics.gauges.emplace_back("huxiao_open_incidents",
                                   [&p] { return static_cast<double>(p.dispatcher->open_incidents()); });
+    p.metrics.gauges.emplace_back("huxiao_unit_connections",
+                                  [&p] { return static_cast<double>(p.dispatcher->units_connected()); });
     p.metrics.gauges.emplace_back("huxiao_database_up", [&p] { return p.log->database_up() ? 1.0 : 0.0; });
     p.metrics.gauges.emplace_back("huxiao_write_queue_records",
                                   [&p] { return static_cast<double>(p.log->stats().queued.load()); });
@@ -95,7 +98,13 @@ void Server::start() {
     p.api = std::make_shared<net::ApiListener>(
         io_.get_executor(), net::make_server_tls(a.cert, a.key, std::nullopt),
         HttpSessionContext{*p.router, *p.auth,
-                           [](const std::string&) -> std::unique_ptr<WsChannel> { return nullptr; }},
+                           [&p](const std::string& path) -> std::unique_ptr<WsChannel> {
+                               if (path == "/ws/unit") return std::make_unique<UnitChannel>(*p.dispatcher);
+                               if (path == "/ws/console") {
+                                   return std::make_unique<ConsoleChannel>(*p.dispatcher);
+                               }
+                               return nullptr;
+                           }},
         4096);
     p.api->open(a.address, a.port);
     p.api->start();
@@ -132,6 +141,7 @@ void Server::request_stop() {
         if (p.signals) p.signals->cancel();
         p.terminals->stop();
         p.api->stop();
+        p.dispatcher->stop();
         // In-flight writes get up to 8 s to commit (the contract allows 10 s in all).
         p.log->drain(std::chrono::seconds(8), [this, &p] {
             log_info("server", "drained; exiting");

@@ -12,27 +12,53 @@ RecoveredState load_open_incidents(PgSync& db) {
         "SELECT coalesce(max((extract(epoch FROM received_at) * 1000000)::bigint), 0) FROM incidents");
     state.newest_incident_at = std::stoll(cell(newest.get(), 0, 0));
 
-    auto r = db.exec(
-        "SELECT i.id, i.school_id, i.drill, (extract(epoch FROM i.last_alarm_at) * 1000000)::bigint,"
-        "       te.terminal_id, te.event_id"
-        "  FROM incidents i LEFT JOIN terminal_events te ON te.incident_id = i.id AND te.kind = 'alarm'"
-        " WHERE i.closed_at IS NULL ORDER BY i.received_at, i.id");
     std::map<std::string, std::size_t> index;
+    auto r = db.exec(
+        "SELECT id, school_id, kind, drill, (extract(epoch FROM received_at) * 1000000)::bigint,"
+        "       (extract(epoch FROM last_alarm_at) * 1000000)::bigint"
+        "  FROM incidents WHERE closed_at IS NULL ORDER BY received_at, id");
     for (int row = 0; row < PQntuples(r.get()); ++row) {
-        const std::string id = cell(r.get(), row, 0);
-        auto [it, inserted] = index.emplace(id, state.open_incidents.size());
-        if (inserted) {
-            AlarmTriage::OpenIncident incident;
-            incident.incident = id;
-            incident.school = cell(r.get(), row, 1);
-            incident.drill = cell(r.get(), row, 2) == "t";
-            incident.last_alarm_at = std::stoll(cell(r.get(), row, 3));
-            state.open_incidents.push_back(std::move(incident));
-        }
-        if (!PQgetisnull(r.get(), row, 4)) {
-            state.open_incidents[it->second].alarms.emplace_back(cell(r.get(), row, 4),
-                                                                 cell(r.get(), row, 5));
-        }
+        RecoveredIncident incident;
+        incident.header.id = cell(r.get(), row, 0);
+        incident.header.school = cell(r.get(), row, 1);
+        incident.header.kind = cell(r.get(), row, 2);
+        incident.header.drill = cell(r.get(), row, 3) == "t";
+        incident.header.received_at = from_unix_micros(std::stoll(cell(r.get(), row, 4)));
+        incident.triage.incident = incident.header.id;
+        incident.triage.school = incident.header.school;
+        incident.triage.drill = incident.header.drill;
+        incident.triage.last_alarm_at = std::stoll(cell(r.get(), row, 5));
+        index[incident.header.id] = state.open_incidents.size();
+        state.open_incidents.push_back(std::move(incident));
+    }
+    if (state.open_incidents.empty()) return state;
+
+    auto alarms = db.exec(
+        "SELECT te.incident_id, te.terminal_id, te.event_id FROM terminal_events te"
+        "  JOIN incidents i ON i.id = te.incident_id WHERE i.closed_at IS NULL AND te.kind = 'alarm'");
+    for (int row = 0; row < PQntuples(alarms.get()); ++row) {
+        auto it = index.find(cell(alarms.get(), row, 0));
+        if (it == index.end()) continue;
+        state.open_incidents[it->second].triage.alarms.emplace_back(cell(alarms.get(), row, 1),
+                                                                    cell(alarms.get(), row, 2));
+    }
+    // The timeline in append order: replay applies the events as they happened.
+    auto events = db.exec(
+        "SELECT e.incident_id, (extract(epoch FROM e.at) * 1000000)::bigint, e.type, e.actor,"
+        "       coalesce(e.unit_id, ''), e.details::text"
+        "  FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
+        " WHERE i.closed_at IS NULL ORDER BY e.seq");
+    for (int row = 0; row < PQntuples(events.get()); ++row) {
+        auto it = index.find(cell(events.get(), row, 0));
+        if (it == index.end()) continue;
+        dispatch::TimelineRecord record;
+        record.at = from_unix_micros(std::stoll(cell(events.get(), row, 1)));
+        record.type = cell(events.get(), row, 2);
+        record.actor = cell(events.get(), row, 3);
+        record.unit = cell(events.get(), row, 4);
+        record.details = nlohmann::json::parse(cell(events.get(), row, 5), nullptr, false);
+        if (record.details.is_discarded()) record.details = nlohmann::json::object();
+        state.open_incidents[it->second].timeline.push_back(std::move(record));
     }
     return state;
 }

@@ -1,17 +1,18 @@
 // What a restarting server reads back before it opens its listeners: the
-// incidents still open, with the alarm ids that belong to them.
+// incidents still open, each with its alarm ids and its whole timeline, from
+// which the dispatch state (offers, assignments, timers) is rebuilt.
 #pragma once
 
 #include <vector>
 
-#include "common/intake/alarm_triage.hpp"
+#include "server/app/dispatcher.hpp"
 
 namespace huxiao::db {
 
 class PgSync;
 
 struct RecoveredState {
-    std::vector<AlarmTriage::OpenIncident> open_incidents;
+    std::vector<RecoveredIncident> open_incidents;
     UnixMicros newest_incident_at = 0;  // seeds the incident id generator
 };
 

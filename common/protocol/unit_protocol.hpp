@@ -1,0 +1,29 @@
+// The patrol unit protocol (contract §4, /ws/unit): one JSON text message per
+// WebSocket frame. Decoding turns a message from the unit into a dispatch
+// event (the unit's identity comes from its token, never from the message)
+// or a protocol error with the contract's code. Pure: no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/dispatch/events.hpp"
+
+namespace huxiao::unit_protocol {
+
+struct Error {
+    std::string code;  // bad_frame | unknown_type
+    std::string message;
+    std::optional<std::string> ref;  // the incident named, if any
+};
+
+using Decoded = std::variant<dispatch::Event, Error>;
+
+Decoded decode(std::string_view text, const std::string& unit);
+
+std::string encode_error(const std::string& code, const std::string& message,
+                         const std::optional<std::string>& ref);
+
+}  // namespace huxiao::unit_protocol
