@@ -197,9 +197,10 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
                         "send Authorization: Bearer TOKEN", v, ka);
     }
     const std::string& token_text = *token;
-    auto who = co_await ctx_.auth.authenticate(token_text);
+    auto auth = co_await ctx_.auth.authenticate(token_text);
+    const std::optional<Principal>& who = auth.who;
     if (!who) {
-        if (!ctx_.db.up()) {
+        if (auth.unavailable) {
             co_return error(http::status::service_unavailable, "unavailable",
                             "the database is unreachable; try again", v, ka);
         }

@@ -22,14 +22,14 @@ void TokenAuthenticator::forget_all() {
     cache_.clear();
 }
 
-asio::awaitable<std::optional<Principal>> TokenAuthenticator::authenticate(const std::string& token) {
-    if (token.empty() || token.size() > 256) co_return std::nullopt;
+asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(const std::string& token) {
+    if (token.empty() || token.size() > 256) co_return Outcome{};
     const std::string hash = db::token_hash_hex(token);
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
         auto it = cache_.find(hash);
-        if (it != cache_.end() && it->second.expires > now) co_return it->second.principal;
+        if (it != cache_.end() && it->second.expires > now) co_return Outcome{it->second.principal, false};
     }
     // Named values, not temporaries, inside co_await: GCC 12 mishandles those.
     std::vector<std::optional<std::string>> params{hash};
@@ -37,7 +37,7 @@ asio::awaitable<std::optional<Principal>> TokenAuthenticator::authenticate(const
         "SELECT name, role, unit_id, coalesce(array_to_string(districts, ','), '') FROM api_tokens "
         "WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL";
     auto outcome = co_await db_.query(sql, params);
-    if (outcome.failure) co_return std::nullopt;  // the caller reports 503 when the database is down
+    if (outcome.failure) co_return Outcome{std::nullopt, true};
     std::optional<Principal> principal;
     const PGresult* r = outcome.results.at(0).get();
     if (PQntuples(r) == 1) {
@@ -53,7 +53,7 @@ asio::awaitable<std::optional<Principal>> TokenAuthenticator::authenticate(const
     std::lock_guard lock(mutex_);
     if (cache_.size() > 10000) cache_.clear();
     cache_[hash] = Entry{principal, now + std::chrono::seconds(principal ? 60 : 5)};
-    co_return principal;
+    co_return Outcome{principal, false};
 }
 
 }  // namespace huxiao

@@ -37,9 +37,12 @@ class TokenAuthenticator {
 public:
     explicit TokenAuthenticator(db::ReadDb& db) : db_(db) {}
 
-    // Nothing for an unknown, revoked or malformed token.
+    struct Outcome {
+        std::optional<Principal> who;  // nothing: unknown, revoked or malformed token...
+        bool unavailable = false;      // ...or the database could not be asked
+    };
     // `token` must outlive the await (callers pass a named variable).
-    boost::asio::awaitable<std::optional<Principal>> authenticate(const std::string& token);
+    boost::asio::awaitable<Outcome> authenticate(const std::string& token);
     void forget_all();
 
 private:

@@ -162,7 +162,7 @@ void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::
     // The record is queued before anything the core appends for this
     // incident, and the IncidentLog keeps one incident's writes in order.
     log_.record_alarm(std::move(record), [this, port, alarm_id = alarm.id, incident, received_at,
-                                          school, drill = alarm.drill](db::RecordResult result) {
+                                          school](db::RecordResult result) {
         metrics_.db_write_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
         using Status = db::RecordResult::Status;
         if (result.status != Status::committed) {
@@ -176,8 +176,8 @@ void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::
         port->send(terminal::encode_ack(alarm_id, result.incident));
         ++metrics_.alarms_acked;
         metrics_.ack_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
-        asio::post(strand_, [this, terminal = port->terminal_id(), alarm_id, incident, school, drill,
-                             received_at, recorded = result.incident, outcome = result.outcome] {
+        asio::post(strand_, [this, terminal = port->terminal_id(), alarm_id, incident,
+                             recorded = result.incident] {
             if (recorded != incident) {
                 // The database knew this alarm id from before (an incident this
                 // process had forgotten): its answer stands, and the incident
@@ -188,8 +188,6 @@ void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::
                 }
                 triage_.close(incident);
                 open_incidents_ = triage_.open_incidents();
-            } else if (outcome == "new") {
-                push_status(school, {incident, "received", std::nullopt, std::nullopt, drill, received_at});
             }
         });
     });
@@ -269,6 +267,10 @@ void Dispatcher::unit_connected(const std::string& unit, std::shared_ptr<WsPeer>
         units_[unit] = peer;
         units_connected_ = units_.size();
         log_info("dispatch", "unit " + unit + " connected");
+        // An extension of contract §4: the unit learns that it is signed in
+        // (and the server's clock) before anything else it is sent.
+        peer->send(json{{"type", "welcome"}, {"unit", unit},
+                        {"server_time", format_iso_millis(system_now())}}.dump());
         handle(dispatch::UnitConnected{unit});
     });
 }
@@ -459,6 +461,15 @@ void Dispatcher::publish(const json& message) {
 
 void Dispatcher::handle(const dispatch::Event& event, const Replier& reply) {
     auto actions = core_.handle(event, clock_now());
+    if (log_enabled(LogLevel::debug) && !actions.empty()) {
+        std::string kinds;
+        for (const auto& a : actions) {
+            static constexpr const char* kNames[] = {"send", "status", "append", "timer",
+                                                     "untimer", "reply", "closed"};
+            kinds += std::string(kinds.empty() ? "" : ",") + kNames[a.index()];
+        }
+        log_debug("dispatch", "event #" + std::to_string(event.index()) + " -> " + kinds);
+    }
     execute(actions, reply);
 }
 

@@ -68,6 +68,7 @@ void PgPool::connect(std::size_t slot) {
         }
         last_error_.clear();
         slots_[slot].backoff = std::chrono::milliseconds(100);
+        flush_waiting();
         connection->on_lost([this, slot, alive](const PgFailure& lost) {
             if (!*alive) return;
             log_warn("database", "connection lost: " + lost.message);
@@ -106,10 +107,33 @@ void PgPool::submit(std::size_t slot, std::vector<PgQuery> queries,
     c->submit(std::move(queries), std::move(handler));
 }
 
-void PgPool::submit_any(std::vector<PgQuery> queries, PgConnection::BatchHandler handler) {
+void PgPool::flush_waiting() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!waiting_.empty() && (ready_count() > 0 || waiting_.front().deadline <= now)) {
+        Waiting w = std::move(waiting_.front());
+        waiting_.pop_front();
+        submit_any(std::move(w.queries), std::move(w.handler));
+    }
+    if (!waiting_.empty()) {
+        if (!waiting_timer_) waiting_timer_ = std::make_unique<asio::steady_timer>(strand_);
+        waiting_timer_->expires_at(waiting_.front().deadline);
+        waiting_timer_->async_wait([this, alive = alive_](boost::system::error_code ec) {
+            if (!ec && *alive) flush_waiting();
+        });
+    }
+}
+
+void PgPool::submit_any(std::vector<PgQuery> queries, PgConnection::BatchHandler handler,
+                        std::chrono::milliseconds wait) {
     std::size_t best = slots_.size();
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         if (ready(i) && (best == slots_.size() || in_flight(i) < in_flight(best))) best = i;
+    }
+    if (best == slots_.size() && wait.count() > 0 && !stopped_ && waiting_.size() < 10000) {
+        waiting_.push_back({std::move(queries), std::move(handler),
+                            std::chrono::steady_clock::now() + wait});
+        if (waiting_.size() == 1) flush_waiting();
+        return;
     }
     if (best == slots_.size()) {
         asio::post(strand_, [handler = std::move(handler)] {

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,8 +37,11 @@ public:
     std::size_t in_flight(std::size_t slot) const;
 
     void submit(std::size_t slot, std::vector<PgQuery> queries, PgConnection::BatchHandler handler);
-    // The ready connection with the fewest batches in flight.
-    void submit_any(std::vector<PgQuery> queries, PgConnection::BatchHandler handler);
+    // The ready connection with the fewest batches in flight. With none ready
+    // the batch waits (at most `wait`) for one to come up, so a request made
+    // while the pool is still connecting or reconnecting is not failed at once.
+    void submit_any(std::vector<PgQuery> queries, PgConnection::BatchHandler handler,
+                    std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
     // When the last connection attempt failed, and why (for logs and /readyz).
     const std::string& last_error() const { return last_error_; }
@@ -50,6 +54,15 @@ private:
     };
     void connect(std::size_t slot);
     void schedule_reconnect(std::size_t slot);
+    void flush_waiting();
+
+    struct Waiting {
+        std::vector<PgQuery> queries;
+        PgConnection::BatchHandler handler;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::deque<Waiting> waiting_;
+    std::unique_ptr<boost::asio::steady_timer> waiting_timer_;
 
     boost::asio::any_io_executor strand_;
     std::string conninfo_;

@@ -32,12 +32,15 @@ struct SubmitBatch {
     void operator()(Handler handler, std::vector<PgQuery> queries) const {
         auto shared = std::make_shared<Handler>(std::move(handler));
         asio::post(strand, [pool = pool, queries = std::move(queries), shared]() mutable {
-            pool->submit_any(std::move(queries), [shared](PgBatchOutcome outcome) mutable {
-                auto ex = asio::get_associated_executor(*shared);
-                asio::post(ex, [shared, outcome = std::move(outcome)]() mutable {
-                    (*shared)(std::move(outcome));
-                });
-            });
+            pool->submit_any(
+                std::move(queries),
+                [shared](PgBatchOutcome outcome) mutable {
+                    auto ex = asio::get_associated_executor(*shared);
+                    asio::post(ex, [shared, outcome = std::move(outcome)]() mutable {
+                        (*shared)(std::move(outcome));
+                    });
+                },
+                std::chrono::seconds(5));
         });
     }
 };

@@ -140,12 +140,16 @@ asio::awaitable<void> WsSession::run(const Request& request) {
         buffer.consume(buffer.size());
     }
     std::optional<Principal> who;
+    bool unavailable = false;
     if (token) {
         const std::string& token_text = *token;
-        who = co_await s.auth.authenticate(token_text);
+        auto outcome = co_await s.auth.authenticate(token_text);
+        who = std::move(outcome.who);
+        unavailable = outcome.unavailable;
     }
     if (!who) {
-        s.queue(error_text("unauthorized", "missing, unknown or revoked token"));
+        s.queue(unavailable ? error_text("unavailable", "the database is unreachable; reconnect later")
+                            : error_text("unauthorized", "missing, unknown or revoked token"));
         s.closing = true;
         s.write_signal.cancel();
         co_return;

@@ -8,6 +8,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <deque>
 #include <stdexcept>
 
 namespace huxiao::test {
@@ -75,6 +76,7 @@ struct WsClient::Impl {
     asio::ssl::context tls;
     websocket::stream<asio::ssl::stream<beast::tcp_stream>> ws;
     beast::flat_buffer buffer;
+    std::deque<nlohmann::json> skipped;  // messages passed over by read_type
     int port;
     Impl(int p, const std::filesystem::path& ca) : tls(client_tls(ca)), ws(io, tls), port(p) {}
 };
@@ -112,6 +114,15 @@ bool WsClient::send_text(const std::string& text) {
 bool WsClient::send(const nlohmann::json& message) { return send_text(message.dump()); }
 
 std::optional<nlohmann::json> WsClient::read(std::chrono::milliseconds timeout) {
+    if (!impl_->skipped.empty()) {
+        auto m = std::move(impl_->skipped.front());
+        impl_->skipped.pop_front();
+        return m;
+    }
+    return read_new(timeout);
+}
+
+std::optional<nlohmann::json> WsClient::read_new(std::chrono::milliseconds timeout) {
     auto& s = *impl_;
     bool done = false;
     beast::error_code ec;
@@ -134,12 +145,21 @@ std::optional<nlohmann::json> WsClient::read(std::chrono::milliseconds timeout) 
 }
 
 std::optional<nlohmann::json> WsClient::read_type(const std::string& type, std::chrono::milliseconds timeout) {
+    auto& skipped = impl_->skipped;
+    for (auto it = skipped.begin(); it != skipped.end(); ++it) {
+        if (it->value("type", "") == type) {
+            auto m = std::move(*it);
+            skipped.erase(it);
+            return m;
+        }
+    }
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        auto m = read(left);
+        auto m = read_new(left);
         if (!m) return std::nullopt;
         if ((*m).value("type", "") == type) return m;
+        skipped.push_back(std::move(*m));
     }
     return std::nullopt;
 }

@@ -35,12 +35,13 @@ public:
     bool send(const nlohmann::json& message);
     bool send_text(const std::string& text);
     std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = std::chrono::seconds(10));
-    // The next message of `type`, skipping others.
+    // The next message of `type`; others before it stay queued for later reads.
     std::optional<nlohmann::json> read_type(const std::string& type,
                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
     bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 private:
+    std::optional<nlohmann::json> read_new(std::chrono::milliseconds timeout);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

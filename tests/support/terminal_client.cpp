@@ -7,6 +7,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
+#include <deque>
 #include <stdexcept>
 
 namespace huxiao::test {
@@ -19,6 +20,7 @@ struct TerminalClient::Impl {
     asio::ssl::context tls{asio::ssl::context::tls_client};
     std::unique_ptr<asio::ssl::stream<tcp::socket>> stream;
     std::string buffer;
+    std::deque<nlohmann::json> skipped;  // frames passed over by read_frame_of_type
     int port;
 
     // Runs the io_context until `done` or the timeout; cancels on timeout.
@@ -94,6 +96,15 @@ bool TerminalClient::send_raw(const std::string& bytes) {
 bool TerminalClient::send_line(const std::string& line) { return send_raw(line + "\n"); }
 
 std::optional<nlohmann::json> TerminalClient::read_frame(std::chrono::milliseconds timeout) {
+    if (!impl_->skipped.empty()) {
+        auto frame = std::move(impl_->skipped.front());
+        impl_->skipped.pop_front();
+        return frame;
+    }
+    return read_new_frame(timeout);
+}
+
+std::optional<nlohmann::json> TerminalClient::read_new_frame(std::chrono::milliseconds timeout) {
     bool done = false;
     boost::system::error_code ec;
     std::size_t n = 0;
@@ -113,12 +124,22 @@ std::optional<nlohmann::json> TerminalClient::read_frame(std::chrono::millisecon
 
 std::optional<nlohmann::json> TerminalClient::read_frame_of_type(const std::string& type,
                                                                  std::chrono::milliseconds timeout) {
+    // Frames of other types stay queued, in order, for later reads.
+    auto& skipped = impl_->skipped;
+    for (auto it = skipped.begin(); it != skipped.end(); ++it) {
+        if ((*it)["type"] == type) {
+            auto frame = std::move(*it);
+            skipped.erase(it);
+            return frame;
+        }
+    }
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        auto frame = read_frame(left);
+        auto frame = read_new_frame(left);
         if (!frame) return std::nullopt;
         if ((*frame)["type"] == type) return frame;
+        skipped.push_back(std::move(*frame));
     }
     return std::nullopt;
 }

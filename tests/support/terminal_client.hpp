@@ -31,13 +31,15 @@ public:
 
     // The next frame, or nothing on timeout, close or error.
     std::optional<nlohmann::json> read_frame(std::chrono::milliseconds timeout = std::chrono::seconds(10));
-    // The next frame of `type`, skipping others (e.g. status pushes).
+    // The next frame of `type`; frames of other types before it (e.g. status
+    // pushes) are kept and returned by later reads, in order.
     std::optional<nlohmann::json> read_frame_of_type(const std::string& type,
                                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // True when the server closes the connection (EOF or error) within timeout.
     bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 private:
+    std::optional<nlohmann::json> read_new_frame(std::chrono::milliseconds timeout);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
