@@ -185,6 +185,8 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
     root.section("supervision", [&](Section& s) {
         s.integer("heartbeat_s", c.supervision.heartbeat_s, 1, 3600);
         s.integer("missed_heartbeats", c.supervision.missed_heartbeats, 1, 100);
+        s.integer("position_sample_s", c.supervision.position_sample_s, 1, 3600);
+        s.integer("position_retention_days", c.supervision.position_retention_days, 1, 3650);
     });
     root.section("sla", [&](Section& s) {
         s.integer("ack_s", c.sla.ack_s, 1, 86400);

@@ -54,6 +54,10 @@ struct DispatchConfig {
 struct SupervisionConfig {
     int heartbeat_s = 30;
     int missed_heartbeats = 3;
+    // Extensions (docs/configuration.md): unit positions are recorded at most
+    // once per position_sample_s per unit and kept position_retention_days.
+    int position_sample_s = 30;
+    int position_retention_days = 90;
 };
 
 struct SlaConfig {

@@ -44,6 +44,7 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const Config& config, db:
       registry_(registry),
       metrics_(metrics),
       triage_(config.dispatch.repeat_window_s),
+      supervisor_(config.supervision.heartbeat_s, config.supervision.missed_heartbeats),
       core_(core_config(config), registry.get()->registry()),
       tick_timer_(strand_),
       event_key_prefix_("ev" + std::to_string(system_now()) + "-") {}
@@ -89,6 +90,18 @@ void Dispatcher::stop() {
 void Dispatcher::tick() {
     if (stopped_) return;
     handle(dispatch::Tick{});
+    record_transitions(supervisor_.tick(system_now()));
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_seen_flush_ > std::chrono::seconds(30)) {
+        last_seen_flush_ = now;
+        flush_seen();
+    }
+    if (now - last_prune_ > std::chrono::hours(1)) {
+        last_prune_ = now;
+        const UnixMicros cutoff = system_now() - static_cast<UnixMicros>(config_.supervision.position_retention_days) *
+                                                     86400 * kMicrosPerSecond;
+        log_.execute("positions", {"prune_positions", {format_iso_micros(cutoff)}});
+    }
     tick_timer_.expires_after(kTickInterval);
     tick_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) tick();
@@ -101,7 +114,60 @@ void Dispatcher::terminal_online(std::shared_ptr<TerminalPort> port, const std::
     asio::post(strand_, [this, port = std::move(port), school] {
         online_by_school_.emplace(school, port);
         ++terminal_sessions_[port->terminal_id()];
+        record_transitions(supervisor_.session_opened(port->terminal_id(), system_now()));
     });
+}
+
+void Dispatcher::terminal_seen(const std::string& terminal, UnixMicros at) {
+    asio::post(strand_, [this, terminal, at] {
+        supervisor_.frame(terminal, at);
+        seen_dirty_.insert(terminal);
+    });
+}
+
+void Dispatcher::restore_terminals(const std::vector<std::pair<std::string, UnixMicros>>& online) {
+    for (const auto& [terminal, since] : online) supervisor_.assume_online(terminal, since);
+    terminals_online_ = supervisor_.online_count();
+}
+
+void Dispatcher::record_transitions(const std::vector<TerminalSupervisor::Transition>& transitions) {
+    for (const auto& t : transitions) {
+        const std::string at = format_iso_micros(t.at);
+        log_.execute(t.terminal, {"terminal_status",
+                                  {t.terminal, at, t.online ? "true" : "false",
+                                   "ts:" + t.terminal + ":" + std::to_string(t.at) + (t.online ? ":on" : ":off")}});
+        log_.execute(t.terminal, {"terminal_seen", {t.terminal, at}});
+        const Terminal* known = registry_.get()->terminal(t.terminal);
+        log_at(t.online ? LogLevel::info : LogLevel::warn, "supervision",
+               "terminal " + t.terminal + (t.online ? " online" : " OFFLINE since " + at));
+        // Consoles hear of it at once: an alarm button that is not connected
+        // is a hole in a school's protection.
+        publish({{"type", "terminal"},
+                 {"terminal", t.terminal},
+                 {"school", known ? known->school : ""},
+                 {"online", t.online},
+                 {"at", at}});
+    }
+    terminals_online_ = supervisor_.online_count();
+}
+
+void Dispatcher::flush_seen() {
+    for (const auto& terminal : seen_dirty_) {
+        log_.execute(terminal,
+                     {"terminal_seen", {terminal, format_iso_micros(supervisor_.last_seen(terminal))}});
+    }
+    seen_dirty_.clear();
+}
+
+void Dispatcher::sample_position(const dispatch::UnitPosition& p) {
+    const UnixMicros now = system_now();
+    UnixMicros& last = last_position_sample_[p.unit];
+    if (now - last < static_cast<UnixMicros>(config_.supervision.position_sample_s) * kMicrosPerSecond) return;
+    last = now;
+    char lat[32], lon[32];
+    std::snprintf(lat, sizeof lat, "%.7f", p.lat);
+    std::snprintf(lon, sizeof lon, "%.7f", p.lon);
+    log_.execute("pos:" + p.unit, {"unit_position", {p.unit, format_iso_micros(now), lat, lon}});
 }
 
 void Dispatcher::terminal_offline(const std::shared_ptr<TerminalPort>& port, const std::string& school) {
@@ -112,6 +178,7 @@ void Dispatcher::terminal_offline(const std::shared_ptr<TerminalPort>& port, con
             it = (!p || p.get() == raw) ? online_by_school_.erase(it) : std::next(it);
         }
         if (--terminal_sessions_[id] <= 0) terminal_sessions_.erase(id);
+        supervisor_.session_closed(id, system_now());
     });
 }
 
@@ -285,6 +352,7 @@ void Dispatcher::unit_message(const std::string& unit, const std::string& text,
     asio::post(strand_, [this, unit, event = std::get<dispatch::Event>(std::move(decoded)),
                          peer = std::move(peer)] {
         if (units_[unit].lock() != peer) return;  // a replaced session
+        if (const auto* position = std::get_if<dispatch::UnitPosition>(&event)) sample_position(*position);
         handle(event, [&peer](const dispatch::ReplyError& e) {
             peer->send(unit_protocol::encode_error(e.code, e.message,
                                                    e.ref.empty() ? std::nullopt
@@ -434,8 +502,14 @@ json Dispatcher::snapshot() const {
                          {"incident", u->incident.empty() ? json(nullptr) : json(u->incident)}});
     }
     json offline = json::array();
+    std::size_t online = 0;
     for (const auto& t : registry->registry().terminals) {
-        if (t.enabled && !terminal_sessions_.count(t.id)) offline.push_back(t.id);
+        if (!t.enabled) continue;
+        if (supervisor_.online(t.id)) {
+            ++online;
+        } else {
+            offline.push_back(t.id);
+        }
     }
     json schools = json::array();
     for (const auto& s : registry->registry().schools) {
@@ -446,7 +520,7 @@ json Dispatcher::snapshot() const {
             {"incidents", incidents},
             {"units", units},
             {"schools", schools},
-            {"terminals", {{"online", terminal_sessions_.size()}, {"offline", offline}}}};
+            {"terminals", {{"online", online}, {"offline", offline}}}};
 }
 
 void Dispatcher::publish(const json& message) {

@@ -26,6 +26,7 @@
 #include "common/dispatch/dispatch_core.hpp"
 #include "common/dispatch/replay.hpp"
 #include "common/intake/alarm_triage.hpp"
+#include "common/intake/terminal_supervisor.hpp"
 #include "common/protocol/terminal_protocol.hpp"
 #include "server/app/auth.hpp"
 #include "server/app/metrics.hpp"
@@ -59,6 +60,10 @@ public:
     // School terminals.
     void terminal_online(std::shared_ptr<TerminalPort> port, const std::string& school);
     void terminal_offline(const std::shared_ptr<TerminalPort>& port, const std::string& school);
+    // Any frame from a terminal: a sign of life for supervision.
+    void terminal_seen(const std::string& terminal, UnixMicros at);
+    // At start: the terminals the database last saw online, with when.
+    void restore_terminals(const std::vector<std::pair<std::string, UnixMicros>>& online);
     // Answers through `port` with `ack` once durable, or `error`.
     void alarm(std::shared_ptr<TerminalPort> port, const std::string& school, terminal::Alarm alarm,
                UnixMicros received_at);
@@ -77,6 +82,7 @@ public:
 
     std::size_t open_incidents() const { return open_incidents_; }
     std::size_t units_connected() const { return units_connected_; }
+    std::size_t terminals_online() const { return terminals_online_; }
 
 private:
     using Replier = std::function<void(const dispatch::ReplyError&)>;
@@ -90,6 +96,9 @@ private:
     void start_timer(const dispatch::StartTimer& timer);
     void tick();
     nlohmann::json snapshot() const;
+    void record_transitions(const std::vector<TerminalSupervisor::Transition>& transitions);
+    void flush_seen();
+    void sample_position(const dispatch::UnitPosition& p);
     std::string next_event_key();
 
     boost::asio::any_io_executor strand_;
@@ -98,6 +107,11 @@ private:
     RegistryHolder& registry_;
     Metrics& metrics_;
     AlarmTriage triage_;
+    TerminalSupervisor supervisor_;
+    std::set<std::string> seen_dirty_;  // terminals whose last_seen is not yet written
+    std::chrono::steady_clock::time_point last_seen_flush_{};
+    std::chrono::steady_clock::time_point last_prune_{};
+    std::map<std::string, UnixMicros> last_position_sample_;
     dispatch::DispatchCore core_;
     std::vector<dispatch::Action> restored_timers_;
 
@@ -116,6 +130,7 @@ private:
     bool stopped_ = false;
     std::atomic<std::size_t> open_incidents_{0};
     std::atomic<std::size_t> units_connected_{0};
+    std::atomic<std::size_t> terminals_online_{0};
 };
 
 }  // namespace huxiao

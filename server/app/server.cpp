@@ -9,6 +9,8 @@
 
 #include "server/api/api_router.hpp"
 #include "server/api/incidents_api.hpp"
+#include "server/api/reports_api.hpp"
+#include "server/api/terminals_api.hpp"
 #include "server/app/auth.hpp"
 #include "server/app/dispatcher.hpp"
 #include "server/app/metrics.hpp"
@@ -65,6 +67,7 @@ void Server::start() {
         p.dispatcher = std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log, *p.registry,
                                                      p.metrics);
         p.dispatcher->restore(recovered.open_incidents, recovered.newest_incident_at);
+        p.dispatcher->restore_terminals(db::load_online_terminals(db));
     }
     p.log->start();
     p.dispatcher->start();
@@ -81,6 +84,8 @@ void Server::start() {
     // Tests and scripts read this line to learn the port (port 0 = any free one).
     std::cout << "huxiaod: terminal listener on " << t.address << ":" << terminal_port() << std::endl;
 
+    p.metrics.gauges.emplace_back("huxiao_terminals_online",
+                                  [&p] { return static_cast<double>(p.dispatcher->terminals_online()); });
     p.metrics.gauges.emplace_back("huxiao_terminal_connections",
                                   [&p] { return static_cast<double>(p.terminals->connections()); });
     p.metrics.gauges.emplace_back("huxiao_open_incidents",
@@ -94,6 +99,8 @@ void Server::start() {
         config_, *p.read_db, *p.auth, p.metrics,
         [&p] { return p.read_db->up() && p.log->database_up(); }, web_root()});
     api::add_incident_routes(*p.router, *p.read_db);
+    api::add_report_routes(*p.router, *p.read_db, config_);
+    api::add_terminal_routes(*p.router, *p.read_db);
     const auto& a = config_.api_listener;
     p.api = std::make_shared<net::ApiListener>(
         io_.get_executor(), net::make_server_tls(a.cert, a.key, std::nullopt),

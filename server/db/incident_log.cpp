@@ -38,6 +38,16 @@ std::vector<PreparedStatement> IncidentLog::statements() {
         {"append_event",
          "INSERT INTO incident_events (incident_id, at, type, actor, unit_id, details, event_key) "
          "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) ON CONFLICT (event_key) DO NOTHING"},
+        {"terminal_status",
+         "INSERT INTO terminal_status_events (terminal_id, at, online, event_key) "
+         "VALUES ($1, $2, $3, $4) ON CONFLICT (event_key) DO NOTHING"},
+        {"terminal_seen",
+         "UPDATE terminals SET last_seen_at = greatest(coalesce(last_seen_at, $2::timestamptz), $2::timestamptz)"
+         " WHERE id = $1"},
+        {"prune_positions", "DELETE FROM unit_positions WHERE at < $1"},
+        {"unit_position",
+         "INSERT INTO unit_positions (unit_id, at, lat, lon) VALUES ($1, $2, $3, $4) "
+         "ON CONFLICT DO NOTHING"},
     };
 }
 
@@ -92,6 +102,12 @@ void IncidentLog::append(TimelineRecord record) {
     });
 }
 
+void IncidentLog::execute(const std::string& pin, StatementRecord record) {
+    asio::post(strand_, [this, pin, record = std::move(record)]() mutable {
+        enqueue(pin, Item{std::move(record), nullptr, false});
+    });
+}
+
 void IncidentLog::enqueue(const std::string& pin, Item item) {
     if (item.pending) {
         if (draining_) {
@@ -135,6 +151,8 @@ PgQuery IncidentLog::to_query(const Item& item) const {
                 return {"record_cancel",
                         {r.terminal, r.event_id, r.alarm_id, r.reason,
                          format_iso_micros(r.received_at)}};
+            } else if constexpr (std::is_same_v<T, StatementRecord>) {
+                return {r.statement, r.params};
             } else {
                 return {"append_event",
                         {r.incident, format_iso_micros(r.at), r.type, r.actor, r.unit,

@@ -64,6 +64,14 @@ struct TimelineRecord {
     std::string event_key;  // unique: a retried append is a no-op
 };
 
+// Any other write that must not be lost but needs no answer (supervision
+// events, sampled positions): a prepared statement of IncidentLog::statements()
+// and its parameters. It must be idempotent, since it may be retried.
+struct StatementRecord {
+    std::string statement;
+    std::vector<std::optional<std::string>> params;
+};
+
 struct RecordResult {
     enum class Status { committed, unavailable, rejected };
     Status status = Status::unavailable;
@@ -96,6 +104,8 @@ public:
     void record_alarm(AlarmRecord record, RecordHandler handler);
     void record_cancel(CancelRecord record, RecordHandler handler);
     void append(TimelineRecord record);
+    // `pin` keeps records with the same pin in order (e.g. the terminal id).
+    void execute(const std::string& pin, StatementRecord record);
 
     bool database_up() const { return up_slots_.load() > 0; }
     const IncidentLogStats& stats() const { return stats_; }
@@ -109,7 +119,7 @@ private:
         bool answered = false;
     };
     struct Item {
-        std::variant<AlarmRecord, CancelRecord, TimelineRecord> record;
+        std::variant<AlarmRecord, CancelRecord, TimelineRecord, StatementRecord> record;
         std::shared_ptr<Pending> pending;  // null for timeline records
         bool solo = false;                 // retry alone: its batch failed on an SQL error
     };

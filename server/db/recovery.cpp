@@ -63,4 +63,17 @@ RecoveredState load_open_incidents(PgSync& db) {
     return state;
 }
 
+std::vector<std::pair<std::string, UnixMicros>> load_online_terminals(PgSync& db) {
+    auto r = db.exec(
+        "SELECT l.terminal_id, (extract(epoch FROM coalesce(t.last_seen_at, l.at)) * 1000000)::bigint"
+        "  FROM (SELECT DISTINCT ON (terminal_id) terminal_id, online, at FROM terminal_status_events"
+        "         ORDER BY terminal_id, seq DESC) l JOIN terminals t ON t.id = l.terminal_id"
+        " WHERE l.online");
+    std::vector<std::pair<std::string, UnixMicros>> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        out.emplace_back(cell(r.get(), i, 0), std::stoll(cell(r.get(), i, 1)));
+    }
+    return out;
+}
+
 }  // namespace huxiao::db

@@ -18,4 +18,7 @@ struct RecoveredState {
 
 RecoveredState load_open_incidents(PgSync& db);
 
+// Terminals whose last recorded transition is `online`, with their last sign of life.
+std::vector<std::pair<std::string, UnixMicros>> load_online_terminals(PgSync& db);
+
 }  // namespace huxiao::db

@@ -223,6 +223,7 @@ asio::awaitable<bool> TerminalSession::await_hello() {
 
 void TerminalSession::handle_line(std::string_view line) {
     const UnixMicros now = system_now();
+    ctx_.dispatcher.terminal_seen(terminal_id_, now);
     if (!rate_.take(now)) {
         send_error_and_close(ErrorCode::rate_limited,
                              "more than " +

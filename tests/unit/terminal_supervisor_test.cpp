@@ -1,0 +1,76 @@
+#include "common/intake/terminal_supervisor.hpp"
+
+#include <gtest/gtest.h>
+
+namespace huxiao {
+namespace {
+
+constexpr UnixMicros s(long long seconds) { return seconds * kMicrosPerSecond; }
+
+TEST(TerminalSupervisor, HelloBringsATerminalOnlineOnce) {
+    TerminalSupervisor sup(30, 3);
+    auto first = sup.session_opened("T-1", s(100));
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].terminal, "T-1");
+    EXPECT_TRUE(first[0].online);
+    EXPECT_EQ(first[0].at, s(100));
+    EXPECT_TRUE(sup.session_opened("T-1", s(101)).empty());  // a second session: no new transition
+    EXPECT_TRUE(sup.online("T-1"));
+    EXPECT_EQ(sup.online_count(), 1u);
+}
+
+TEST(TerminalSupervisor, SilenceLongerThanTheMissedBeatsGoesOfflineAsOfTheLastSignOfLife) {
+    TerminalSupervisor sup(30, 3);  // window 90 s
+    sup.session_opened("T-1", s(0));
+    sup.frame("T-1", s(30));
+    EXPECT_TRUE(sup.tick(s(120)).empty());  // 90 s after the last frame: not yet
+    auto t = sup.tick(s(121));
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_FALSE(t[0].online);
+    EXPECT_EQ(t[0].at, s(30));
+    EXPECT_FALSE(sup.online("T-1"));
+    EXPECT_TRUE(sup.tick(s(500)).empty());  // reported once
+}
+
+TEST(TerminalSupervisor, QuickReconnectIsNotAnOutage) {
+    TerminalSupervisor sup(30, 3);
+    sup.session_opened("T-1", s(0));
+    sup.session_closed("T-1", s(10));
+    EXPECT_TRUE(sup.tick(s(50)).empty());
+    EXPECT_TRUE(sup.session_opened("T-1", s(60)).empty());
+    EXPECT_TRUE(sup.tick(s(140)).empty());
+    EXPECT_TRUE(sup.online("T-1"));
+}
+
+TEST(TerminalSupervisor, DisconnectedTerminalGoesOfflineAfterTheWindow) {
+    TerminalSupervisor sup(10, 2);  // window 20 s
+    sup.session_opened("T-1", s(0));
+    sup.session_closed("T-1", s(5));
+    auto t = sup.tick(s(26));
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(t[0].at, s(5));
+    auto back = sup.session_opened("T-1", s(40));
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_TRUE(back[0].online);
+}
+
+TEST(TerminalSupervisor, TerminalsAssumedOnlineAtStartGoOfflineIfTheyDoNotReturn) {
+    TerminalSupervisor sup(30, 3);
+    sup.assume_online("T-1", s(1000));
+    sup.assume_online("T-2", s(1000));
+    EXPECT_EQ(sup.online_count(), 2u);
+    EXPECT_TRUE(sup.session_opened("T-2", s(1050)).empty());  // came back in time: still online
+    auto t = sup.tick(s(1091));
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(t[0].terminal, "T-1");
+    EXPECT_EQ(t[0].at, s(1000));
+}
+
+TEST(TerminalSupervisor, UnknownTerminalIsNotOnline) {
+    TerminalSupervisor sup(30, 3);
+    EXPECT_FALSE(sup.online("T-404"));
+    EXPECT_EQ(sup.last_seen("T-404"), 0);
+}
+
+}  // namespace
+}  // namespace huxiao
