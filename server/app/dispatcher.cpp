@@ -78,6 +78,10 @@ void Dispatcher::start() {
     });
 }
 
+void Dispatcher::replace_registry(const Registry& registry) {
+    asio::post(strand_, [this, registry] { core_.replace_registry(registry); });
+}
+
 void Dispatcher::stop() {
     asio::post(strand_, [this] {
         stopped_ = true;

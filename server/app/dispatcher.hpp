@@ -53,6 +53,8 @@ public:
     // Before the listeners open: the incidents still open in the database.
     void restore(const std::vector<RecoveredIncident>& open, UnixMicros newest_incident_at);
     void start();  // timers (restored offers, periodic tick)
+    // The registry changed (admin API): routing and lookups use the new one.
+    void replace_registry(const Registry& registry);
     void stop();
 
     // Everything below is thread-safe: it posts to the dispatcher's strand.

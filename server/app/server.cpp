@@ -2,12 +2,15 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <iostream>
 #include <thread>
 
+#include "server/api/admin_api.hpp"
 #include "server/api/api_router.hpp"
+#include "server/api/guard_posts_api.hpp"
 #include "server/api/incidents_api.hpp"
 #include "server/api/reports_api.hpp"
 #include "server/api/terminals_api.hpp"
@@ -43,6 +46,9 @@ struct Server::Parts {
     std::shared_ptr<net::TerminalListener> terminals;
     std::unique_ptr<asio::signal_set> signals;
     std::atomic<bool> stopping{false};
+    // Registry reloads (blocking libpq). Last, so it is joined first, while
+    // what its tasks touch still exists.
+    asio::thread_pool blocking{1};
 };
 
 Server::Server(Config config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
@@ -101,6 +107,22 @@ void Server::start() {
     api::add_incident_routes(*p.router, *p.read_db);
     api::add_report_routes(*p.router, *p.read_db, config_);
     api::add_terminal_routes(*p.router, *p.read_db);
+    api::add_guard_post_routes(*p.router, *p.read_db, config_);
+    api::add_admin_routes(*p.router, *p.read_db, *p.auth, [this, &p] {
+        // A fresh snapshot, read off the I/O threads; sessions keep the old
+        // one until they next look.
+        asio::post(p.blocking, [this, &p] {
+            try {
+                db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
+                Registry fresh = db::load_registry(db);
+                p.dispatcher->replace_registry(fresh);
+                p.registry->replace(std::move(fresh));
+                log_info("server", "registry reloaded");
+            } catch (const std::exception& e) {
+                log_error("server", std::string("registry reload failed: ") + e.what());
+            }
+        });
+    });
     const auto& a = config_.api_listener;
     p.api = std::make_shared<net::ApiListener>(
         io_.get_executor(), net::make_server_tls(a.cert, a.key, std::nullopt),

@@ -131,6 +131,45 @@ KnownIds load_known_ids(PgSync& db) {
     return ids;
 }
 
+std::vector<PgQuery> upsert_queries(const Registry& reg) {
+    std::vector<PgQuery> out;
+    const auto add = [&out](const char* sql, std::vector<std::optional<std::string>> params) {
+        out.push_back(PgQuery{sql, std::move(params), false});
+    };
+    for (const auto& d : reg.districts) {
+        add("INSERT INTO districts (id, name, sla_ack_s, sla_arrival_s) VALUES ($1,$2,$3,$4) "
+            "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, sla_ack_s = EXCLUDED.sla_ack_s,"
+            " sla_arrival_s = EXCLUDED.sla_arrival_s, updated_at = now()",
+            {d.id, d.name, opt_int(d.sla.ack_s), opt_int(d.sla.arrival_s)});
+    }
+    for (const auto& s : reg.schools) {
+        add("INSERT INTO schools (id, name, district_id, lat, lon) VALUES ($1,$2,$3,$4,$5) "
+            "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, district_id = EXCLUDED.district_id,"
+            " lat = EXCLUDED.lat, lon = EXCLUDED.lon, updated_at = now()",
+            {s.id, s.name, s.district, num(s.location.lat), num(s.location.lon)});
+    }
+    for (const auto& t : reg.terminals) {
+        add("INSERT INTO terminals (id, school_id, enabled) VALUES ($1,$2,$3) "
+            "ON CONFLICT (id) DO UPDATE SET school_id = EXCLUDED.school_id,"
+            " enabled = EXCLUDED.enabled, updated_at = now()",
+            {t.id, t.school, t.enabled ? "true" : "false"});
+    }
+    for (const auto& u : reg.units) {
+        add("INSERT INTO units (id, callsign, district_id, home_lat, home_lon) VALUES ($1,$2,$3,$4,$5) "
+            "ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign,"
+            " district_id = EXCLUDED.district_id, home_lat = EXCLUDED.home_lat,"
+            " home_lon = EXCLUDED.home_lon, updated_at = now()",
+            {u.id, u.callsign, u.district, num(u.home.lat), num(u.home.lon)});
+    }
+    for (const auto& g : reg.guard_posts) {
+        add("INSERT INTO guard_posts (school_id, unit_id, days, windows, tz) VALUES ($1,$2,$3,$4,$5) "
+            "ON CONFLICT (school_id, unit_id) DO UPDATE SET days = EXCLUDED.days,"
+            " windows = EXCLUDED.windows, tz = EXCLUDED.tz, updated_at = now()",
+            {g.school, g.unit, g.days, pg_array(g.window_texts), g.tz});
+    }
+    return out;
+}
+
 ImportCounts import_registry(PgSync& db, const Registry& reg) {
     std::vector<std::string> errors;
     for (std::size_t i = 0; i < reg.guard_posts.size(); ++i) {
@@ -146,45 +185,11 @@ ImportCounts import_registry(PgSync& db, const Registry& reg) {
         throw std::runtime_error(all);
     }
 
-    ImportCounts counts;
+    ImportCounts counts{reg.districts.size(), reg.schools.size(), reg.terminals.size(),
+                        reg.units.size(), reg.guard_posts.size()};
     db.exec("BEGIN");
     try {
-        for (const auto& d : reg.districts) {
-            db.exec("INSERT INTO districts (id, name, sla_ack_s, sla_arrival_s) VALUES ($1,$2,$3,$4) "
-                    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, sla_ack_s = EXCLUDED.sla_ack_s,"
-                    " sla_arrival_s = EXCLUDED.sla_arrival_s, updated_at = now()",
-                    {d.id, d.name, opt_int(d.sla.ack_s), opt_int(d.sla.arrival_s)});
-            ++counts.districts;
-        }
-        for (const auto& s : reg.schools) {
-            db.exec("INSERT INTO schools (id, name, district_id, lat, lon) VALUES ($1,$2,$3,$4,$5) "
-                    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, district_id = EXCLUDED.district_id,"
-                    " lat = EXCLUDED.lat, lon = EXCLUDED.lon, updated_at = now()",
-                    {s.id, s.name, s.district, num(s.location.lat), num(s.location.lon)});
-            ++counts.schools;
-        }
-        for (const auto& t : reg.terminals) {
-            db.exec("INSERT INTO terminals (id, school_id, enabled) VALUES ($1,$2,$3) "
-                    "ON CONFLICT (id) DO UPDATE SET school_id = EXCLUDED.school_id,"
-                    " enabled = EXCLUDED.enabled, updated_at = now()",
-                    {t.id, t.school, t.enabled ? "true" : "false"});
-            ++counts.terminals;
-        }
-        for (const auto& u : reg.units) {
-            db.exec("INSERT INTO units (id, callsign, district_id, home_lat, home_lon) VALUES ($1,$2,$3,$4,$5) "
-                    "ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign,"
-                    " district_id = EXCLUDED.district_id, home_lat = EXCLUDED.home_lat,"
-                    " home_lon = EXCLUDED.home_lon, updated_at = now()",
-                    {u.id, u.callsign, u.district, num(u.home.lat), num(u.home.lon)});
-            ++counts.units;
-        }
-        for (const auto& g : reg.guard_posts) {
-            db.exec("INSERT INTO guard_posts (school_id, unit_id, days, windows, tz) VALUES ($1,$2,$3,$4,$5) "
-                    "ON CONFLICT (school_id, unit_id) DO UPDATE SET days = EXCLUDED.days,"
-                    " windows = EXCLUDED.windows, tz = EXCLUDED.tz, updated_at = now()",
-                    {g.school, g.unit, g.days, pg_array(g.window_texts), g.tz});
-            ++counts.guard_posts;
-        }
+        for (const auto& q : upsert_queries(reg)) db.exec(q.statement, q.params);
         db.exec("COMMIT");
     } catch (...) {
         PgResult rollback(PQexec(db.raw(), "ROLLBACK"));

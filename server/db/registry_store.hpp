@@ -13,6 +13,7 @@
 namespace huxiao::db {
 
 class PgSync;
+struct PgQuery;
 
 Registry load_registry(PgSync& db);
 KnownIds load_known_ids(PgSync& db);
@@ -20,6 +21,10 @@ KnownIds load_known_ids(PgSync& db);
 struct ImportCounts {
     std::size_t districts = 0, schools = 0, terminals = 0, units = 0, guard_posts = 0;
 };
+
+// The statements that upsert `registry` (in dependency order), for callers
+// that run them in their own transaction.
+std::vector<PgQuery> upsert_queries(const Registry& registry);
 
 // Upserts everything in one transaction: all or nothing. Checks what only the
 // database can (time zone names); errors name the record and field.

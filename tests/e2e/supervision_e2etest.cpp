@@ -80,7 +80,8 @@ TEST_F(Supervision, AvailabilityOverAKnownRangeIsTheOnlineShare) {
                 "('T-2', '2026-03-01T01:30:00Z', true) RETURNING seq");
     auto r = get("/api/v1/terminals?from=2026-03-01T00:00:00Z&to=2026-03-01T02:00:00Z&school=S-2", dispatcher_);
     ASSERT_EQ(r.status, 200) << r.body;
-    for (const auto& item : r.json()["items"]) {
+    const json body = r.json();
+    for (const auto& item : body["items"]) {
         if (item["id"] == "T-2") {
             EXPECT_DOUBLE_EQ(item["availability_pct"].get<double>(), 75.0);
             EXPECT_EQ(item["online"], true);

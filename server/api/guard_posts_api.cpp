@@ -1,0 +1,414 @@
+#include "server/api/guard_posts_api.hpp"
+
+#include <algorithm>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/geo/guard_post.hpp"
+#include "common/model/registry_import.hpp"
+#include "common/supervision/guard_post_compliance.hpp"
+#include "server/api/params.hpp"
+#include "server/app/clock.hpp"
+#include "server/db/read_db.hpp"
+
+namespace huxiao::api {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using nlohmann::json;
+using std::chrono::sys_days;
+
+namespace {
+
+constexpr int kMaxRangeDays = 93;
+// Units whose positions are read by one statement (bounds the result size).
+constexpr std::size_t kUnitsPerQuery = 16;
+
+constexpr const char* kPostsSql = R"sql(
+SELECT g.school_id, s.name, s.district_id, s.lat, s.lon, g.unit_id, g.days,
+       array_to_json(g.windows)::text, g.tz
+  FROM guard_posts g JOIN schools s ON s.id = g.school_id
+ WHERE ($1::text IS NULL OR g.school_id = $1)
+   AND ($2::text IS NULL OR g.unit_id = $2)
+   AND ($3::text IS NULL OR s.district_id = $3)
+   AND ($4::text[] IS NULL OR s.district_id = ANY($4::text[]))
+ ORDER BY g.school_id, g.unit_id
+)sql";
+
+// Positions of several units, each within its spans ($1 unit, $2 from, $3 to,
+// parallel arrays; the spans of one unit do not overlap, so no row twice).
+constexpr const char* kPositionsSql = R"sql(
+SELECT p.unit_id, floor(extract(epoch FROM p.at) * 1000000)::bigint, p.lat, p.lon
+  FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS w(unit_id, f, t)
+  JOIN unit_positions p ON p.unit_id = w.unit_id AND p.at >= w.f AND p.at < w.t
+ ORDER BY p.unit_id, p.at
+)sql";
+
+// A bound of the range: a date ("2026-09-01": a whole local day of each
+// post's zone, `to` inclusive) or a time (an instant; the range is [from, to)).
+struct Bound {
+    bool is_date = false;
+    sys_days date{};
+    UnixMicros time = 0;
+};
+
+std::optional<sys_days> parse_date(const std::string& v) {
+    if (v.size() != 10 || v[4] != '-' || v[7] != '-') return std::nullopt;
+    for (const std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u}) {
+        if (v[i] < '0' || v[i] > '9') return std::nullopt;
+    }
+    const std::chrono::year_month_day ymd{
+        std::chrono::year{std::stoi(v.substr(0, 4))},
+        std::chrono::month{static_cast<unsigned>(std::stoi(v.substr(5, 2)))},
+        std::chrono::day{static_cast<unsigned>(std::stoi(v.substr(8, 2)))}};
+    if (!ymd.ok()) return std::nullopt;
+    return sys_days{ymd};
+}
+
+Bound bound(const Query& q, const std::string& name) {
+    const auto v = text(q, name);
+    if (!v) {
+        throw BadParameter{name,
+                           "is required: a date like 2026-09-01 or an ISO-8601 time like "
+                           "2026-09-01T00:00:00Z"};
+    }
+    Bound b;
+    if (const auto d = parse_date(*v)) {
+        b.is_date = true;
+        b.date = *d;
+        return b;
+    }
+    const auto t = parse_iso8601(*v);
+    if (!t) {
+        throw BadParameter{name, "\"" + *v +
+                                     "\" is not a date like 2026-09-01 or an ISO-8601 time like "
+                                     "2026-09-01T00:00:00Z"};
+    }
+    b.time = *t;
+    return b;
+}
+
+UnixMicros day_micros(sys_days d) {
+    return static_cast<UnixMicros>(d.time_since_epoch().count()) * 86400 * kMicrosPerSecond;
+}
+
+// The instant a bound stands for in a zone `offset` minutes east of UTC.
+TimePoint instant(const Bound& b, bool is_to, int offset) {
+    if (!b.is_date) return from_unix_micros(b.time);
+    const sys_days d = is_to ? b.date + std::chrono::days{1} : b.date;
+    return TimePoint{d} - std::chrono::minutes{offset};
+}
+
+std::string date_text(sys_days d) {
+    const std::chrono::year_month_day ymd{d};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+    return buf;
+}
+
+std::string bound_text(const Bound& b) {
+    if (b.is_date) return date_text(b.date);
+    return b.time % 1000 == 0 ? format_iso_millis(b.time) : format_iso_micros(b.time);
+}
+
+struct ReportQuery {
+    Bound from, to;
+    int radius_m = 200;
+    int missed_below_pct = 50;
+    std::optional<std::string> school, unit, district;
+};
+
+ReportQuery parse(const Query& q) {
+    only(q, {"from", "to", "school", "unit", "district", "radius_m", "missed_below_pct"});
+    ReportQuery r;
+    r.from = bound(q, "from");
+    r.to = bound(q, "to");
+    // Checked in UTC (a date as its UTC day): a post's zone moves both ends alike.
+    const UnixMicros f = r.from.is_date ? day_micros(r.from.date) : r.from.time;
+    const UnixMicros t = r.to.is_date ? day_micros(r.to.date + std::chrono::days{1}) : r.to.time;
+    if (t <= f) throw BadParameter{"to", "must be after from"};
+    if (t - f > kMaxRangeDays * 86400LL * kMicrosPerSecond) {
+        throw BadParameter{"to", "the range is at most " + std::to_string(kMaxRangeDays) + " days"};
+    }
+    r.radius_m = integer(q, "radius_m", 200, 1, 100000);
+    r.missed_below_pct = integer(q, "missed_below_pct", 50, 1, 100);
+    r.school = text(q, "school");
+    r.unit = text(q, "unit");
+    r.district = text(q, "district");
+    return r;
+}
+
+// A PostgreSQL array literal of text elements, each quoted.
+std::string pg_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (const std::string& s : items) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (const char c : s) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+// Education tokens limited to districts see only those (as in incidents_api).
+std::optional<std::string> district_limit(const Principal& who) {
+    if (who.role != "education" || who.districts.empty()) return std::nullopt;
+    return pg_array(who.districts);
+}
+
+struct LoadedPost {
+    GuardPost post;
+    std::string school_name;
+    std::string district;
+    GeoPoint school;
+    std::optional<int> offset;  // nullopt: a zone the fixed-offset table does not know
+    TimePoint from, to;         // the range in the post's zone, clipped to the past
+    std::vector<supervision::DayCompliance> days;
+};
+
+LoadedPost load_post(const PGresult* r, int row) {
+    LoadedPost p;
+    p.post.school = db::cell(r, row, 0);
+    p.school_name = db::cell(r, row, 1);
+    p.district = db::cell(r, row, 2);
+    p.school = {std::stod(db::cell(r, row, 3)), std::stod(db::cell(r, row, 4))};
+    p.post.unit = db::cell(r, row, 5);
+    p.post.days = db::cell(r, row, 6);
+    p.post.weekday_mask = parse_weekdays(p.post.days);
+    const json windows = json::parse(db::cell(r, row, 7), nullptr, false);
+    if (windows.is_array()) {
+        for (const auto& w : windows) {
+            MinuteWindow mw;
+            if (w.is_string() && parse_window(w.get<std::string>(), mw)) {
+                p.post.windows.push_back(mw);
+                p.post.window_texts.push_back(w.get<std::string>());
+            }
+        }
+    }
+    p.post.tz = db::cell(r, row, 8);
+    p.offset = geo::fixed_utc_offset_min(p.post.tz);
+    return p;
+}
+
+// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string to_csv(const json& items) {
+    std::string out =
+        "school,school_name,district,unit,date,scheduled_min,present_min,share_pct,missed_windows,"
+        "missed\r\n";
+    for (const auto& item : items) {
+        std::string missed;
+        for (const auto& m : item["missed"]) {
+            if (!missed.empty()) missed += ';';
+            missed += m["window"].get<std::string>();
+            missed += '=';
+            missed += std::to_string(m["present_min"].get<int>());
+            missed += '/';
+            missed += std::to_string(m["scheduled_min"].get<int>());
+        }
+        out += csv_field(item["school"].get<std::string>());
+        out += ',';
+        out += csv_field(item["school_name"].get<std::string>());
+        out += ',';
+        out += csv_field(item["district"].get<std::string>());
+        out += ',';
+        out += csv_field(item["unit"].get<std::string>());
+        out += ',';
+        out += item["date"].get<std::string>();
+        out += ',';
+        out += item["scheduled_min"].dump();
+        out += ',';
+        out += item["present_min"].dump();
+        out += ',';
+        out += item["share_pct"].dump();
+        out += ',';
+        out += std::to_string(item["missed"].size());
+        out += ',';
+        out += csv_field(missed);
+        out += "\r\n";
+    }
+    return out;
+}
+
+ApiRouter::Response unavailable(const ApiRouter::Call& call, const std::string& message) {
+    return ApiRouter::error(http::status::service_unavailable, "unavailable",
+                            "database: " + message, call.req.version(), call.req.keep_alive());
+}
+
+asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config,
+                                            const ApiRouter::Call& call, bool csv) {
+    const ReportQuery r = parse(call.query);
+    supervision::ComplianceRules rules;
+    rules.radius_m = r.radius_m;
+    rules.missed_below_pct = r.missed_below_pct;
+    rules.hold = std::chrono::seconds{2 * std::max(1, config.supervision.position_sample_s)};
+    // Minutes not yet over are not counted (nor held against the unit).
+    const TimePoint now_minute =
+        std::chrono::floor<std::chrono::minutes>(from_unix_micros(system_now()));
+
+    const std::string posts_sql = kPostsSql;
+    const std::vector<std::optional<std::string>> posts_params{r.school, r.unit, r.district,
+                                                               district_limit(call.who)};
+    auto posts_outcome = co_await db.query(posts_sql, posts_params);
+    if (posts_outcome.failure) co_return unavailable(call, posts_outcome.failure->message);
+
+    std::vector<LoadedPost> posts;
+    json skipped = json::array();
+    {
+        const PGresult* res = posts_outcome.results.at(0).get();
+        for (int row = 0; row < PQntuples(res); ++row) {
+            LoadedPost p = load_post(res, row);
+            std::string reason;
+            if (!p.offset) {
+                reason =
+                    "time zone \"" + p.post.tz + "\" has no fixed UTC offset (docs/guard-posts.md)";
+            } else if (p.post.weekday_mask == 0) {
+                reason = "days \"" + p.post.days + "\" are not understood";
+            } else if (p.post.windows.empty()) {
+                reason = "no valid window";
+            }
+            if (!reason.empty()) {
+                skipped.push_back(
+                    {{"school", p.post.school}, {"unit", p.post.unit}, {"reason", reason}});
+                continue;
+            }
+            p.from = instant(r.from, false, *p.offset);
+            p.to = std::min(instant(r.to, true, *p.offset), now_minute);
+            posts.push_back(std::move(p));
+        }
+    }
+
+    // Positions, a few units at a time, only within the scheduled windows.
+    std::map<std::string, std::vector<std::size_t>> posts_of_unit;
+    for (std::size_t i = 0; i < posts.size(); ++i) posts_of_unit[posts[i].post.unit].push_back(i);
+    std::vector<std::string> units;
+    for (const auto& entry : posts_of_unit) units.push_back(entry.first);
+    const std::string positions_sql = kPositionsSql;
+    for (std::size_t first = 0; first < units.size(); first += kUnitsPerQuery) {
+        const std::size_t last = std::min(units.size(), first + kUnitsPerQuery);
+        std::vector<std::string> span_units, span_from, span_to;
+        for (std::size_t u = first; u < last; ++u) {
+            std::vector<supervision::TimeSpan> spans;
+            for (const std::size_t i : posts_of_unit[units[u]]) {
+                const LoadedPost& p = posts[i];
+                const auto more =
+                    supervision::sample_spans(p.post, *p.offset, p.from, p.to, rules.hold);
+                spans.insert(spans.end(), more.begin(), more.end());
+            }
+            supervision::merge_spans(spans);
+            for (const auto& s : spans) {
+                span_units.push_back(units[u]);
+                span_from.push_back(format_iso_micros(to_unix_micros(s.first)));
+                span_to.push_back(format_iso_micros(to_unix_micros(s.second)));
+            }
+        }
+        std::map<std::string, std::vector<supervision::PositionSample>> samples;
+        if (!span_units.empty()) {
+            const std::vector<std::optional<std::string>> positions_params{
+                pg_array(span_units), pg_array(span_from), pg_array(span_to)};
+            auto outcome = co_await db.query(positions_sql, positions_params);
+            if (outcome.failure) co_return unavailable(call, outcome.failure->message);
+            const PGresult* res = outcome.results.at(0).get();
+            for (int row = 0; row < PQntuples(res); ++row) {
+                samples[db::cell(res, row, 0)].push_back(
+                    {from_unix_micros(std::stoll(db::cell(res, row, 1))),
+                     {std::stod(db::cell(res, row, 2)), std::stod(db::cell(res, row, 3))}});
+            }
+        }
+        for (std::size_t u = first; u < last; ++u) {
+            const auto& unit_samples = samples[units[u]];
+            for (const std::size_t i : posts_of_unit[units[u]]) {
+                LoadedPost& p = posts[i];
+                p.days = supervision::guard_post_compliance(p.post, p.school, *p.offset,
+                                                            unit_samples, p.from, p.to, rules);
+            }
+        }
+    }
+
+    json items = json::array();
+    long long scheduled_total = 0, present_total = 0, missed_total = 0;
+    for (const LoadedPost& p : posts) {
+        for (const auto& d : p.days) {
+            json missed = json::array();
+            for (const auto& w : d.windows) {
+                if (!w.missed) continue;
+                missed.push_back({{"window", w.window},
+                                  {"present_min", w.present_min},
+                                  {"scheduled_min", w.scheduled_min}});
+            }
+            scheduled_total += d.scheduled_min;
+            present_total += d.present_min;
+            missed_total += static_cast<long long>(missed.size());
+            items.push_back({{"school", p.post.school},
+                             {"school_name", p.school_name},
+                             {"district", p.district},
+                             {"unit", p.post.unit},
+                             {"date", date_text(d.date)},
+                             {"scheduled_min", d.scheduled_min},
+                             {"present_min", d.present_min},
+                             {"share_pct", supervision::share_pct(d.present_min, d.scheduled_min)},
+                             {"missed", std::move(missed)}});
+        }
+    }
+
+    if (csv) {
+        ApiRouter::Response out{http::status::ok, call.req.version()};
+        out.set(http::field::server, "huxiaod");
+        out.set(http::field::content_type, "text/csv; charset=utf-8");
+        out.set(http::field::content_disposition, "attachment; filename=\"guard-posts.csv\"");
+        out.set(http::field::cache_control, "no-store");
+        out.keep_alive(call.req.keep_alive());
+        out.body() = to_csv(items);
+        out.prepare_payload();
+        co_return out;
+    }
+    json summary = {
+        {"scheduled_min", scheduled_total},
+        {"present_min", present_total},
+        {"share_pct", scheduled_total > 0
+                          ? json(std::round(10000.0 * static_cast<double>(present_total) /
+                                            static_cast<double>(scheduled_total)) /
+                                 100.0)
+                          : json(nullptr)},
+        {"missed_windows", missed_total}};
+    json body = {{"from", bound_text(r.from)},
+                 {"to", bound_text(r.to)},
+                 {"radius_m", r.radius_m},
+                 {"hold_s", rules.hold.count()},
+                 {"missed_below_pct", r.missed_below_pct},
+                 {"items", std::move(items)},
+                 {"summary", std::move(summary)}};
+    if (!skipped.empty()) body["skipped"] = std::move(skipped);
+    co_return ApiRouter::json(http::status::ok, body, call.req.version(), call.req.keep_alive());
+}
+
+}  // namespace
+
+void add_guard_post_routes(ApiRouter& router, db::ReadDb& db, const Config& config) {
+    router.add(
+        "GET", "/api/v1/reports/guard-posts", {"auditor", "dispatcher", "education", "admin"},
+        [&db, &config](const ApiRouter::Call& call) { return report(db, config, call, false); });
+    router.add(
+        "GET", "/api/v1/reports/guard-posts.csv", {"auditor", "dispatcher", "education", "admin"},
+        [&db, &config](const ApiRouter::Call& call) { return report(db, config, call, true); });
+}
+
+}  // namespace huxiao::api
