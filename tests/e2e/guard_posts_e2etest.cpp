@@ -1,0 +1,303 @@
+// Guard-post compliance end to end (issue 5 item 3): positions of unit P-1
+// recorded in unit_positions for a known share of its post's minutes at
+// school S-1 (mon-fri 07:00-08:30 and 16:30-18:00, Asia/Shanghai), reported
+// by /api/v1/reports/guard-posts and its CSV variant.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/support/fixtures.hpp"
+
+namespace huxiao::test {
+namespace {
+
+using nlohmann::json;
+
+// School S-1 of kSmallRegistry, and a point about 1 km north of it.
+constexpr double kSchoolLat = 30.5928, kSchoolLon = 114.3055;
+constexpr double kAwayLat = 30.5928 + 1000 / 111194.93;
+
+class GuardPostReport : public ServerTest {
+  protected:
+    void SetUp() override {
+        ServerTest::SetUp();
+        if (HasFatalFailure()) return;
+        start_server();  // supervision.position_sample_s 30: a sample holds for 60 s
+        auditor_ = make_token("auditor", "inspector");
+    }
+
+    // A sample every 30 s from `from` to `to` inclusive (local times "+08").
+    void track(const std::string& from, const std::string& to, double lat, double lon) {
+        db_->column(
+            "INSERT INTO unit_positions (unit_id, at, lat, lon) "
+            "SELECT 'P-1', t, $3::float8, $4::float8 "
+            "FROM generate_series($1::timestamptz, $2::timestamptz, interval '30 seconds') t "
+            "RETURNING 1",
+            {from, to, std::to_string(lat), std::to_string(lon)});
+    }
+
+    // The week of Monday 2 March 2026 (times are Shanghai local):
+    //  Mon: at the gate 06:55-07:44:30, 1 km away 07:45-08:35 -> morning 45 of 90
+    //       (07:00 ... 07:44); at the gate 16:25-18:05 -> afternoon 90 of 90.
+    //  Tue: at the gate up to 07:00:00, nothing until 07:20, then at the gate
+    //       to 08:35 -> morning 71 of 90 (07:01 ... 07:19 are more than 60 s
+    //       after the last sample); no afternoon positions -> 0 of 90.
+    //  Wed, Thu, Fri: no positions at all.
+    //  Sat: at the gate all day, but the post is mon-fri.
+    // Monday's morning window is 23:00-00:30 UTC, across the UTC day boundary.
+    void record_week() {
+        track("2026-03-02 06:55:00+08", "2026-03-02 07:44:30+08", kSchoolLat, kSchoolLon);
+        track("2026-03-02 07:45:00+08", "2026-03-02 08:35:00+08", kAwayLat, kSchoolLon);
+        track("2026-03-02 16:25:00+08", "2026-03-02 18:05:00+08", kSchoolLat, kSchoolLon);
+        track("2026-03-03 06:55:00+08", "2026-03-03 07:00:00+08", kSchoolLat, kSchoolLon);
+        track("2026-03-03 07:20:00+08", "2026-03-03 08:35:00+08", kSchoolLat, kSchoolLon);
+        track("2026-03-07 06:00:00+08", "2026-03-07 19:00:00+08", kSchoolLat, kSchoolLon);
+    }
+
+    std::string auditor_;
+};
+
+struct Expected {
+    std::string date;
+    int present;
+    std::vector<std::pair<std::string, int>> missed;  // window, present minutes
+};
+
+const std::vector<Expected> kWeek = {
+    {"2026-03-02", 45 + 90, {}},
+    {"2026-03-03", 71, {{"16:30-18:00", 0}}},
+    {"2026-03-04", 0, {{"07:00-08:30", 0}, {"16:30-18:00", 0}}},
+    {"2026-03-05", 0, {{"07:00-08:30", 0}, {"16:30-18:00", 0}}},
+    {"2026-03-06", 0, {{"07:00-08:30", 0}, {"16:30-18:00", 0}}},
+};
+
+double pct(long long part, long long whole) { return std::round(10000.0 * part / whole) / 100.0; }
+
+TEST_F(GuardPostReport, AWeekOfKnownPositions) {
+    record_week();
+    auto r = get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-08&school=S-1", auditor_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json body = r.json();
+    EXPECT_EQ(body["from"], "2026-03-02");
+    EXPECT_EQ(body["to"], "2026-03-08");
+    EXPECT_EQ(body["radius_m"], 200);
+    EXPECT_EQ(body["hold_s"], 60);
+    const json& items = body["items"];
+    ASSERT_EQ(items.size(), kWeek.size()) << body.dump(2);
+    long long present = 0, missed = 0;
+    for (std::size_t i = 0; i < kWeek.size(); ++i) {
+        const json& item = items[i];
+        const Expected& e = kWeek[i];
+        SCOPED_TRACE(e.date);
+        EXPECT_EQ(item["school"], "S-1");
+        EXPECT_EQ(item["school_name"], "No.1 Primary");
+        EXPECT_EQ(item["unit"], "P-1");
+        EXPECT_EQ(item["date"], e.date);
+        EXPECT_EQ(item["scheduled_min"], 180);
+        EXPECT_EQ(item["present_min"], e.present);
+        EXPECT_DOUBLE_EQ(item["share_pct"].get<double>(), pct(e.present, 180));
+        ASSERT_EQ(item["missed"].size(), e.missed.size()) << item.dump();
+        for (std::size_t m = 0; m < e.missed.size(); ++m) {
+            EXPECT_EQ(item["missed"][m]["window"], e.missed[m].first);
+            EXPECT_EQ(item["missed"][m]["present_min"], e.missed[m].second);
+            EXPECT_EQ(item["missed"][m]["scheduled_min"], 90);
+        }
+        present += e.present;
+        missed += static_cast<long long>(e.missed.size());
+    }
+    const json& summary = body["summary"];
+    EXPECT_EQ(summary["scheduled_min"], 5 * 180);
+    EXPECT_EQ(summary["present_min"], present);
+    EXPECT_EQ(present, 206);
+    EXPECT_DOUBLE_EQ(summary["share_pct"].get<double>(), pct(206, 900));  // 22.89
+    EXPECT_EQ(summary["missed_windows"], missed);
+    EXPECT_EQ(missed, 7);
+}
+
+TEST_F(GuardPostReport, RadiusDayAndTimeRangesAndFilters) {
+    record_week();
+    // 2 km: Monday's 1 km away minutes count too.
+    auto wide =
+        get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-02&radius_m=2000", auditor_);
+    ASSERT_EQ(wide.status, 200) << wide.body;
+    ASSERT_EQ(wide.json()["items"].size(), 1u);
+    EXPECT_EQ(wide.json()["items"][0]["present_min"], 180);
+    EXPECT_EQ(wide.json()["radius_m"], 2000);
+
+    // Tuesday alone: its morning samples are on Monday in UTC.
+    auto tue = get("/api/v1/reports/guard-posts?from=2026-03-03&to=2026-03-03&unit=P-1", auditor_);
+    ASSERT_EQ(tue.status, 200) << tue.body;
+    ASSERT_EQ(tue.json()["items"].size(), 1u);
+    EXPECT_EQ(tue.json()["items"][0]["date"], "2026-03-03");
+    EXPECT_EQ(tue.json()["items"][0]["present_min"], 71);
+
+    // A time range, 07:20-07:50 Monday local: 30 scheduled minutes, 25 present.
+    auto part = get("/api/v1/reports/guard-posts?from=2026-03-01T23:20:00Z&to=2026-03-01T23:50:00Z",
+                    auditor_);
+    ASSERT_EQ(part.status, 200) << part.body;
+    const json p = part.json();
+    EXPECT_EQ(p["from"], "2026-03-01T23:20:00.000Z");
+    ASSERT_EQ(p["items"].size(), 1u);
+    EXPECT_EQ(p["items"][0]["date"], "2026-03-02");
+    EXPECT_EQ(p["items"][0]["scheduled_min"], 30);
+    EXPECT_EQ(p["items"][0]["present_min"], 25);
+    EXPECT_TRUE(p["items"][0]["missed"].empty());
+
+    // The weekend alone: nothing scheduled.
+    auto weekend = get("/api/v1/reports/guard-posts?from=2026-03-07&to=2026-03-08", auditor_);
+    ASSERT_EQ(weekend.status, 200) << weekend.body;
+    EXPECT_TRUE(weekend.json()["items"].empty());
+    EXPECT_EQ(weekend.json()["summary"]["scheduled_min"], 0);
+    EXPECT_TRUE(weekend.json()["summary"]["share_pct"].is_null());
+
+    // Minutes not yet over are not counted: a future range is empty.
+    auto future = get("/api/v1/reports/guard-posts?from=2099-03-02&to=2099-03-06", auditor_);
+    ASSERT_EQ(future.status, 200) << future.body;
+    EXPECT_TRUE(future.json()["items"].empty());
+
+    // Filters that match no post.
+    for (const char* q : {"school=S-2", "unit=P-9", "district=D-9"}) {
+        auto none =
+            get(std::string("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-08&") + q,
+                auditor_);
+        ASSERT_EQ(none.status, 200) << q << ": " << none.body;
+        EXPECT_TRUE(none.json()["items"].empty()) << q;
+    }
+    auto district =
+        get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-08&district=D-1", auditor_);
+    EXPECT_EQ(district.json()["items"].size(), 5u);
+}
+
+TEST_F(GuardPostReport, APostInAZoneWithoutFixedOffsetIsListedAsSkipped) {
+    db_->column(
+        "INSERT INTO guard_posts (school_id, unit_id, days, windows, tz) "
+        "VALUES ('S-2', 'P-1', 'mon-fri', '{07:00-08:00}', 'Europe/Berlin') RETURNING id");
+    auto r = get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-02", auditor_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json body = r.json();
+    ASSERT_EQ(body["items"].size(), 1u);
+    EXPECT_EQ(body["items"][0]["school"], "S-1");
+    ASSERT_EQ(body["skipped"].size(), 1u);
+    EXPECT_EQ(body["skipped"][0]["school"], "S-2");
+    EXPECT_NE(body["skipped"][0]["reason"].get<std::string>().find("Europe/Berlin"),
+              std::string::npos);
+}
+
+// RFC 4180 fields of one line (quoted fields may hold commas and quotes).
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+                out.back() += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                out.back() += c;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            out.emplace_back();
+        } else {
+            out.back() += c;
+        }
+    }
+    return out;
+}
+
+TEST_F(GuardPostReport, CsvParsesBackToTheSameFigures) {
+    record_week();
+    const std::string q = "?from=2026-03-02&to=2026-03-08";
+    auto j = get("/api/v1/reports/guard-posts" + q, auditor_);
+    auto c = get("/api/v1/reports/guard-posts.csv" + q, auditor_);
+    ASSERT_EQ(j.status, 200) << j.body;
+    ASSERT_EQ(c.status, 200) << c.body;
+    EXPECT_EQ(c.headers["Content-Type"], "text/csv; charset=utf-8");
+    std::vector<std::string> lines;
+    for (std::size_t at = 0; at < c.body.size();) {
+        const auto end = c.body.find("\r\n", at);
+        ASSERT_NE(end, std::string::npos) << "every line ends in CRLF";
+        lines.push_back(c.body.substr(at, end - at));
+        at = end + 2;
+    }
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines[0],
+              "school,school_name,district,unit,date,scheduled_min,present_min,share_pct,missed_"
+              "windows,missed");
+    const json items = j.json()["items"];
+    ASSERT_EQ(lines.size(), items.size() + 1);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto f = csv_fields(lines[i + 1]);
+        ASSERT_EQ(f.size(), 10u) << lines[i + 1];
+        const json& item = items[i];
+        EXPECT_EQ(f[0], item["school"]);
+        EXPECT_EQ(f[1], item["school_name"]);
+        EXPECT_EQ(f[2], item["district"]);
+        EXPECT_EQ(f[3], item["unit"]);
+        EXPECT_EQ(f[4], item["date"]);
+        EXPECT_EQ(std::stoi(f[5]), item["scheduled_min"].get<int>());
+        EXPECT_EQ(std::stoi(f[6]), item["present_min"].get<int>());
+        EXPECT_DOUBLE_EQ(std::stod(f[7]), item["share_pct"].get<double>());
+        EXPECT_EQ(std::stoul(f[8]), item["missed"].size());
+        std::string missed;
+        for (const auto& m : item["missed"]) {
+            if (!missed.empty()) missed += ';';
+            missed += m["window"].get<std::string>() + "=" +
+                      std::to_string(m["present_min"].get<int>()) + "/" +
+                      std::to_string(m["scheduled_min"].get<int>());
+        }
+        EXPECT_EQ(f[9], missed);
+    }
+    // Tuesday's row, written out.
+    EXPECT_EQ(lines[2], "S-1,No.1 Primary,D-1,P-1,2026-03-03,180,71,39.44,1,16:30-18:00=0/90");
+}
+
+TEST_F(GuardPostReport, BadParametersAre400NamingThem) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"to=2026-03-08", "from"},
+        {"from=2026-03-02", "to"},
+        {"from=yesterday&to=2026-03-08", "from"},
+        {"from=2026-02-30&to=2026-03-08", "from"},
+        {"from=2026-03-02&to=2026-13-01", "to"},
+        {"from=2026-03-08&to=2026-03-02", "to"},
+        {"from=2026-03-02T08:00:00Z&to=2026-03-02T08:00:00Z", "to"},
+        {"from=2026-01-01&to=2026-04-04", "to"},  // 94 days: 93 is the most
+        {"from=2026-01-01T00:00:00Z&to=2026-04-04T00:00:01Z", "to"},
+        {"from=2026-03-02&to=2026-03-08&radius_m=abc", "radius_m"},
+        {"from=2026-03-02&to=2026-03-08&radius_m=0", "radius_m"},
+        {"from=2026-03-02&to=2026-03-08&missed_below_pct=101", "missed_below_pct"},
+        {"from=2026-03-02&to=2026-03-08&group_by=school", "group_by"},
+    };
+    for (const auto& [query, name] : cases) {
+        for (const char* path :
+             {"/api/v1/reports/guard-posts?", "/api/v1/reports/guard-posts.csv?"}) {
+            auto r = get(path + query, auditor_);
+            EXPECT_EQ(r.status, 400) << query << ": " << r.body;
+            EXPECT_EQ(r.json()["message"].get<std::string>().rfind(name + ":", 0), 0u)
+                << query << ": " << r.body;
+        }
+    }
+    // 93 days exactly is fine: 1 January to 3 April inclusive, or as times.
+    EXPECT_EQ(get("/api/v1/reports/guard-posts?from=2026-01-01&to=2026-04-03", auditor_).status,
+              200);
+    EXPECT_EQ(get("/api/v1/reports/guard-posts?from=2026-01-01T00:00:00Z&to=2026-04-04T00:00:00Z",
+                  auditor_)
+                  .status,
+              200);
+}
+
+TEST_F(GuardPostReport, RolesAuditorDispatcherEducationAdmin) {
+    const std::string q = "/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-02";
+    for (const char* role : {"dispatcher", "education", "admin"}) {
+        EXPECT_EQ(get(q, make_token(role, std::string("t-") + role)).status, 200) << role;
+    }
+    EXPECT_EQ(get(q, make_token("unit", "p1", "P-1")).status, 403);
+    EXPECT_EQ(get(q, "").status, 401);
+}
+
+}  // namespace
+}  // namespace huxiao::test
