@@ -560,8 +560,17 @@ void Dispatcher::execute(std::vector<dispatch::Action>& actions, const Replier& 
                     auto it = units_.find(a.unit);
                     if (it == units_.end()) return;
                     if (auto peer = it->second.lock()) {
-                        if (a.message.value("type", "") == "offer") ++metrics_.offers_sent;
+                        const bool offer = a.message.value("type", "") == "offer";
                         peer->send(a.message.dump());
+                        if (offer) {
+                            ++metrics_.offers_sent;
+                            const std::string id = a.message.value("incident", "");
+                            const auto* incident = core_.incident(id);
+                            if (incident && offered_.insert(id).second) {
+                                metrics_.alarm_to_offer.observe(
+                                    static_cast<double>(system_now() - to_unix_micros(incident->received_at)) / 1e6);
+                            }
+                        }
                     }
                 } else if constexpr (std::is_same_v<T, dispatch::PushStatus>) {
                     const auto* incident = core_.incident(a.incident);
@@ -586,6 +595,7 @@ void Dispatcher::execute(std::vector<dispatch::Action>& actions, const Replier& 
                              {"actor", a.actor},
                              {"unit", a.unit.empty() ? json(nullptr) : json(a.unit)},
                              {"school", incident ? incident->school : ""},
+                             {"drill", incident && incident->drill},
                              {"state", incident ? std::string(dispatch::to_string(core_.status_of(*incident)))
                                                 : std::string()},
                              {"details", a.details}});
@@ -600,6 +610,7 @@ void Dispatcher::execute(std::vector<dispatch::Action>& actions, const Replier& 
                     if (reply) reply(a);
                 } else if constexpr (std::is_same_v<T, dispatch::IncidentClosed>) {
                     triage_.close(a.incident);
+                    offered_.erase(a.incident);
                     open_incidents_ = triage_.open_incidents();
                     log_info("dispatch", "incident " + a.incident + " " +
                                              std::string(dispatch::to_string(a.final_state)));

@@ -114,6 +114,7 @@ private:
     std::chrono::steady_clock::time_point last_seen_flush_{};
     std::chrono::steady_clock::time_point last_prune_{};
     std::map<std::string, UnixMicros> last_position_sample_;
+    std::set<std::string> offered_;  // open incidents that have had their first offer
     dispatch::DispatchCore core_;
     std::vector<dispatch::Action> restored_timers_;
 

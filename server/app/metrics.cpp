@@ -52,6 +52,8 @@ std::string Metrics::render() const {
                        "From an alarm frame's arrival to its ack (durable commit included).");
     db_write_latency.render(out, "huxiao_db_write_latency_seconds",
                             "From a record entering the write queue to its commit.");
+    alarm_to_offer.render(out, "huxiao_alarm_to_offer_seconds",
+                          "From an alarm frame's arrival to the first offer of its incident leaving for a unit.");
     return out;
 }
 

@@ -34,6 +34,7 @@ struct Metrics {
     std::atomic<std::uint64_t> http_requests{0};
     Histogram ack_latency;        // alarm frame received -> ack queued
     Histogram db_write_latency;   // record queued -> committed
+    Histogram alarm_to_offer;     // alarm frame received -> its incident's first offer queued to a unit
 
     // Gauges read at render time (set by the wiring).
     std::vector<std::pair<std::string, std::function<double()>>> gauges;
