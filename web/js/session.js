@@ -1,0 +1,67 @@
+// The signed-in token (sessionStorage: this tab only, gone when it closes)
+// and the HTTP API (contract §5) called with it.
+
+const TOKEN_KEY = 'huxiao.token';
+
+export function storedToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+export function storeToken(token) {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    /* private mode: the token lives in memory only */
+  }
+}
+
+export function forgetToken() {
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* nothing stored */
+  }
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+// GET a JSON resource under /api/v1; throws ApiError with the contract's
+// {"error","message"} on failure.
+export async function apiGet(token, path, { signal } = {}) {
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      cache: 'no-store',
+      signal,
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'the server cannot be reached');
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    throw new ApiError(res.status, body && body.error, body && body.message);
+  }
+  return body;
+}
+
+export function consoleSocketUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws/console`;
+}
