@@ -23,7 +23,27 @@ std::string IncidentIdGenerator::next(UnixMicros now) {
     return "I-" + iso.substr(0, 4) + iso.substr(5, 2) + iso.substr(8, 2) + "-" + digits;
 }
 
+void AlarmTriage::remember(const std::string& alarm_key, UnixMicros at) {
+    remembered_.emplace_back(at, alarm_key);
+}
+
+void AlarmTriage::forget_old(UnixMicros now) {
+    // Bounded work per call; ids of incidents still open are kept.
+    for (int step = 0; step < 64 && !remembered_.empty(); ++step) {
+        auto& [at, alarm_key] = remembered_.front();
+        if (now - at < kRememberClosed) break;
+        auto it = incident_by_alarm_.find(alarm_key);
+        if (it != incident_by_alarm_.end() && open_ids_.count(it->second)) {
+            remembered_.emplace_back(now, alarm_key);
+        } else if (it != incident_by_alarm_.end()) {
+            incident_by_alarm_.erase(it);
+        }
+        remembered_.pop_front();
+    }
+}
+
 TriageOutcome AlarmTriage::triage(const TriageInput& alarm) {
+    forget_old(alarm.received_at);
     if (auto known = incident_of(alarm.terminal, alarm.alarm_id)) return Retransmission{*known};
 
     auto [first, last] = open_by_school_.equal_range(alarm.school);
@@ -34,24 +54,30 @@ TriageOutcome AlarmTriage::triage(const TriageInput& alarm) {
             alarm.received_at - open.last_alarm_at <= repeat_window_us_) {
             open.last_alarm_at = std::max(open.last_alarm_at, alarm.received_at);
             incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = open.incident;
+            remember(key(alarm.terminal, alarm.alarm_id), alarm.received_at);
             return RepeatAlarm{open.incident};
         }
     }
     std::string incident = ids_.next(alarm.received_at);
     open_by_school_.emplace(alarm.school, Open{incident, alarm.drill, alarm.received_at});
+    open_ids_.insert(incident);
     incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = incident;
+    remember(key(alarm.terminal, alarm.alarm_id), alarm.received_at);
     return NewIncident{std::move(incident)};
 }
 
 void AlarmTriage::restore(const OpenIncident& incident) {
     open_by_school_.emplace(incident.school,
                             Open{incident.incident, incident.drill, incident.last_alarm_at});
+    open_ids_.insert(incident.incident);
     for (const auto& [terminal, alarm_id] : incident.alarms) {
         incident_by_alarm_[key(terminal, alarm_id)] = incident.incident;
+        remember(key(terminal, alarm_id), incident.last_alarm_at);
     }
 }
 
 void AlarmTriage::close(const std::string& incident) {
+    open_ids_.erase(incident);
     for (auto it = open_by_school_.begin(); it != open_by_school_.end(); ++it) {
         if (it->second.incident == incident) {
             open_by_school_.erase(it);

@@ -13,7 +13,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <deque>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -55,6 +57,9 @@ using TriageOutcome = std::variant<NewIncident, RepeatAlarm, Retransmission>;
 class AlarmTriage {
 public:
     explicit AlarmTriage(int repeat_window_s) : repeat_window_us_(repeat_window_s * kMicrosPerSecond) {}
+
+    // How long alarm ids of closed incidents are remembered in memory.
+    static constexpr UnixMicros kRememberClosed = 24LL * 3600 * kMicrosPerSecond;
 
     TriageOutcome triage(const TriageInput& alarm);
 
@@ -99,6 +104,12 @@ private:
     // school -> its open incidents (a real one and a drill may be open together)
     std::multimap<std::string, Open> open_by_school_;
     std::unordered_map<std::string, std::string> incident_by_alarm_;
+    // Alarm ids in the order they were seen, so that those of incidents closed
+    // long ago can be forgotten (the database still answers for them).
+    void remember(const std::string& alarm_key, UnixMicros at);
+    void forget_old(UnixMicros now);
+    std::deque<std::pair<UnixMicros, std::string>> remembered_;
+    std::unordered_set<std::string> open_ids_;
 };
 
 }  // namespace huxiao

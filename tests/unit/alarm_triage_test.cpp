@@ -443,3 +443,23 @@ TEST(IncidentIds, TriageIssuesIdsFromItsGenerator) {
 
 }  // namespace
 }  // namespace huxiao
+
+namespace huxiao {
+namespace {
+
+TEST(AlarmTriageMemory, AlarmIdsOfIncidentsClosedLongAgoAreForgottenButOpenOnesAreKept) {
+    AlarmTriage triage(120);
+    constexpr UnixMicros day = AlarmTriage::kRememberClosed;
+    auto closed = std::get<NewIncident>(triage.triage({"T-1", "A-1", "S-1", false, 1'000'000}));
+    triage.close(closed.incident);
+    auto open = std::get<NewIncident>(triage.triage({"T-2", "B-1", "S-2", false, 2'000'000}));
+    // A day later the closed incident's alarm id is no longer in memory; the
+    // open one's still is.
+    triage.triage({"T-3", "C-1", "S-3", false, 2'000'000 + day});
+    EXPECT_FALSE(triage.incident_of("T-1", "A-1"));
+    ASSERT_TRUE(triage.incident_of("T-2", "B-1"));
+    EXPECT_EQ(*triage.incident_of("T-2", "B-1"), open.incident);
+}
+
+}  // namespace
+}  // namespace huxiao
