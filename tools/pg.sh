@@ -154,7 +154,7 @@ write_settings() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$PG_SOCK_DIR'
-max_connections = 300
+max_connections = 600   # bench/ingest.sh runs pgbench with 500 clients
 shared_buffers = 256MB
 fsync = on
 synchronous_commit = on
