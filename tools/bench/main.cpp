@@ -1,0 +1,150 @@
+// huxiao-bench: load generator for huxiaod's terminal listener (contract §1,
+// "huxiao-bench"). See docs/performance.md and bench/ingest.sh.
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/bench/load.hpp"
+#include "tools/bench/make_certs.hpp"
+#include "tools/bench/pgbench_log.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  huxiao-bench --make-certs DIR --terminals N [--prefix T-B] [--school-prefix S-B]
+      Writes a server certificate, a terminal CA, N terminal certificates
+      (DIR/<TERMINAL>.crt/.key) and DIR/registry.json (one school per
+      terminal) for `huxiaod import`.
+
+  huxiao-bench --port PORT --ca FILE --certs DIR --terminals N [options]
+      Opens N mutual-TLS terminal connections (ids PREFIX0001...), sends hello,
+      then each terminal sends alarms in a closed loop (the next only after the
+      ack of the last). Prints one JSON line: acks per second and ack latency
+      over the measured window, errors by code, timeouts, disconnects.
+      --host ADDR          server address (default 127.0.0.1); also the name
+                           the server certificate is checked against
+      --prefix P           terminal id prefix (default T-B)
+      --first K            first terminal number (default 1)
+      --warmup S           seconds of load before measuring (default 2)
+      --duration S         seconds measured (default 10)
+      --threads 1|2        I/O threads (default 1)
+      --timeout-ms MS      per connect+hello and per alarm->ack (default 10000)
+      --connect-timeout S  for all terminals to connect (default 60)
+      --kind KIND          alarm kind (default intrusion)
+      --strict             exit 1 on any error frame, timeout or disconnect
+
+  huxiao-bench --pgbench-log [--warmup S] [--duration S] FILE...
+      Summarises pgbench per-transaction logs (pgbench -l) over the same
+      window and with the same percentile rule as the terminal load (window
+      from the start of pgbench's first transaction). Prints one JSON line.
+
+Exit status: 0 when every terminal connected, acks were measured and every
+terminal finished its last alarm (and, with --strict, nothing went wrong);
+1 otherwise; 2 on a bad argument.
+)";
+
+[[noreturn]] void usage_error(const std::string& message) {
+    std::fprintf(stderr, "huxiao-bench: %s\n\n%s", message.c_str(), kUsage);
+    std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace huxiao::bench;
+    LoadOptions o;
+    std::string make_certs_dir;
+    std::string school_prefix = "S-B";
+    bool pgbench_log = false;
+    std::vector<std::filesystem::path> files;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            const auto value = [&]() -> const std::string& {
+                if (i + 1 >= args.size()) usage_error(a + " needs a value");
+                return args[++i];
+            };
+            if (a == "-h" || a == "--help") {
+                std::fputs(kUsage, stdout);
+                return 0;
+            } else if (a == "--make-certs") {
+                make_certs_dir = value();
+            } else if (a == "--pgbench-log") {
+                pgbench_log = true;
+            } else if (pgbench_log && !a.starts_with("--")) {
+                files.emplace_back(a);
+            } else if (a == "--school-prefix") {
+                school_prefix = value();
+            } else if (a == "--host") {
+                o.host = value();
+            } else if (a == "--port") {
+                o.port = std::stoi(value());
+            } else if (a == "--ca") {
+                o.ca = value();
+            } else if (a == "--certs") {
+                o.certs = value();
+            } else if (a == "--prefix") {
+                o.prefix = value();
+            } else if (a == "--first") {
+                o.first = std::stoi(value());
+            } else if (a == "--terminals") {
+                o.terminals = std::stoi(value());
+            } else if (a == "--warmup") {
+                o.warmup_s = std::stod(value());
+            } else if (a == "--duration") {
+                o.duration_s = std::stod(value());
+            } else if (a == "--threads") {
+                o.threads = std::stoi(value());
+            } else if (a == "--timeout-ms") {
+                o.timeout_ms = std::stoi(value());
+            } else if (a == "--connect-timeout") {
+                o.connect_timeout_s = std::stoi(value());
+            } else if (a == "--kind") {
+                o.kind = value();
+            } else if (a == "--strict") {
+                o.strict = true;
+            } else {
+                usage_error("unknown argument " + a);
+            }
+        }
+    } catch (const std::logic_error&) {  // stoi/stod
+        usage_error("a numeric option has a value that is not a number");
+    }
+    if (pgbench_log) {
+        if (files.empty()) usage_error("--pgbench-log needs the log files");
+        try {
+            std::cout << summarise_pgbench_logs(files, o.warmup_s, o.duration_s) << std::endl;
+            return 0;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "huxiao-bench: %s\n", e.what());
+            return 1;
+        }
+    }
+    if (o.terminals < 1 || o.terminals > 100000) usage_error("--terminals must be between 1 and 100000");
+
+    try {
+        if (!make_certs_dir.empty()) {
+            make_certs(make_certs_dir, o.terminals, o.prefix, school_prefix);
+            std::fprintf(stderr, "huxiao-bench: wrote %d terminal certificates and registry.json to %s\n",
+                         o.terminals, make_certs_dir.c_str());
+            return 0;
+        }
+        if (o.port < 1 || o.port > 65535) usage_error("--port is required (1-65535)");
+        if (o.ca.empty()) usage_error("--ca is required");
+        if (o.certs.empty()) usage_error("--certs is required");
+        if (o.threads < 1 || o.threads > 2) usage_error("--threads must be 1 or 2");
+        if (o.duration_s <= 0 || o.warmup_s < 0) usage_error("--duration must be > 0, --warmup >= 0");
+        if (o.timeout_ms < 1) usage_error("--timeout-ms must be positive");
+        const LoadResult result = run_load(o);
+        std::cout << result.to_json(o) << std::endl;
+        return result.ok(o.strict) ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "huxiao-bench: %s\n", e.what());
+        return 1;
+    }
+}
