@@ -79,7 +79,9 @@ function start(token, { fromForm }) {
       decided = true;
       socket.stop();
       setSignInBusy(false);
-      showSignIn(`Cannot reach the server (${reason}). Try again.`);
+      showSignIn(reason && reason !== 'cannot reach the server'
+        ? `Cannot reach the server (${reason}). Try again.`
+        : 'Cannot reach the server. Check the address and try again.');
     }
     if (app && app.socket === socket) renderConnection(ev.detail);
   });
