@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/dispatch.hpp"
 #include "tools/bench/load.hpp"
 #include "tools/bench/make_certs.hpp"
 #include "tools/bench/pgbench_log.hpp"
@@ -16,9 +17,25 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   huxiao-bench --make-certs DIR --terminals N [--prefix T-B] [--school-prefix S-B]
+               [--units M] [--unit-prefix P-B]
       Writes a server certificate, a terminal CA, N terminal certificates
       (DIR/<TERMINAL>.crt/.key) and DIR/registry.json (one school per
-      terminal) for `huxiaod import`.
+      terminal, M patrol units spread over the schools' area) for
+      `huxiaod import`.
+
+  huxiao-bench dispatch --terminal-port P --api-port P --ca FILE --certs DIR
+               --unit-tokens FILE [options]
+      Alarm -> offer latency (bench/dispatch.sh). Connects N terminals (mutual
+      TLS) and M patrol units (/ws/unit, WebSocket over TLS, one bearer token
+      each from FILE: lines "UNIT_ID TOKEN"), then sends alarms at a fixed
+      rate, round robin over the terminals (terminal i is of school
+      SCHOOL_PREFIX i). Units accept every offer, report arrival and clear at
+      once. Measures, on one steady clock, alarm frame written -> first offer
+      of its incident read by a unit, and alarm -> ack. Prints one JSON line.
+      --terminals N [500]  --units M [200]  --rate PER_S [50]
+      --warmup S [2]  --duration S [20]  --drain S [15]  --threads 1|2 [1]
+      --kind KIND [medical]  --host ADDR [127.0.0.1]
+      --prefix T-B  --school-prefix S-B
 
   huxiao-bench --port PORT --ca FILE --certs DIR --terminals N [options]
       Opens N mutual-TLS terminal connections (ids PREFIX0001...), sends hello,
@@ -54,9 +71,65 @@ terminal finished its last alarm (and, with --strict, nothing went wrong);
 
 }  // namespace
 
+static int dispatch_main(const std::vector<std::string>& args) {
+    using namespace huxiao::bench;
+    DispatchOptions o;
+    try {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            const auto value = [&]() -> const std::string& {
+                if (i + 1 >= args.size()) usage_error(a + " needs a value");
+                return args[++i];
+            };
+            if (a == "--host") o.host = value();
+            else if (a == "--terminal-port") o.terminal_port = std::stoi(value());
+            else if (a == "--api-port") o.api_port = std::stoi(value());
+            else if (a == "--ca") o.ca = value();
+            else if (a == "--certs") o.certs = value();
+            else if (a == "--unit-tokens") o.unit_tokens = value();
+            else if (a == "--prefix") o.prefix = value();
+            else if (a == "--school-prefix") o.school_prefix = value();
+            else if (a == "--terminals") o.terminals = std::stoi(value());
+            else if (a == "--units") o.units = std::stoi(value());
+            else if (a == "--rate") o.rate = std::stod(value());
+            else if (a == "--warmup") o.warmup_s = std::stod(value());
+            else if (a == "--duration") o.duration_s = std::stod(value());
+            else if (a == "--drain") o.drain_s = std::stod(value());
+            else if (a == "--threads") o.threads = std::stoi(value());
+            else if (a == "--kind") o.kind = value();
+            else usage_error("dispatch: unknown argument " + a);
+        }
+    } catch (const std::logic_error&) {
+        usage_error("a numeric option has a value that is not a number");
+    }
+    if (o.terminal_port < 1 || o.terminal_port > 65535 || o.api_port < 1 || o.api_port > 65535) {
+        usage_error("dispatch: --terminal-port and --api-port are required (1-65535)");
+    }
+    if (o.ca.empty() || o.certs.empty() || o.unit_tokens.empty()) {
+        usage_error("dispatch: --ca, --certs and --unit-tokens are required");
+    }
+    if (o.terminals < 1 || o.units < 1 || o.rate <= 0 || o.duration_s <= 0 || o.warmup_s < 0 || o.drain_s < 0 ||
+        o.threads < 1 || o.threads > 2) {
+        usage_error("dispatch: --terminals, --units, --rate, --duration must be positive, --threads 1 or 2");
+    }
+    try {
+        const DispatchResult result = run_dispatch(o);
+        std::cout << result.to_json(o) << std::endl;
+        return result.ok() ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "huxiao-bench: %s\n", e.what());
+        return 1;
+    }
+}
+
 int main(int argc, char** argv) {
     using namespace huxiao::bench;
+    if (argc > 1 && std::string(argv[1]) == "dispatch") {
+        return dispatch_main(std::vector<std::string>(argv + 2, argv + argc));
+    }
     LoadOptions o;
+    int units = 0;
+    std::string unit_prefix = "P-B";
     std::string make_certs_dir;
     std::string school_prefix = "S-B";
     bool pgbench_log = false;
@@ -80,6 +153,10 @@ int main(int argc, char** argv) {
                 files.emplace_back(a);
             } else if (a == "--school-prefix") {
                 school_prefix = value();
+            } else if (a == "--units") {
+                units = std::stoi(value());
+            } else if (a == "--unit-prefix") {
+                unit_prefix = value();
             } else if (a == "--host") {
                 o.host = value();
             } else if (a == "--port") {
@@ -129,7 +206,7 @@ int main(int argc, char** argv) {
 
     try {
         if (!make_certs_dir.empty()) {
-            make_certs(make_certs_dir, o.terminals, o.prefix, school_prefix);
+            make_certs(make_certs_dir, o.terminals, o.prefix, school_prefix, units, unit_prefix);
             std::fprintf(stderr, "huxiao-bench: wrote %d terminal certificates and registry.json to %s\n",
                          o.terminals, make_certs_dir.c_str());
             return 0;
