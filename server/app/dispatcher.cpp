@@ -383,7 +383,7 @@ void Dispatcher::unit_disconnected(const std::string& unit, const std::shared_pt
 void Dispatcher::console_opened(const Principal& who, std::shared_ptr<WsPeer> peer) {
     asio::post(strand_, [this, who, peer = std::move(peer)] {
         consoles_.push_back({who, peer});
-        peer->send(snapshot().dump());
+        peer->send(snapshot(who).dump());
     });
 }
 
@@ -406,7 +406,8 @@ void Dispatcher::console_message(const Principal& who, const std::string& text,
     const std::string type = m["type"];
     const json ref = m.contains("id") ? m["id"] : (m.contains("incident") ? m["incident"] : json(nullptr));
     if (type == "snapshot") {  // a console may ask for a fresh picture at any time
-        asio::post(strand_, [this, peer] { peer->send(snapshot().dump()); });
+        const bool with_schools = !(m.contains("schools") && m["schools"] == false);
+        asio::post(strand_, [this, who, peer, with_schools] { peer->send(snapshot(who, with_schools).dump()); });
         return;
     }
     static const std::set<std::string> kCommands = {"acknowledge", "assign", "cancel", "resolve", "note"};
@@ -462,11 +463,17 @@ void Dispatcher::console_message(const Principal& who, const std::string& text,
     });
 }
 
-json Dispatcher::snapshot() const {
+bool Dispatcher::sees_district(const Principal& who, const std::string& district) {
+    if (who.role != "education" || who.districts.empty()) return true;
+    return std::find(who.districts.begin(), who.districts.end(), district) != who.districts.end();
+}
+
+json Dispatcher::snapshot(const Principal& who, bool with_schools) const {
     json incidents = json::array();
     const auto registry = registry_.get();
     const auto now = clock_now();
     for (const dispatch::Incident* i : core_.open_incidents()) {
+        if (const School* s = registry->school(i->school); s && !sees_district(who, s->district)) continue;
         json units = json::array();
         for (const auto& a : i->assignments) units.push_back(a.unit);
         json offers = json::array();
@@ -509,28 +516,50 @@ json Dispatcher::snapshot() const {
     std::size_t online = 0;
     for (const auto& t : registry->registry().terminals) {
         if (!t.enabled) continue;
+        const School* school = registry->school(t.school);
+        if (school && !sees_district(who, school->district)) continue;
         if (supervisor_.online(t.id)) {
             ++online;
         } else {
-            offline.push_back(t.id);
+            const UnixMicros seen = supervisor_.last_seen(t.id);
+            offline.push_back({{"id", t.id},
+                               {"school", t.school},
+                               {"last_seen", seen ? json(format_iso_millis(seen)) : json(nullptr)}});
         }
     }
     json schools = json::array();
-    for (const auto& s : registry->registry().schools) {
-        schools.push_back({{"id", s.id}, {"name", s.name}, {"district", s.district},
-                           {"lat", s.location.lat}, {"lon", s.location.lon}});
+    json districts = json::array();
+    if (with_schools) {
+        for (const auto& s : registry->registry().schools) {
+            if (!sees_district(who, s.district)) continue;
+            schools.push_back({{"id", s.id}, {"name", s.name}, {"district", s.district},
+                               {"lat", s.location.lat}, {"lon", s.location.lon}});
+        }
+        for (const auto& d : registry->registry().districts) {
+            if (sees_district(who, d.id)) districts.push_back({{"id", d.id}, {"name", d.name}});
+        }
     }
-    return {{"type", "snapshot"},
+    json snap = {{"type", "snapshot"},
+            {"server_time", format_iso_millis(system_now())},
+            {"you", {{"name", who.name}, {"role", who.role}, {"districts", who.districts}}},
             {"incidents", incidents},
             {"units", units},
             {"schools", schools},
             {"terminals", {{"online", online}, {"offline", offline}}}};
+    if (with_schools) snap["districts"] = districts;
+    else snap.erase("schools");
+    return snap;
 }
 
 void Dispatcher::publish(const json& message) {
     if (consoles_.empty()) return;
     const std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string district;
+    if (const auto it = message.find("school"); it != message.end() && it->is_string()) {
+        if (const School* s = registry_.get()->school(it->get<std::string>())) district = s->district;
+    }
     for (const auto& c : consoles_) {
+        if (!district.empty() && !sees_district(c.who, district)) continue;
         if (auto p = c.peer.lock()) p->send(text);
     }
 }

@@ -94,10 +94,13 @@ private:
     void handle(const dispatch::Event& event, const Replier& reply = {});
     void execute(std::vector<dispatch::Action>& actions, const Replier& reply);
     void push_status(const std::string& school, const terminal::StatusPush& status);
+    // To every console allowed to see `school` (education tokens may be
+    // limited to districts).
     void publish(const nlohmann::json& message);
     void start_timer(const dispatch::StartTimer& timer);
     void tick();
-    nlohmann::json snapshot() const;
+    nlohmann::json snapshot(const Principal& who, bool with_schools = true) const;
+    static bool sees_district(const Principal& who, const std::string& district);
     void record_transitions(const std::vector<TerminalSupervisor::Transition>& transitions);
     void flush_seen();
     void sample_position(const dispatch::UnitPosition& p);

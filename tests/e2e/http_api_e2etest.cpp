@@ -3,6 +3,8 @@
 // and an incident's timeline.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tests/support/fixtures.hpp"
 
 namespace huxiao::test {
@@ -30,7 +32,14 @@ protected:
 TEST_F(HttpApi, HealthAndReadinessNeedNoToken) {
     auto health = get("/healthz", "");
     EXPECT_EQ(health.status, 200);
+    // Ready once the write and read pools have connected (just after start
+    // they may still be connecting: 503 until then).
     auto ready = get("/readyz", "");
+    for (int i = 0; i < 100 && ready.status != 200; ++i) {
+        EXPECT_EQ(ready.status, 503);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ready = get("/readyz", "");
+    }
     EXPECT_EQ(ready.status, 200) << ready.body;
     EXPECT_EQ(ready.json()["database"], true);
 }
