@@ -52,6 +52,9 @@ nlohmann::json test_config(const std::string& database_url, const CertFactory& c
           {"port", 0},
           {"cert", certs.server_cert().string()},
           {"key", certs.server_key().string()}}},
+        // Tests insert positions with fixed dates in the past; the server's
+        // retention pruning must not race them away.
+        {"supervision", {{"position_retention_days", 3650}}},
         {"log", {{"level", "debug"}, {"format", "text"}}},
     };
 }
