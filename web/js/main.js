@@ -1,9 +1,9 @@
 // huxiao web console: sign-in, the application shell (header, navigation,
 // connection state) and the views. Plain ES modules, no build step.
 //
-// Views are registered in VIEWS with the roles that may open them; the first
-// allowed view is the default. Auditor pages (reports, terminal availability,
-// guard posts) are meant to be added here as further views.
+// Views are registered in VIEWS with the roles that may open them and the
+// roles that land on them (`home`); otherwise the first allowed view is the
+// default. Read-only roles land on Reports, dispatchers on the console.
 
 import { $, h, clear, formatClock } from './dom.js';
 import { storedToken, storeToken, forgetToken, consoleSocketUrl } from './session.js';
@@ -13,11 +13,18 @@ import { sound } from './audio.js';
 import { makeToaster } from './components/alerts.js';
 import { tileSettings, saveTileSettings } from './components/map.js';
 import { ConsoleView } from './views/console.js';
+import { ReportsView } from './views/reports.js';
 
 const ALL_ROLES = null;  // any role the server lets onto /ws/console
+const READ_ONLY = ['auditor', 'education', 'read-only'];
 const VIEWS = [
   { id: 'console', label: 'Dispatch', zh: '调度', roles: ALL_ROLES, make: (ctx) => new ConsoleView(ctx) },
+  { id: 'reports', label: 'Reports', zh: '报表', roles: ['dispatcher', 'admin', ...READ_ONLY], home: READ_ONLY,
+    make: (ctx) => new ReportsView(ctx) },
 ];
+// Without a #/view in the address, wait this long for the role before
+// opening the first view (the snapshot names the role within a moment).
+const ROLE_WAIT_MS = 3000;
 
 let app = null;  // the signed-in session: {token, socket, store, view, …}
 
@@ -105,6 +112,7 @@ function signOut(message = '') {
     app.socket.stop();
     if (app.view) app.view.unmount();
     clearInterval(app.clockTimer);
+    clearTimeout(app.roleTimer);
     app = null;
   }
   forgetToken();
@@ -127,7 +135,10 @@ function openApp({ token, socket, store }) {
     onAuthLost: () => signOut('The server no longer accepts this token. Sign in again.'),
   };
   store.addEventListener('change', (ev) => {
-    if (ev.detail.what.has('role')) renderNav();
+    if (ev.detail.what.has('role')) {
+      renderNav();
+      route();
+    }
     renderStats();
     renderWho();
   });
@@ -145,6 +156,11 @@ function openApp({ token, socket, store }) {
   renderSound();
   renderWho();
   renderStats();
+  app.roleTimer = setTimeout(() => {
+    if (!app) return;
+    app.roleWaitOver = true;
+    route();
+  }, ROLE_WAIT_MS);
   route();
 }
 
@@ -155,8 +171,10 @@ async function probeRole(socket, store) {
   socket.probing = true;
   try {
     await socket.command('note', {});
-    store.setRole('dispatcher');
+    if (!store.role) store.setRole('dispatcher');
   } catch (e) {
+    // The snapshot may have named the role meanwhile: that one wins.
+    if (store.role) return;
     if (e.code === 'forbidden') store.setRole('read-only');
     else if (e.code !== 'offline' && e.code !== 'timeout') store.setRole('dispatcher');
   } finally {
@@ -182,8 +200,13 @@ function renderNav() {
 function route() {
   if (!app) return;
   const views = allowedViews();
+  const role = app.store.role;
   const wanted = location.hash.replace(/^#\/?/, '');
-  const view = views.find((v) => v.id === wanted) || views[0];
+  let view = views.find((v) => v.id === wanted);
+  if (!view) {
+    if (!role && !app.roleWaitOver) return;  // the role decides the landing view
+    view = views.find((v) => v.home && v.home.includes(role)) || views[0];
+  }
   if (app.viewId === view.id) return;
   if (app.view) app.view.unmount();
   app.viewId = view.id;

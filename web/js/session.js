@@ -65,3 +65,44 @@ export function consoleSocketUrl() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/ws/console`;
 }
+
+// GET a file under /api/v1 (a CSV report) with the token; resolves with
+// {text, filename} where filename comes from Content-Disposition.
+export async function apiGetText(token, path, { signal } = {}) {
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      headers: { Authorization: `Bearer ${token}`, Accept: 'text/csv' },
+      cache: 'no-store',
+      signal,
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'the server cannot be reached');
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let body = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+    throw new ApiError(res.status, body && body.error, body && body.message);
+  }
+  const m = /filename="?([^";]+)"?/.exec(res.headers.get('Content-Disposition') || '');
+  return { text, filename: m ? m[1] : '' };
+}
+
+// Saves `text` as a file through a Blob link (the token never goes in a URL).
+export function saveText(text, filename, type = 'text/csv;charset=utf-8') {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

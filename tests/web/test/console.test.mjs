@@ -231,8 +231,11 @@ describe('web console', { timeout: 180000 }, () => {
     try {
       await signIn(p, tokens.auditor);
       await p.locator('[data-testid="connection"][data-state="live"]').waitFor();
-      await eventually(async () => (await p.locator('[data-testid="who"]').textContent()) === 'read-only',
+      await eventually(async () => /^(auditor|read-only)$/.test(await p.locator('[data-testid="who"]').textContent()),
         { what: 'the read-only role' });
+      // Auditors land on Reports; the dispatch view is a tab away.
+      await p.locator('[data-testid="reports"]').waitFor();
+      await p.locator('a.nav-tab[href="#/console"]').click();
       const rows = p.locator('[data-testid="incident-row"]');
       await eventually(async () => (await rows.count()) >= 2, { what: 'the open incidents' });
       assert.equal(await p.locator('[data-testid="ack-button"]').count(), 0);

@@ -1,0 +1,48 @@
+// Guard-post (护学岗) compliance per post and day: scheduled and present
+// minutes, the share, and the missed windows.
+
+import { h } from '../dom.js';
+import { DataTable } from './data-table.js';
+import { fmtPct, fmtInt, SLA_TARGET_PCT } from '../report-format.js';
+
+function missedList(row) {
+  if (!row.missed || !row.missed.length) return h('span', { class: 'muted' }, 'none');
+  return h('ul', { class: 'missed-list' }, row.missed.map((m) =>
+    h('li', { 'data-testid': 'missed-window' }, h('span', { class: 'mono' }, m.window),
+      h('span', { class: 'muted' }, ` ${m.present_min}/${m.scheduled_min} min`))));
+}
+
+export class GuardPostTable {
+  constructor() {
+    this.threshold = 50;
+    this.table = new DataTable({
+      testid: 'guard-table', rowTestid: 'guard-row', sortable: true,
+      sort: { key: 'share', dir: 1 },
+      tiebreak: (a, b) => String(a.date).localeCompare(String(b.date)),
+      rowAttrs: (r) => ({ 'data-school': r.school, 'data-unit': r.unit, 'data-date': r.date,
+        'data-missed': (r.missed || []).length }),
+      empty: 'No guard posts scheduled in this range',
+      columns: [
+        { key: 'date', label: 'Date', value: (r) => r.date, cell: (r) => h('span', { class: 'mono' }, r.date) },
+        { key: 'school', label: 'School', value: (r) => r.school_name || r.school },
+        { key: 'unit', label: 'Unit', value: (r) => r.unit },
+        { key: 'scheduled', label: 'Scheduled', num: true, value: (r) => r.scheduled_min, cell: (r) => `${fmtInt(r.scheduled_min)} min` },
+        { key: 'present', label: 'Present', num: true, value: (r) => r.present_min, cell: (r) => `${fmtInt(r.present_min)} min` },
+        { key: 'share', label: 'Share', zh: '在岗率', num: true, value: (r) => r.share_pct, cell: (r) => fmtPct(r.share_pct),
+          cls: (r) => (r.share_pct === null ? '' : r.share_pct < this.threshold ? 'below-target'
+            : r.share_pct < SLA_TARGET_PCT ? 'warn' : 'on-target') },
+        { key: 'missed', label: 'Missed windows', zh: '缺岗时段', value: (r) => -(r.missed || []).length, cell: missedList },
+      ],
+    });
+    this.el = this.table.el;
+  }
+
+  set(report) {
+    if (Number.isFinite(report.missed_below_pct)) this.threshold = report.missed_below_pct;
+    this.table.setRows(report.items);
+  }
+
+  setMessage(text, cls) {
+    this.table.setMessage(text, cls);
+  }
+}
