@@ -110,7 +110,10 @@ listening "$API_PORT" || log_warn "nothing listens on the API port $API_PORT yet
 
 if [[ -x "$HUXIAO_SIM" ]]; then
   log_step "Starting huxiao-sim (log: $SIM_LOG)"
-  "$HUXIAO_SIM" --config "$CONFIG" --certs "$CERTS" --registry "$REGISTRY" >"$SIM_LOG" 2>&1 &
+  # 12 units for 30 schools: an alarm a minute and a brisk 60 km/h keep the
+  # city busy without a growing queue of waiting incidents.
+  "$HUXIAO_SIM" --config "$CONFIG" --certs "$CERTS" --registry "$REGISTRY" \
+    --alarm-every "${HUXIAO_SIM_ALARM_EVERY:-60}" --speed-kmh "${HUXIAO_SIM_SPEED_KMH:-60}" >"$SIM_LOG" 2>&1 &
   SIM_PID=$!
   CHILDREN+=("$SIM_PID")
 else
