@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "server/api/params.hpp"
 #include "server/db/read_db.hpp"
@@ -79,6 +80,14 @@ std::string array_literal(const std::vector<std::string>& items, bool quote) {
         out += '"';
     }
     return out + "}";
+}
+
+// Concatenation by appending (GCC 12 at -O2/-O3 warns, falsely, about
+// -Wrestrict in `"literal" + std::string&&`).
+std::string cat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (auto p : parts) out += p;
+    return out;
 }
 
 // A district's SLA: its override, else the configured default.
@@ -173,18 +182,22 @@ class ReportSql {
                 acks.push_back(std::to_string(d->ack_s));
                 arrivals.push_back(std::to_string(d->arrival_s));
             }
-            const std::string ids_param = param(array_literal(ids, true)) + "::text[]";
+            std::string ids_param, district = "i.district_id = ";
             std::string ack = acks[0], arrival = arrivals[0];
-            if (chunk.size() > 1) {  // more districts than branches
-                ack = "(" + param(array_literal(acks, false)) + "::int[])[array_position(" +
-                      ids_param + ", i.district_id)]";
-                arrival = "(" + param(array_literal(arrivals, false)) + "::int[])[array_position(" +
-                          ids_param + ", i.district_id)]";
+            if (chunk.size() == 1) {
+                district += param(ids[0]);
+            } else {  // more districts than branches
+                ids_param = param(array_literal(ids, true)) + "::text[]";
+                district += cat({"ANY(", ids_param, ")"});
+                ack = cat({"(", param(array_literal(acks, false)), "::int[])[array_position(",
+                           ids_param, ", i.district_id)]"});
+                arrival = cat({"(", param(array_literal(arrivals, false)),
+                               "::int[])[array_position(", ids_param, ", i.district_id)]"});
             }
             if (!sql.empty()) sql += " UNION ALL ";
             sql += "SELECT i.district_id, NULL, NULL, " + aggregates(ack, arrival) +
-                   " FROM incidents i WHERE i.district_id = ANY(" + ids_param + ")" + range +
-                   school + " GROUP BY i.district_id";
+                   " FROM incidents i WHERE " + district + range + school +
+                   " GROUP BY i.district_id";
         }
         return sql;
     }
