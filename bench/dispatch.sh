@@ -39,6 +39,8 @@ set -euo pipefail
 
 # shellcheck source=tools/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/lib/common.sh"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$HUXIAO_ROOT"
 
 RATE=${BENCH_RATE:-50}
@@ -67,13 +69,7 @@ mkdir -p "$OUT"
 log_info "results go to $OUT"
 
 # --- 1. build -------------------------------------------------------------------
-if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
-  log_step "Building the release preset (huxiaod, huxiao-bench; -j$JOBS)"
-  cmake --preset release >"$OUT/cmake-configure.log" 2>&1 \
-    || { tail -n 30 "$OUT/cmake-configure.log" >&2; die "cmake --preset release failed"; }
-  cmake --build --preset release -j"$JOBS" --target huxiaod huxiao-bench >"$OUT/cmake-build.log" 2>&1 \
-    || { tail -n 40 "$OUT/cmake-build.log" >&2; die "build failed (log: $OUT/cmake-build.log)"; }
-fi
+bench_build huxiaod huxiao-bench
 [[ -x "$HUXIAOD_BIN" && -x "$BENCH_BIN" ]] || die "missing $HUXIAOD_BIN or $BENCH_BIN"
 
 # --- 2. cluster, database, registry, certificates, tokens --------------------------
@@ -136,15 +132,8 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-TERMINAL_PORT='' API_PORT=''
-for _ in $(seq 1 300); do
-  TERMINAL_PORT=$(sed -n 's/^huxiaod: terminal listener on [0-9.]*:\([0-9]*\)$/\1/p' "$OUT/huxiaod.out")
-  API_PORT=$(sed -n 's/^huxiaod: api listener on [0-9.]*:\([0-9]*\).*$/\1/p' "$OUT/huxiaod.out")
-  [[ -n "$TERMINAL_PORT" && -n "$API_PORT" ]] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/huxiaod.err" >&2; die "huxiaod exited"; }
-  sleep 0.1
-done
-[[ -n "$TERMINAL_PORT" && -n "$API_PORT" ]] || { cat "$OUT/huxiaod.err" >&2; die "huxiaod did not report its ports"; }
+TERMINAL_PORT=$(bench_listener_port terminal "$SERVER_PID")
+API_PORT=$(bench_listener_port api "$SERVER_PID")
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"

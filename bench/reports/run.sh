@@ -33,6 +33,8 @@ set -euo pipefail
 
 # shellcheck source=tools/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/common.sh"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$HUXIAO_ROOT"
 
 INCIDENTS=${BENCH_INCIDENTS:-1000000}
@@ -61,13 +63,7 @@ mkdir -p "$OUT"
 log_info "results go to $OUT"
 
 # --- 1. build -------------------------------------------------------------------
-if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
-  log_step "Building huxiaod with the release preset (-j$JOBS)"
-  cmake --preset release >"$OUT/cmake-configure.log" 2>&1 \
-    || { tail -n 30 "$OUT/cmake-configure.log" >&2; die "cmake --preset release failed"; }
-  cmake --build --preset release -j"$JOBS" --target huxiaod >"$OUT/cmake-build.log" 2>&1 \
-    || { tail -n 40 "$OUT/cmake-build.log" >&2; die "build failed (log: $OUT/cmake-build.log)"; }
-fi
+bench_build huxiaod
 [[ -x "$HUXIAOD_BIN" ]] || die "missing $HUXIAOD_BIN"
 
 # --- 2. cluster, database, data set -----------------------------------------------
@@ -157,14 +153,7 @@ API_PORT=''
 start_server() {
   "$HUXIAOD_BIN" serve --config "$OUT/huxiao.json" >"$OUT/huxiaod.out" 2>>"$OUT/huxiaod.err" &
   SERVER_PID=$!
-  API_PORT=''
-  for _ in $(seq 1 300); do
-    API_PORT=$(sed -n 's/^huxiaod: api listener on [0-9.]*:\([0-9]*\)$/\1/p' "$OUT/huxiaod.out")
-    [[ -n "$API_PORT" ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/huxiaod.err" >&2; die "huxiaod exited"; }
-    sleep 0.1
-  done
-  [[ -n "$API_PORT" ]] || { cat "$OUT/huxiaod.err" >&2; die "huxiaod did not report its API port"; }
+  API_PORT=$(bench_listener_port api "$SERVER_PID")
 }
 log_step "Starting huxiaod (release build)"
 start_server
