@@ -5,13 +5,14 @@
 #
 # 1. tools/setup.sh: packages, build (build/ci), private PostgreSQL, dev
 #    certificates, demo configuration and import.
-# 2. ctest on build/ci (unit and integration tests), with
+# 2. tools/format.sh --check: every C++ file matches .clang-format.
+# 3. ctest on build/ci (unit and integration tests), with
 #      HUXIAO_TEST_PG        postgresql://huxiao@127.0.0.1:PORT/huxiao (tools/pg.sh url;
 #                            role huxiao may create databases)
 #      HUXIAO_TEST_PG_ADMIN  postgresql://postgres@127.0.0.1:PORT/postgres (superuser)
 #      HUXIAO_SOURCE_DIR     the repository root
 #    Values already set in the environment are kept.
-# 3. Browser tests in tests/web, when tests/web/package.json exists.
+# 4. Browser tests in tests/web, when tests/web/package.json exists.
 # Exits non-zero when any stage fails, after a summary of all of them.
 set -euo pipefail
 
@@ -55,7 +56,15 @@ record "setup (packages, build, pg, certs)" ok $((SECONDS - start))
 : "${HUXIAO_SOURCE_DIR:=$HUXIAO_ROOT}"
 export HUXIAO_TEST_PG HUXIAO_TEST_PG_ADMIN HUXIAO_SOURCE_DIR
 
-# --- 2. C++ unit and integration tests ----------------------------------------
+# --- 2. formatting ---------------------------------------------------------------
+start=$SECONDS
+if tools/format.sh --check; then
+  record "format (tools/format.sh --check)" ok $((SECONDS - start))
+else
+  record "format (tools/format.sh --check)" FAIL $((SECONDS - start)) "run tools/format.sh"
+fi
+
+# --- 3. C++ unit and integration tests ----------------------------------------
 log_step "Running C++ tests: ctest --test-dir build/ci (HUXIAO_TEST_PG=$HUXIAO_TEST_PG)"
 start=$SECONDS
 CTEST_LOG=build/ci/ctest-output.log
@@ -67,7 +76,7 @@ fi
 # "NN% tests passed, F tests failed out of T" -> counts for the closing line.
 ctest_counts="$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' "$CTEST_LOG" | tail -n 1)"
 
-# --- 3. HOOK: browser tests (tests/web) ---------------------------------------
+# --- 4. HOOK: browser tests (tests/web) ---------------------------------------
 # Runs `npm ci && npm test` in tests/web once tests/web/package.json exists.
 # Whoever adds them: install what they need here or in tools/setup.sh (Node.js
 # and npm, Debian's chromium for a headless browser), since CI starts from a

@@ -1,11 +1,10 @@
 #include "common/config/config.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -15,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array kAlarmKinds = {"intrusion", "assault",   "medical",  "fire",  "bullying",
+constexpr std::array kAlarmKinds = {"intrusion", "assault",  "medical", "fire", "bullying",
                                     "self_harm", "drowning", "traffic", "other"};
 
 [[noreturn]] void fail(const std::string& key, const std::string& message) {
@@ -25,7 +24,7 @@ constexpr std::array kAlarmKinds = {"intrusion", "assault",   "medical",  "fire"
 // Walks one JSON object, hands each known key to its reader and rejects the
 // rest, so that every error names the full dotted key.
 class Section {
-public:
+  public:
     Section(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {
         if (!object_.is_object()) fail(name(), "must be an object");
     }
@@ -63,7 +62,8 @@ public:
         });
     }
 
-    void one_of(const std::string& k, std::string& out, std::initializer_list<const char*> allowed) {
+    void one_of(const std::string& k, std::string& out,
+                std::initializer_list<const char*> allowed) {
         string(k, out);
         for (const char* a : allowed) {
             if (out == a) return;
@@ -98,7 +98,7 @@ public:
         }
     }
 
-private:
+  private:
     void visit(const std::string& k, const std::function<void(const json&)>& read) {
         seen_.insert(k);
         if (auto it = object_.find(k); it != object_.end()) read(*it);

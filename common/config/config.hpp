@@ -16,7 +16,7 @@ struct DatabaseConfig {
     std::string url;
     int pool_size = 4;
     // Extensions of the contract (docs/configuration.md):
-    int batch_max = 512;            // alarms per group commit
+    int batch_max = 512;                 // alarms per group commit
     int alarm_commit_timeout_ms = 5000;  // after this an alarm is answered `unavailable`
     int connect_timeout_s = 5;
 };
@@ -83,7 +83,7 @@ struct Config {
 // Thrown for any problem with the configuration; what() names the key,
 // e.g. "dispatch.offer_timeout_s: must be an integer between 1 and 3600".
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

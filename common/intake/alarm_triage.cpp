@@ -8,8 +8,9 @@ namespace huxiao {
 std::string IncidentIdGenerator::next(UnixMicros now) {
     last_ = std::max(now, last_ + 1);
     const std::string iso = format_iso_micros(last_);  // 2026-09-01T07:30:00.123456Z
-    const std::int64_t micros_of_day = ((last_ % (86400 * kMicrosPerSecond)) +
-                                        86400 * kMicrosPerSecond) % (86400 * kMicrosPerSecond);
+    const std::int64_t micros_of_day =
+        ((last_ % (86400 * kMicrosPerSecond)) + 86400 * kMicrosPerSecond) %
+        (86400 * kMicrosPerSecond);
     // Fixed width keeps ids of one day sortable as text. A day has
     // 86'400'000'000 µs, more than 36^7 (78'364'164'096): it takes 8 digits.
     char digits[9];

@@ -10,10 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
-#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -27,11 +27,11 @@ namespace huxiao {
 // Monotonic within a process; across restarts the clock has moved on. The
 // shell seeds `last` from the newest id in the database at start.
 class IncidentIdGenerator {
-public:
+  public:
     std::string next(UnixMicros now);
     void observe(UnixMicros issued_at) { last_ = std::max(last_, issued_at); }
 
-private:
+  private:
     UnixMicros last_ = 0;
 };
 
@@ -55,8 +55,9 @@ struct Retransmission {
 using TriageOutcome = std::variant<NewIncident, RepeatAlarm, Retransmission>;
 
 class AlarmTriage {
-public:
-    explicit AlarmTriage(int repeat_window_s) : repeat_window_us_(repeat_window_s * kMicrosPerSecond) {}
+  public:
+    explicit AlarmTriage(int repeat_window_s)
+        : repeat_window_us_(repeat_window_s * kMicrosPerSecond) {}
 
     // How long alarm ids of closed incidents are remembered in memory.
     static constexpr UnixMicros kRememberClosed = 24LL * 3600 * kMicrosPerSecond;
@@ -89,7 +90,7 @@ public:
     IncidentIdGenerator& ids() { return ids_; }
     std::size_t open_incidents() const { return open_by_school_.size(); }
 
-private:
+  private:
     struct Open {
         std::string incident;
         bool drill;

@@ -51,8 +51,8 @@ bool TerminalSupervisor::online(const std::string& terminal) const {
 }
 
 std::size_t TerminalSupervisor::online_count() const {
-    return static_cast<std::size_t>(
-        std::count_if(terminals_.begin(), terminals_.end(), [](const auto& t) { return t.second.online; }));
+    return static_cast<std::size_t>(std::count_if(terminals_.begin(), terminals_.end(),
+                                                  [](const auto& t) { return t.second.online; }));
 }
 
 UnixMicros TerminalSupervisor::last_seen(const std::string& terminal) const {

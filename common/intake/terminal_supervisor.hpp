@@ -14,7 +14,7 @@
 namespace huxiao {
 
 class TerminalSupervisor {
-public:
+  public:
     struct Transition {
         std::string terminal;
         bool online = false;
@@ -38,7 +38,7 @@ public:
     std::size_t online_count() const;
     UnixMicros last_seen(const std::string& terminal) const;
 
-private:
+  private:
     struct State {
         bool online = false;
         int sessions = 0;

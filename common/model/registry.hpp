@@ -55,10 +55,10 @@ struct MinuteWindow {
 struct GuardPost {
     std::string school;
     std::string unit;
-    std::string days;                    // as written, e.g. "mon-fri"
-    unsigned weekday_mask = 0;           // bit 0 = Monday ... bit 6 = Sunday
-    std::vector<MinuteWindow> windows;   // local time of `tz`
-    std::string tz;                      // IANA zone, e.g. "Asia/Shanghai"
+    std::string days;                       // as written, e.g. "mon-fri"
+    unsigned weekday_mask = 0;              // bit 0 = Monday ... bit 6 = Sunday
+    std::vector<MinuteWindow> windows;      // local time of `tz`
+    std::string tz;                         // IANA zone, e.g. "Asia/Shanghai"
     std::vector<std::string> window_texts;  // as written, e.g. "07:00-08:30"
 };
 

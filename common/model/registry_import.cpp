@@ -1,8 +1,7 @@
 #include "common/model/registry_import.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <array>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/protocol/terminal_protocol.hpp"
@@ -24,13 +23,16 @@ int weekday_index(const std::string& name) {
 
 // Reads the fields of one record and collects errors that name it.
 class RecordReader {
-public:
+  public:
     RecordReader(const json& record, std::string where, std::vector<std::string>& errors)
         : record_(record), where_(std::move(where)), errors_(errors) {
         if (!record_.is_object()) error("must be an object");
     }
 
-    void error(const std::string& message) { errors_.push_back(where_ + ": " + message); ok_ = false; }
+    void error(const std::string& message) {
+        errors_.push_back(where_ + ": " + message);
+        ok_ = false;
+    }
     void field_error(const std::string& field, const std::string& message) {
         error("field \"" + field + "\" " + message);
     }
@@ -109,7 +111,7 @@ public:
         }
     }
 
-private:
+  private:
     const json& record_;
     std::string where_;
     std::vector<std::string>& errors_;
@@ -197,8 +199,7 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
         if (!kSections.count(it.key())) errors.push_back(it.key() + ": unknown section");
     }
 
-    std::set<std::string> districts = known.districts, schools = known.schools,
-                          units = known.units;
+    std::set<std::string> districts = known.districts, schools = known.schools, units = known.units;
     std::set<std::string> seen;
     const json& ds = section(doc, "districts", errors);
     for (std::size_t i = 0; i < ds.size(); ++i) {
@@ -243,8 +244,9 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
         s.location.lat = r.number("lat", -90, 90);
         s.location.lon = r.number("lon", -180, 180);
         if (!s.district.empty() && !districts.count(s.district)) {
-            r.field_error("district", "\"" + s.district +
-                                          "\" is an unknown district (neither in this file nor registered)");
+            r.field_error("district",
+                          "\"" + s.district +
+                              "\" is an unknown district (neither in this file nor registered)");
         }
         if (first_time(seen, s.id, r) && r.ok()) {
             schools.insert(s.id);
@@ -263,8 +265,9 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
         t.school = r.text("school");
         t.enabled = r.boolean("enabled", true);
         if (!t.school.empty() && !schools.count(t.school)) {
-            r.field_error("school", "\"" + t.school +
-                                        "\" is an unknown school (neither in this file nor registered)");
+            r.field_error(
+                "school",
+                "\"" + t.school + "\" is an unknown school (neither in this file nor registered)");
         }
         if (first_time(seen, t.id, r) && r.ok()) out.registry.terminals.push_back(std::move(t));
     }
@@ -282,8 +285,9 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
         u.home.lat = r.number("lat", -90, 90);
         u.home.lon = r.number("lon", -180, 180);
         if (!u.district.empty() && !districts.count(u.district)) {
-            r.field_error("district", "\"" + u.district +
-                                          "\" is an unknown district (neither in this file nor registered)");
+            r.field_error("district",
+                          "\"" + u.district +
+                              "\" is an unknown district (neither in this file nor registered)");
         }
         if (first_time(seen, u.id, r) && r.ok()) {
             units.insert(u.id);
@@ -328,7 +332,8 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
             }
         }
         if (!g.school.empty() && !g.unit.empty() && !seen.insert(g.school + "/" + g.unit).second) {
-            r.error("duplicate guard post for school \"" + g.school + "\" and unit \"" + g.unit + "\"");
+            r.error("duplicate guard post for school \"" + g.school + "\" and unit \"" + g.unit +
+                    "\"");
         }
         if (r.ok()) out.registry.guard_posts.push_back(std::move(g));
     }

@@ -13,7 +13,7 @@
 namespace huxiao {
 
 class RegistryIndex {
-public:
+  public:
     explicit RegistryIndex(Registry registry);
     // The maps point into registry_: a copy would point into the original.
     // Moving keeps the vectors' storage, so the pointers stay valid.
@@ -30,9 +30,10 @@ public:
     // Terminals installed at a school (for status pushes).
     const std::vector<std::string>& terminals_of(const std::string& school) const;
 
-private:
+  private:
     template <class T>
-    static const T* find(const std::unordered_map<std::string, const T*>& map, const std::string& id) {
+    static const T* find(const std::unordered_map<std::string, const T*>& map,
+                         const std::string& id) {
         auto it = map.find(id);
         return it == map.end() ? nullptr : it->second;
     }

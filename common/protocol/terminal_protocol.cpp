@@ -38,7 +38,8 @@ DecodeResult decode_hello(const json& f) {
     if (auto it = f.find("proto"); it != f.end()) {
         if (!it->is_number_integer()) return bad_frame("field \"proto\" must be an integer");
         if (it->get<long long>() != 1) {
-            return bad_frame("unsupported protocol version " + it->dump() + " (this server speaks 1)");
+            return bad_frame("unsupported protocol version " + it->dump() +
+                             " (this server speaks 1)");
         }
     }
     if (auto it = f.find("fw"); it != f.end()) {
@@ -56,9 +57,10 @@ DecodeResult decode_alarm(const json& f, const std::optional<std::string>& ref) 
     auto kind = f.find("kind");
     if (kind == f.end()) return bad_frame("missing field \"kind\"", ref);
     if (!kind->is_string() || !is_alarm_kind(kind->get<std::string>())) {
-        return bad_frame("field \"kind\" must be one of intrusion, assault, medical, fire, "
-                         "bullying, self_harm, drowning, traffic, other",
-                         ref);
+        return bad_frame(
+            "field \"kind\" must be one of intrusion, assault, medical, fire, "
+            "bullying, self_harm, drowning, traffic, other",
+            ref);
     }
     a.kind = kind->get<std::string>();
     // `at` is documented but the terminal's clock is never trusted, so a
@@ -113,14 +115,22 @@ DecodeResult decode_cancel(const json& f, const std::optional<std::string>& ref)
 
 std::string_view to_string(ErrorCode code) {
     switch (code) {
-        case ErrorCode::bad_frame: return "bad_frame";
-        case ErrorCode::frame_too_large: return "frame_too_large";
-        case ErrorCode::unknown_type: return "unknown_type";
-        case ErrorCode::not_hello: return "not_hello";
-        case ErrorCode::unknown_terminal: return "unknown_terminal";
-        case ErrorCode::identity_mismatch: return "identity_mismatch";
-        case ErrorCode::rate_limited: return "rate_limited";
-        case ErrorCode::unavailable: return "unavailable";
+        case ErrorCode::bad_frame:
+            return "bad_frame";
+        case ErrorCode::frame_too_large:
+            return "frame_too_large";
+        case ErrorCode::unknown_type:
+            return "unknown_type";
+        case ErrorCode::not_hello:
+            return "not_hello";
+        case ErrorCode::unknown_terminal:
+            return "unknown_terminal";
+        case ErrorCode::identity_mismatch:
+            return "identity_mismatch";
+        case ErrorCode::rate_limited:
+            return "rate_limited";
+        case ErrorCode::unavailable:
+            return "unavailable";
     }
     return "unknown";
 }

@@ -1,8 +1,7 @@
 #include "common/protocol/unit_protocol.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace huxiao::unit_protocol {
 
@@ -37,7 +36,8 @@ Decoded decode(std::string_view text, const std::string& unit) {
             return bad("position needs numeric \"lat\" and \"lon\"");
         }
         const double la = lat->get<double>(), lo = lon->get<double>();
-        if (!std::isfinite(la) || !std::isfinite(lo) || la < -90 || la > 90 || lo < -180 || lo > 180) {
+        if (!std::isfinite(la) || !std::isfinite(lo) || la < -90 || la > 90 || lo < -180 ||
+            lo > 180) {
             return bad("position out of range (lat -90..90, lon -180..180)");
         }
         return dispatch::Event{dispatch::UnitPosition{unit, la, lo}};
@@ -45,13 +45,15 @@ Decoded decode(std::string_view text, const std::string& unit) {
     if (*type == "availability") {
         auto status = string_field(m, "status");
         if (status == "available") return dispatch::Event{dispatch::UnitAvailability{unit, true}};
-        if (status == "out_of_service") return dispatch::Event{dispatch::UnitAvailability{unit, false}};
+        if (status == "out_of_service")
+            return dispatch::Event{dispatch::UnitAvailability{unit, false}};
         return bad("field \"status\" must be \"available\" or \"out_of_service\"");
     }
 
     const bool about_incident = *type == "accept" || *type == "decline" || *type == "en_route" ||
                                 *type == "arrived" || *type == "clear";
-    if (!about_incident) return Error{"unknown_type", "unknown message type \"" + *type + "\"", std::nullopt};
+    if (!about_incident)
+        return Error{"unknown_type", "unknown message type \"" + *type + "\"", std::nullopt};
     auto incident = string_field(m, "incident");
     if (!incident || incident->empty() || incident->size() > 64) {
         return bad("field \"incident\" must be an incident id");
@@ -71,7 +73,10 @@ Decoded decode(std::string_view text, const std::string& unit) {
 
 std::string encode_error(const std::string& code, const std::string& message,
                          const std::optional<std::string>& ref) {
-    return json{{"type", "error"}, {"code", code}, {"message", message}, {"ref", ref ? json(*ref) : json(nullptr)}}
+    return json{{"type", "error"},
+                {"code", code},
+                {"message", message},
+                {"ref", ref ? json(*ref) : json(nullptr)}}
         .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -10,8 +10,9 @@
 namespace huxiao {
 
 class TokenBucket {
-public:
-    TokenBucket(double rate_per_s, double burst) : rate_(rate_per_s), burst_(burst), tokens_(burst) {}
+  public:
+    TokenBucket(double rate_per_s, double burst)
+        : rate_(rate_per_s), burst_(burst), tokens_(burst) {}
 
     // Takes one token if there is one.
     bool take(UnixMicros now) {
@@ -24,7 +25,7 @@ public:
         return true;
     }
 
-private:
+  private:
     double rate_;
     double burst_;
     double tokens_;

@@ -1,10 +1,9 @@
 #include "server/api/admin_api.hpp"
 
-#include <boost/beast/http.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <openssl/rand.h>
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
 #include "common/model/registry_import.hpp"
 #include "server/api/params.hpp"
@@ -63,25 +62,29 @@ asio::awaitable<KnownIds> known_ids(db::ReadDb& db, bool& ok) {
 }
 
 // POST (one record or an array) and PUT /{kind}/{id} (one record, id from the path).
-asio::awaitable<Response> upsert(db::ReadDb& db, const std::function<void()>& changed, const Kind& kind,
-                                 const ApiRouter::Call& call) {
+asio::awaitable<Response> upsert(db::ReadDb& db, const std::function<void()>& changed,
+                                 const Kind& kind, const ApiRouter::Call& call) {
     json body = json::parse(call.req.body(), nullptr, false);
     if (body.is_discarded() || !(body.is_object() || body.is_array())) {
-        co_return fail(call, http::status::bad_request, "bad_body", "the body must be a JSON object or array");
+        co_return fail(call, http::status::bad_request, "bad_body",
+                       "the body must be a JSON object or array");
     }
     const std::string prefix = std::string("/api/v1/") + kind.path + "/";
     if (call.path.size() > prefix.size()) {  // PUT /api/v1/schools/S-1
         const std::string id = call.path.substr(prefix.size());
-        if (!body.is_object()) co_return fail(call, http::status::bad_request, "bad_body", "PUT takes one object");
+        if (!body.is_object())
+            co_return fail(call, http::status::bad_request, "bad_body", "PUT takes one object");
         if (std::string(kind.path) == "guard-posts") {
             const auto slash = id.find('/');
             if (slash == std::string::npos) {
-                co_return fail(call, http::status::bad_request, "bad_path", "use /api/v1/guard-posts/SCHOOL/UNIT");
+                co_return fail(call, http::status::bad_request, "bad_path",
+                               "use /api/v1/guard-posts/SCHOOL/UNIT");
             }
             body["school"] = id.substr(0, slash);
             body["unit"] = id.substr(slash + 1);
         } else if (body.contains("id") && body["id"] != id) {
-            co_return fail(call, http::status::bad_request, "bad_body", "the id in the body differs from the path");
+            co_return fail(call, http::status::bad_request, "bad_body",
+                           "the id in the body differs from the path");
         } else {
             body["id"] = id;
         }
@@ -89,7 +92,9 @@ asio::awaitable<Response> upsert(db::ReadDb& db, const std::function<void()>& ch
     if (body.is_object()) body = json::array({body});
     bool ok = true;
     const KnownIds ids = co_await known_ids(db, ok);
-    if (!ok) co_return fail(call, http::status::service_unavailable, "unavailable", "database unreachable");
+    if (!ok)
+        co_return fail(call, http::status::service_unavailable, "unavailable",
+                       "database unreachable");
     const RegistryParse parsed = parse_registry(json{{kind.section, body}}.dump(), ids);
     if (!parsed.errors.empty()) {
         std::string all;
@@ -100,15 +105,18 @@ asio::awaitable<Response> upsert(db::ReadDb& db, const std::function<void()>& ch
     std::vector<db::PgQuery> queries;
     for (std::size_t i = 0; i < parsed.registry.guard_posts.size(); ++i) {
         // Unknown zones make the statement fail with a clear message.
-        queries.push_back({"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) "
-                           "THEN 1 ELSE 1 / 0 END",
-                           {parsed.registry.guard_posts[i].tz}, false});
+        queries.push_back(
+            {"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) "
+             "THEN 1 ELSE 1 / 0 END",
+             {parsed.registry.guard_posts[i].tz},
+             false});
     }
     for (auto& q : db::upsert_queries(parsed.registry)) queries.push_back(std::move(q));
     auto outcome = co_await db.transaction(queries);
     if (outcome.failure) {
         if (outcome.failure->sqlstate == "22012") {
-            co_return fail(call, http::status::bad_request, "bad_record", "field \"tz\" is not a known time zone");
+            co_return fail(call, http::status::bad_request, "bad_record",
+                           "field \"tz\" is not a known time zone");
         }
         co_return db_error(call, *outcome.failure);
     }
@@ -116,8 +124,8 @@ asio::awaitable<Response> upsert(db::ReadDb& db, const std::function<void()>& ch
     co_return reply(call, http::status::ok, {{"upserted", body.size()}});
 }
 
-asio::awaitable<Response> remove(db::ReadDb& db, const std::function<void()>& changed, const Kind& kind,
-                                 const ApiRouter::Call& call) {
+asio::awaitable<Response> remove(db::ReadDb& db, const std::function<void()>& changed,
+                                 const Kind& kind, const ApiRouter::Call& call) {
     const std::string prefix = std::string("/api/v1/") + kind.path + "/";
     const std::string id = call.path.substr(prefix.size());
     std::string sql = std::string("DELETE FROM ") + kind.table + " WHERE id = $1";
@@ -125,7 +133,8 @@ asio::awaitable<Response> remove(db::ReadDb& db, const std::function<void()>& ch
     if (std::string(kind.path) == "guard-posts") {
         const auto slash = id.find('/');
         if (slash == std::string::npos) {
-            co_return fail(call, http::status::bad_request, "bad_path", "use /api/v1/guard-posts/SCHOOL/UNIT");
+            co_return fail(call, http::status::bad_request, "bad_path",
+                           "use /api/v1/guard-posts/SCHOOL/UNIT");
         }
         sql = "DELETE FROM guard_posts WHERE school_id = $1 AND unit_id = $2";
         params = {id.substr(0, slash), id.substr(slash + 1)};
@@ -133,7 +142,8 @@ asio::awaitable<Response> remove(db::ReadDb& db, const std::function<void()>& ch
     auto outcome = co_await db.query(sql, params);
     if (outcome.failure) co_return db_error(call, *outcome.failure);
     if (std::string(PQcmdTuples(outcome.results.at(0).get())) == "0") {
-        co_return fail(call, http::status::not_found, "not_found", std::string("no such ") + kind.section + " " + id);
+        co_return fail(call, http::status::not_found, "not_found",
+                       std::string("no such ") + kind.section + " " + id);
     }
     changed();
     co_return reply(call, http::status::ok, {{"deleted", id}});
@@ -141,33 +151,39 @@ asio::awaitable<Response> remove(db::ReadDb& db, const std::function<void()>& ch
 
 asio::awaitable<Response> list(db::ReadDb& db, const Kind& kind, const ApiRouter::Call& call) {
     only(call.query, {});
-    const std::string sql = std::string("SELECT coalesce(json_agg(row_to_json(x)), '[]') FROM (SELECT * FROM ") +
-                            kind.table + " ORDER BY 1) x";
+    const std::string sql =
+        std::string("SELECT coalesce(json_agg(row_to_json(x)), '[]') FROM (SELECT * FROM ") +
+        kind.table + " ORDER BY 1) x";
     const std::vector<std::optional<std::string>> none;
     auto outcome = co_await db.query(sql, none);
     if (outcome.failure) co_return db_error(call, *outcome.failure);
-    co_return reply(call, http::status::ok, {{"items", json::parse(db::cell(outcome.results.at(0).get(), 0, 0))}});
+    co_return reply(call, http::status::ok,
+                    {{"items", json::parse(db::cell(outcome.results.at(0).get(), 0, 0))}});
 }
 
 asio::awaitable<Response> list_tokens(db::ReadDb& db, const ApiRouter::Call& call) {
     const std::string sql =
         "SELECT coalesce(json_agg(json_build_object('name', name, 'role', role, 'unit', unit_id,"
-        " 'districts', districts, 'created_at', created_at, 'revoked_at', revoked_at) ORDER BY id), '[]')"
+        " 'districts', districts, 'created_at', created_at, 'revoked_at', revoked_at) ORDER BY "
+        "id), '[]')"
         " FROM api_tokens";
     const std::vector<std::optional<std::string>> none;
     auto outcome = co_await db.query(sql, none);
     if (outcome.failure) co_return db_error(call, *outcome.failure);
-    co_return reply(call, http::status::ok, {{"items", json::parse(db::cell(outcome.results.at(0).get(), 0, 0))}});
+    co_return reply(call, http::status::ok,
+                    {{"items", json::parse(db::cell(outcome.results.at(0).get(), 0, 0))}});
 }
 
 asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& call) {
     json body = json::parse(call.req.body(), nullptr, false);
-    if (!body.is_object() || !body.contains("name") || !body["name"].is_string() || !body.contains("role") ||
-        !body["role"].is_string()) {
-        co_return fail(call, http::status::bad_request, "bad_body", "needs {\"name\": …, \"role\": …}");
+    if (!body.is_object() || !body.contains("name") || !body["name"].is_string() ||
+        !body.contains("role") || !body["role"].is_string()) {
+        co_return fail(call, http::status::bad_request, "bad_body",
+                       "needs {\"name\": …, \"role\": …}");
     }
     const std::string role = body["role"];
-    static const std::set<std::string> kRoles = {"admin", "dispatcher", "auditor", "education", "unit"};
+    static const std::set<std::string> kRoles = {"admin", "dispatcher", "auditor", "education",
+                                                 "unit"};
     if (!kRoles.count(role)) {
         co_return fail(call, http::status::bad_request, "bad_body",
                        "role must be one of admin, dispatcher, auditor, education, unit");
@@ -175,38 +191,44 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
     std::optional<std::string> unit;
     if (body.contains("unit") && body["unit"].is_string()) unit = body["unit"].get<std::string>();
     if ((role == "unit") != unit.has_value()) {
-        co_return fail(call, http::status::bad_request, "bad_body", "unit tokens, and only they, name a unit");
+        co_return fail(call, http::status::bad_request, "bad_body",
+                       "unit tokens, and only they, name a unit");
     }
     std::optional<std::string> districts;
     if (body.contains("districts") && body["districts"].is_array()) {
         std::string a = "{";
         for (const auto& d : body["districts"]) {
-            if (!d.is_string()) co_return fail(call, http::status::bad_request, "bad_body", "districts are ids");
+            if (!d.is_string())
+                co_return fail(call, http::status::bad_request, "bad_body", "districts are ids");
             a += (a.size() > 1 ? "," : "") + d.get<std::string>();
         }
         districts = a + "}";
     }
     unsigned char random[32];
     RAND_bytes(random, sizeof random);
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string token = "hx_";
     for (unsigned char b : random) token.push_back(kAlphabet[b & 63]);
     const std::string sql =
         "INSERT INTO api_tokens (name, role, unit_id, districts, token_hash) "
         "VALUES ($1, $2, $3, $4::text[], decode($5, 'hex')) ON CONFLICT (name) DO NOTHING";
-    const std::vector<std::optional<std::string>> params{body["name"].get<std::string>(), role, unit, districts,
-                                                          db::token_hash_hex(token)};
+    const std::vector<std::optional<std::string>> params{
+        body["name"].get<std::string>(), role, unit, districts, db::token_hash_hex(token)};
     auto outcome = co_await db.query(sql, params);
     if (outcome.failure) co_return db_error(call, *outcome.failure);
     if (std::string(PQcmdTuples(outcome.results.at(0).get())) == "0") {
         co_return fail(call, http::status::conflict, "conflict", "a token with this name exists");
     }
-    co_return reply(call, http::status::created, {{"name", body["name"]}, {"role", role}, {"token", token}});
+    co_return reply(call, http::status::created,
+                    {{"name", body["name"]}, {"role", role}, {"token", token}});
 }
 
-asio::awaitable<Response> revoke_token(db::ReadDb& db, TokenAuthenticator& auth, const ApiRouter::Call& call) {
+asio::awaitable<Response> revoke_token(db::ReadDb& db, TokenAuthenticator& auth,
+                                       const ApiRouter::Call& call) {
     const std::string name = call.path.substr(std::string("/api/v1/tokens/").size());
-    const std::string sql = "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL";
+    const std::string sql =
+        "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL";
     const std::vector<std::optional<std::string>> params{name};
     auto outcome = co_await db.query(sql, params);
     if (outcome.failure) co_return db_error(call, *outcome.failure);
@@ -229,12 +251,14 @@ void add_admin_routes(ApiRouter& router, db::ReadDb& db, TokenAuthenticator& aut
         router.add("POST", base, {"admin"}, [&db, &kind, changed](const ApiRouter::Call& call) {
             return upsert(db, *changed, kind, call);
         });
-        router.add("PUT", base + "/", {"admin"}, [&db, &kind, changed](const ApiRouter::Call& call) {
-            return upsert(db, *changed, kind, call);
-        });
-        router.add("DELETE", base + "/", {"admin"}, [&db, &kind, changed](const ApiRouter::Call& call) {
-            return remove(db, *changed, kind, call);
-        });
+        router.add("PUT", base + "/", {"admin"},
+                   [&db, &kind, changed](const ApiRouter::Call& call) {
+                       return upsert(db, *changed, kind, call);
+                   });
+        router.add("DELETE", base + "/", {"admin"},
+                   [&db, &kind, changed](const ApiRouter::Call& call) {
+                       return remove(db, *changed, kind, call);
+                   });
     }
     router.add("GET", "/api/v1/tokens", {"admin"},
                [&db](const ApiRouter::Call& call) { return list_tokens(db, call); });

@@ -2,10 +2,8 @@
 
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "server/app/clock.hpp"
@@ -82,7 +80,8 @@ ApiRouter::Response ApiRouter::json(http::status status, const nlohmann::json& b
 }
 
 ApiRouter::Response ApiRouter::error(http::status status, const std::string& code,
-                                     const std::string& message, unsigned version, bool keep_alive) {
+                                     const std::string& message, unsigned version,
+                                     bool keep_alive) {
     return json(status, {{"error", code}, {"message", message}}, version, keep_alive);
 }
 
@@ -117,8 +116,8 @@ const char* content_type(const std::filesystem::path& p) {
 ApiRouter::Response ApiRouter::serve_static(const Request& req, const std::string& path) const {
     std::string rel = path == "/" ? "index.html" : path.substr(1);
     if (rel.find("..") != std::string::npos) {
-        return error(http::status::bad_request, "bad_path", "path may not contain ..", req.version(),
-                     req.keep_alive());
+        return error(http::status::bad_request, "bad_path", "path may not contain ..",
+                     req.version(), req.keep_alive());
     }
     const auto file = ctx_.web_root / rel;
     std::ifstream in(file, std::ios::binary);
@@ -154,7 +153,8 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
     if (path == "/readyz") {
         const bool ready = ctx_.ready();
         co_return json(ready ? http::status::ok : http::status::service_unavailable,
-                       {{"status", ready ? "ready" : "not_ready"}, {"database", ctx_.db.up()}}, v, ka);
+                       {{"status", ready ? "ready" : "not_ready"}, {"database", ctx_.db.up()}}, v,
+                       ka);
     }
     if (path == "/metrics") {
         Response res{http::status::ok, v};
@@ -204,7 +204,8 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
             co_return error(http::status::service_unavailable, "unavailable",
                             "the database is unreachable; try again", v, ka);
         }
-        co_return error(http::status::unauthorized, "unauthorized", "unknown or revoked token", v, ka);
+        co_return error(http::status::unauthorized, "unauthorized", "unknown or revoked token", v,
+                        ka);
     }
     if (!rate_ok(who->name)) {
         auto res = error(http::status::too_many_requests, "rate_limited",
@@ -220,7 +221,8 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
         std::string roles;
         for (const auto& r : route->roles) roles += (roles.empty() ? "" : ", ") + r;
         co_return error(http::status::forbidden, "forbidden",
-                        "role " + who->role + " may not use " + path + " (needs " + roles + ")", v, ka);
+                        "role " + who->role + " may not use " + path + " (needs " + roles + ")", v,
+                        ka);
     }
     std::map<std::string, std::string> query;
     if (qpos != std::string::npos) query = parse_query(std::string_view(target).substr(qpos + 1));
@@ -229,7 +231,8 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
         auto response = route->handler(call);
         co_return co_await std::move(response);
     } catch (const BadParameter& bad) {
-        co_return error(http::status::bad_request, "bad_parameter", bad.name + ": " + bad.message, v, ka);
+        co_return error(http::status::bad_request, "bad_parameter", bad.name + ": " + bad.message,
+                        v, ka);
     }
 }
 

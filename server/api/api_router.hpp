@@ -7,14 +7,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <nlohmann/json_fwd.hpp>
-
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -34,13 +32,13 @@ struct ApiContext {
     db::ReadDb& db;
     TokenAuthenticator& auth;
     Metrics& metrics;
-    std::function<bool()> ready;          // database reachable and listeners up
-    std::filesystem::path web_root;       // static files of the web console
-    double rate_per_s = 20;               // per token, burst twice that
+    std::function<bool()> ready;     // database reachable and listeners up
+    std::filesystem::path web_root;  // static files of the web console
+    double rate_per_s = 20;          // per token, burst twice that
 };
 
 class ApiRouter {
-public:
+  public:
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
     using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
@@ -67,7 +65,7 @@ public:
     void add(const std::string& method, const std::string& path_prefix,
              std::initializer_list<const char*> roles, Handler handler);
 
-private:
+  private:
     struct Route;
     boost::asio::awaitable<Response> dispatch(Request& req);
     Response serve_static(const Request& req, const std::string& path) const;

@@ -1,7 +1,6 @@
 #include "server/api/incidents_api.hpp"
 
 #include <boost/beast/http.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "server/api/params.hpp"
@@ -118,7 +117,8 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
         params.push_back(std::to_string(cursor->first));
         params.push_back(cursor->second);
         sql += " AND ((extract(epoch FROM i.received_at) * 1000000)::bigint, i.id) < ($" +
-               std::to_string(params.size() - 1) + "::bigint, $" + std::to_string(params.size()) + ")";
+               std::to_string(params.size() - 1) + "::bigint, $" + std::to_string(params.size()) +
+               ")";
     }
     sql += " ORDER BY i.received_at DESC, i.id DESC LIMIT " + std::to_string(limit + 1);
 
@@ -149,7 +149,8 @@ asio::awaitable<ApiRouter::Response> detail(db::ReadDb& db, const ApiRouter::Cal
     queries.push_back(
         {"SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), type, actor,"
          " unit_id, details::text FROM incident_events WHERE incident_id = $1 ORDER BY at, seq",
-         {id}, false});
+         {id},
+         false});
     auto outcome = co_await db.transaction(std::move(queries));
     if (outcome.failure) co_return db_unavailable(call, outcome);
     const PGresult* r = outcome.results.at(0).get();
@@ -161,14 +162,16 @@ asio::awaitable<ApiRouter::Response> detail(db::ReadDb& db, const ApiRouter::Cal
     json timeline = json::array();
     const PGresult* t = outcome.results.at(1).get();
     for (int i = 0; i < PQntuples(t); ++i) {
-        timeline.push_back({{"at", db::cell(t, i, 0)},
-                            {"type", db::cell(t, i, 1)},
-                            {"actor", db::cell(t, i, 2)},
-                            {"unit", PQgetisnull(t, i, 3) ? json(nullptr) : json(db::cell(t, i, 3))},
-                            {"details", json::parse(db::cell(t, i, 4))}});
+        timeline.push_back(
+            {{"at", db::cell(t, i, 0)},
+             {"type", db::cell(t, i, 1)},
+             {"actor", db::cell(t, i, 2)},
+             {"unit", PQgetisnull(t, i, 3) ? json(nullptr) : json(db::cell(t, i, 3))},
+             {"details", json::parse(db::cell(t, i, 4))}});
     }
     incident["timeline"] = std::move(timeline);
-    co_return ApiRouter::json(http::status::ok, incident, call.req.version(), call.req.keep_alive());
+    co_return ApiRouter::json(http::status::ok, incident, call.req.version(),
+                              call.req.keep_alive());
 }
 
 }  // namespace

@@ -23,7 +23,9 @@ inline std::optional<UnixMicros> time(const Query& q, const std::string& name) {
     auto v = text(q, name);
     if (!v) return std::nullopt;
     auto t = parse_iso8601(*v);
-    if (!t) throw BadParameter{name, "\"" + *v + "\" is not an ISO-8601 time like 2026-09-01T00:00:00Z"};
+    if (!t)
+        throw BadParameter{name,
+                           "\"" + *v + "\" is not an ISO-8601 time like 2026-09-01T00:00:00Z"};
     return t;
 }
 
@@ -44,8 +46,8 @@ inline int integer(const Query& q, const std::string& name, int fallback, int mi
         if (used == v->size() && n >= min && n <= max) return static_cast<int>(n);
     } catch (...) {
     }
-    throw BadParameter{name, "must be an integer between " + std::to_string(min) + " and " +
-                                 std::to_string(max)};
+    throw BadParameter{
+        name, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max)};
 }
 
 inline std::optional<std::string> one_of(const Query& q, const std::string& name,

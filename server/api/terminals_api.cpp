@@ -1,7 +1,6 @@
 #include "server/api/terminals_api.hpp"
 
 #include <boost/beast/http.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "server/api/params.hpp"
@@ -71,7 +70,11 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
     }
     const std::string sql = kTerminalsSql;
     const std::vector<std::optional<std::string>> params{
-        format_iso_micros(from), format_iso_micros(to), text(q, "school"), text(q, "district"), limit_to,
+        format_iso_micros(from),
+        format_iso_micros(to),
+        text(q, "school"),
+        text(q, "district"),
+        limit_to,
         status ? std::optional<std::string>(*status == "online" ? "true" : "false") : std::nullopt};
     auto outcome = co_await db.query(sql, params);
     if (outcome.failure) {
@@ -82,18 +85,20 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
     const PGresult* r = outcome.results.at(0).get();
     json items = json::array();
     for (int i = 0; i < PQntuples(r); ++i) {
-        items.push_back({{"id", db::cell(r, i, 0)},
-                         {"school", db::cell(r, i, 1)},
-                         {"school_name", db::cell(r, i, 2)},
-                         {"district", db::cell(r, i, 3)},
-                         {"enabled", db::cell(r, i, 4) == "t"},
-                         {"online", db::cell(r, i, 5) == "t"},
-                         {"last_seen", PQgetisnull(r, i, 6) ? json(nullptr) : json(db::cell(r, i, 6))},
-                         {"availability_pct", std::stod(db::cell(r, i, 7))}});
+        items.push_back(
+            {{"id", db::cell(r, i, 0)},
+             {"school", db::cell(r, i, 1)},
+             {"school_name", db::cell(r, i, 2)},
+             {"district", db::cell(r, i, 3)},
+             {"enabled", db::cell(r, i, 4) == "t"},
+             {"online", db::cell(r, i, 5) == "t"},
+             {"last_seen", PQgetisnull(r, i, 6) ? json(nullptr) : json(db::cell(r, i, 6))},
+             {"availability_pct", std::stod(db::cell(r, i, 7))}});
     }
-    co_return ApiRouter::json(http::status::ok,
-                              {{"from", format_iso_millis(from)}, {"to", format_iso_millis(to)}, {"items", items}},
-                              call.req.version(), call.req.keep_alive());
+    co_return ApiRouter::json(
+        http::status::ok,
+        {{"from", format_iso_millis(from)}, {"to", format_iso_millis(to)}, {"items", items}},
+        call.req.version(), call.req.keep_alive());
 }
 
 }  // namespace

@@ -22,14 +22,16 @@ void TokenAuthenticator::forget_all() {
     cache_.clear();
 }
 
-asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(const std::string& token) {
+asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(
+    const std::string& token) {
     if (token.empty() || token.size() > 256) co_return Outcome{};
     const std::string hash = db::token_hash_hex(token);
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
         auto it = cache_.find(hash);
-        if (it != cache_.end() && it->second.expires > now) co_return Outcome{it->second.principal, false};
+        if (it != cache_.end() && it->second.expires > now)
+            co_return Outcome{it->second.principal, false};
     }
     // Named values, not temporaries, inside co_await: GCC 12 mishandles those.
     std::vector<std::optional<std::string>> params{hash};

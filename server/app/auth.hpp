@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -34,7 +33,7 @@ struct Principal {
 };
 
 class TokenAuthenticator {
-public:
+  public:
     explicit TokenAuthenticator(db::ReadDb& db) : db_(db) {}
 
     struct Outcome {
@@ -45,7 +44,7 @@ public:
     boost::asio::awaitable<Outcome> authenticate(const std::string& token);
     void forget_all();
 
-private:
+  private:
     struct Entry {
         std::optional<Principal> principal;
         std::chrono::steady_clock::time_point expires;

@@ -37,7 +37,8 @@ struct Args {
     std::map<std::string, std::string> options;
     std::vector<std::string> positional;
 
-    static Args parse(const std::vector<std::string>& argv, std::initializer_list<const char*> allowed) {
+    static Args parse(const std::vector<std::string>& argv,
+                      std::initializer_list<const char*> allowed) {
         Args a;
         for (std::size_t i = 0; i < argv.size(); ++i) {
             const std::string& arg = argv[i];
@@ -64,7 +65,8 @@ struct Args {
 
     std::string require(const std::string& key) const {
         auto it = options.find(key);
-        if (it == options.end() || it->second.empty()) throw UsageError("--" + key + " is required");
+        if (it == options.end() || it->second.empty())
+            throw UsageError("--" + key + " is required");
         return it->second;
     }
     std::optional<std::string> get(const std::string& key) const {
@@ -112,8 +114,8 @@ int cmd_import(const Args& args) {
     RegistryParse parsed = parse_registry(text.str(), db::load_known_ids(db));
     if (!parsed.errors.empty()) {
         for (const auto& e : parsed.errors) std::cerr << file << ": " << e << "\n";
-        std::cerr << "huxiaod: import: " << parsed.errors.size()
-                  << " problem(s) in " << file << "; nothing was imported\n";
+        std::cerr << "huxiaod: import: " << parsed.errors.size() << " problem(s) in " << file
+                  << "; nothing was imported\n";
         return 1;
     }
     db::ImportCounts n;

@@ -51,9 +51,12 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const Config& config, db:
 
 Dispatcher::~Dispatcher() = default;
 
-std::string Dispatcher::next_event_key() { return event_key_prefix_ + std::to_string(++event_counter_); }
+std::string Dispatcher::next_event_key() {
+    return event_key_prefix_ + std::to_string(++event_counter_);
+}
 
-void Dispatcher::restore(const std::vector<RecoveredIncident>& open, UnixMicros newest_incident_at) {
+void Dispatcher::restore(const std::vector<RecoveredIncident>& open,
+                         UnixMicros newest_incident_at) {
     triage_.ids().observe(newest_incident_at);
     for (const auto& r : open) {
         triage_.restore(r.triage);
@@ -102,8 +105,9 @@ void Dispatcher::tick() {
     }
     if (now - last_prune_ > std::chrono::hours(1)) {
         last_prune_ = now;
-        const UnixMicros cutoff = system_now() - static_cast<UnixMicros>(config_.supervision.position_retention_days) *
-                                                     86400 * kMicrosPerSecond;
+        const UnixMicros cutoff =
+            system_now() - static_cast<UnixMicros>(config_.supervision.position_retention_days) *
+                               86400 * kMicrosPerSecond;
         log_.execute("positions", {"prune_positions", {format_iso_micros(cutoff)}});
     }
     tick_timer_.expires_after(kTickInterval);
@@ -134,12 +138,14 @@ void Dispatcher::restore_terminals(const std::vector<std::pair<std::string, Unix
     terminals_online_ = supervisor_.online_count();
 }
 
-void Dispatcher::record_transitions(const std::vector<TerminalSupervisor::Transition>& transitions) {
+void Dispatcher::record_transitions(
+    const std::vector<TerminalSupervisor::Transition>& transitions) {
     for (const auto& t : transitions) {
         const std::string at = format_iso_micros(t.at);
         log_.execute(t.terminal, {"terminal_status",
                                   {t.terminal, at, t.online ? "true" : "false",
-                                   "ts:" + t.terminal + ":" + std::to_string(t.at) + (t.online ? ":on" : ":off")}});
+                                   "ts:" + t.terminal + ":" + std::to_string(t.at) +
+                                       (t.online ? ":on" : ":off")}});
         log_.execute(t.terminal, {"terminal_seen", {t.terminal, at}});
         const Terminal* known = registry_.get()->terminal(t.terminal);
         log_at(t.online ? LogLevel::info : LogLevel::warn, "supervision",
@@ -157,8 +163,8 @@ void Dispatcher::record_transitions(const std::vector<TerminalSupervisor::Transi
 
 void Dispatcher::flush_seen() {
     for (const auto& terminal : seen_dirty_) {
-        log_.execute(terminal,
-                     {"terminal_seen", {terminal, format_iso_micros(supervisor_.last_seen(terminal))}});
+        log_.execute(terminal, {"terminal_seen",
+                                {terminal, format_iso_micros(supervisor_.last_seen(terminal))}});
     }
     seen_dirty_.clear();
 }
@@ -166,7 +172,9 @@ void Dispatcher::flush_seen() {
 void Dispatcher::sample_position(const dispatch::UnitPosition& p) {
     const UnixMicros now = system_now();
     UnixMicros& last = last_position_sample_[p.unit];
-    if (now - last < static_cast<UnixMicros>(config_.supervision.position_sample_s) * kMicrosPerSecond) return;
+    if (now - last <
+        static_cast<UnixMicros>(config_.supervision.position_sample_s) * kMicrosPerSecond)
+        return;
     last = now;
     char lat[32], lon[32];
     std::snprintf(lat, sizeof lat, "%.7f", p.lat);
@@ -174,7 +182,8 @@ void Dispatcher::sample_position(const dispatch::UnitPosition& p) {
     log_.execute("pos:" + p.unit, {"unit_position", {p.unit, format_iso_micros(now), lat, lon}});
 }
 
-void Dispatcher::terminal_offline(const std::shared_ptr<TerminalPort>& port, const std::string& school) {
+void Dispatcher::terminal_offline(const std::shared_ptr<TerminalPort>& port,
+                                  const std::string& school) {
     asio::post(strand_, [this, raw = port.get(), id = port->terminal_id(), school] {
         auto [first, last] = online_by_school_.equal_range(school);
         for (auto it = first; it != last;) {
@@ -188,10 +197,9 @@ void Dispatcher::terminal_offline(const std::shared_ptr<TerminalPort>& port, con
 
 void Dispatcher::alarm(std::shared_ptr<TerminalPort> port, const std::string& school,
                        terminal::Alarm alarm, UnixMicros received_at) {
-    asio::post(strand_, [this, port = std::move(port), school, alarm = std::move(alarm),
-                         received_at]() mutable {
-        on_alarm(port, school, std::move(alarm), received_at);
-    });
+    asio::post(strand_,
+               [this, port = std::move(port), school, alarm = std::move(alarm),
+                received_at]() mutable { on_alarm(port, school, std::move(alarm), received_at); });
 }
 
 void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::string& school,
@@ -238,10 +246,10 @@ void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::
         using Status = db::RecordResult::Status;
         if (result.status != Status::committed) {
             ++metrics_.alarms_unavailable;
-            port->send(terminal::encode_error(
-                ProtocolError{ErrorCode::unavailable,
-                              "alarm not yet durable (" + result.message + "); retry with the same id",
-                              alarm_id}));
+            port->send(terminal::encode_error(ProtocolError{
+                ErrorCode::unavailable,
+                "alarm not yet durable (" + result.message + "); retry with the same id",
+                alarm_id}));
             return;
         }
         port->send(terminal::encode_ack(alarm_id, result.incident));
@@ -284,35 +292,38 @@ void Dispatcher::cancel(std::shared_ptr<TerminalPort> port, const std::string& s
     asio::post(strand_, [this, port = std::move(port), school, cancel = std::move(cancel),
                          received_at]() mutable {
         auto incident = triage_.incident_of(port->terminal_id(), cancel.alarm);
-        db::CancelRecord record{port->terminal_id(), cancel.id, cancel.alarm, cancel.reason, incident,
-                                received_at};
-        log_.record_cancel(std::move(record), [this, port, cancel_id = cancel.id, alarm_id = cancel.alarm,
-                                               reason = cancel.reason, received_at,
-                                               school](db::RecordResult result) {
+        db::CancelRecord record{port->terminal_id(), cancel.id, cancel.alarm,
+                                cancel.reason,       incident,  received_at};
+        log_.record_cancel(std::move(record), [this, port, cancel_id = cancel.id,
+                                               alarm_id = cancel.alarm, reason = cancel.reason,
+                                               received_at, school](db::RecordResult result) {
             using Status = db::RecordResult::Status;
             if (result.status == Status::committed && result.outcome == "unknown_alarm") {
-                port->send(terminal::encode_error(
-                    ProtocolError{ErrorCode::bad_frame,
-                                  "no alarm \"" + alarm_id + "\" from this terminal to cancel", cancel_id}));
+                port->send(terminal::encode_error(ProtocolError{
+                    ErrorCode::bad_frame,
+                    "no alarm \"" + alarm_id + "\" from this terminal to cancel", cancel_id}));
             } else if (result.status == Status::committed) {
                 port->send(terminal::encode_ack(cancel_id, result.incident));
                 if (result.outcome == "new") {
-                    asio::post(strand_, [this, incident = result.incident, terminal = port->terminal_id(),
-                                         cancel_id, alarm_id, reason, received_at, school] {
-                        publish({{"type", "event"},
-                                 {"incident", incident},
-                                 {"event", "cancel_requested"},
-                                 {"at", format_iso_micros(received_at)},
-                                 {"actor", terminal},
-                                 {"unit", nullptr},
-                                 {"school", school},
-                                 {"details", {{"request", cancel_id}, {"alarm", alarm_id}, {"reason", reason}}}});
+                    asio::post(strand_, [this, incident = result.incident,
+                                         terminal = port->terminal_id(), cancel_id, alarm_id,
+                                         reason, received_at, school] {
+                        publish(
+                            {{"type", "event"},
+                             {"incident", incident},
+                             {"event", "cancel_requested"},
+                             {"at", format_iso_micros(received_at)},
+                             {"actor", terminal},
+                             {"unit", nullptr},
+                             {"school", school},
+                             {"details",
+                              {{"request", cancel_id}, {"alarm", alarm_id}, {"reason", reason}}}});
                     });
                 }
             } else {
                 port->send(terminal::encode_error(ProtocolError{
-                    ErrorCode::unavailable, "cancel not yet durable (" + result.message + "); retry",
-                    cancel_id}));
+                    ErrorCode::unavailable,
+                    "cancel not yet durable (" + result.message + "); retry", cancel_id}));
             }
         });
     });
@@ -340,8 +351,9 @@ void Dispatcher::unit_connected(const std::string& unit, std::shared_ptr<WsPeer>
         log_info("dispatch", "unit " + unit + " connected");
         // An extension of contract §4: the unit learns that it is signed in
         // (and the server's clock) before anything else it is sent.
-        peer->send(json{{"type", "welcome"}, {"unit", unit},
-                        {"server_time", format_iso_millis(system_now())}}.dump());
+        peer->send(json{
+            {"type", "welcome"}, {"unit", unit}, {"server_time", format_iso_millis(system_now())}}
+                       .dump());
         handle(dispatch::UnitConnected{unit});
     });
 }
@@ -356,11 +368,12 @@ void Dispatcher::unit_message(const std::string& unit, const std::string& text,
     asio::post(strand_, [this, unit, event = std::get<dispatch::Event>(std::move(decoded)),
                          peer = std::move(peer)] {
         if (units_[unit].lock() != peer) return;  // a replaced session
-        if (const auto* position = std::get_if<dispatch::UnitPosition>(&event)) sample_position(*position);
+        if (const auto* position = std::get_if<dispatch::UnitPosition>(&event))
+            sample_position(*position);
         handle(event, [&peer](const dispatch::ReplyError& e) {
-            peer->send(unit_protocol::encode_error(e.code, e.message,
-                                                   e.ref.empty() ? std::nullopt
-                                                                 : std::optional<std::string>(e.ref)));
+            peer->send(unit_protocol::encode_error(
+                e.code, e.message,
+                e.ref.empty() ? std::nullopt : std::optional<std::string>(e.ref)));
         });
     });
 }
@@ -400,17 +413,22 @@ void Dispatcher::console_message(const Principal& who, const std::string& text,
                                  std::shared_ptr<WsPeer> peer) {
     json m = json::parse(text, nullptr, false);
     if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) {
-        peer->send(console_error("bad_frame", "commands are JSON objects with a \"type\"", nullptr));
+        peer->send(
+            console_error("bad_frame", "commands are JSON objects with a \"type\"", nullptr));
         return;
     }
     const std::string type = m["type"];
-    const json ref = m.contains("id") ? m["id"] : (m.contains("incident") ? m["incident"] : json(nullptr));
+    const json ref =
+        m.contains("id") ? m["id"] : (m.contains("incident") ? m["incident"] : json(nullptr));
     if (type == "snapshot") {  // a console may ask for a fresh picture at any time
         const bool with_schools = !(m.contains("schools") && m["schools"] == false);
-        asio::post(strand_, [this, who, peer, with_schools] { peer->send(snapshot(who, with_schools).dump()); });
+        asio::post(strand_, [this, who, peer, with_schools] {
+            peer->send(snapshot(who, with_schools).dump());
+        });
         return;
     }
-    static const std::set<std::string> kCommands = {"acknowledge", "assign", "cancel", "resolve", "note"};
+    static const std::set<std::string> kCommands = {"acknowledge", "assign", "cancel", "resolve",
+                                                    "note"};
     if (!kCommands.count(type)) {
         peer->send(console_error("unknown_type", "unknown command \"" + type + "\"", ref));
         return;
@@ -473,15 +491,19 @@ json Dispatcher::snapshot(const Principal& who, bool with_schools) const {
     const auto registry = registry_.get();
     const auto now = clock_now();
     for (const dispatch::Incident* i : core_.open_incidents()) {
-        if (const School* s = registry->school(i->school); s && !sees_district(who, s->district)) continue;
+        if (const School* s = registry->school(i->school); s && !sees_district(who, s->district))
+            continue;
         json units = json::array();
         for (const auto& a : i->assignments) units.push_back(a.unit);
         json offers = json::array();
         for (const auto& o : i->offers) {
-            offers.push_back({{"unit", o.unit},
-                              {"eta_s", static_cast<int>(o.eta_s)},
-                              {"expires_in_s", std::max<long long>(
-                                  0, std::chrono::duration_cast<std::chrono::seconds>(o.deadline - now).count())}});
+            offers.push_back(
+                {{"unit", o.unit},
+                 {"eta_s", static_cast<int>(o.eta_s)},
+                 {"expires_in_s",
+                  std::max<long long>(
+                      0, std::chrono::duration_cast<std::chrono::seconds>(o.deadline - now)
+                             .count())}});
         }
         const School* school = registry->school(i->school);
         incidents.push_back({{"id", i->id},
@@ -501,9 +523,10 @@ json Dispatcher::snapshot(const Principal& who, bool with_schools) const {
     json units = json::array();
     for (const dispatch::UnitState* u : core_.units()) {
         const Unit* reg = registry->unit(u->id);
-        std::string status = !u->connected ? "offline" : !u->available ? "out_of_service"
-                             : !u->incident.empty()                    ? "busy"
-                                                                       : "available";
+        std::string status = !u->connected          ? "offline"
+                             : !u->available        ? "out_of_service"
+                             : !u->incident.empty() ? "busy"
+                                                    : "available";
         units.push_back({{"id", u->id},
                          {"callsign", reg ? reg->callsign : u->id},
                          {"district", reg ? reg->district : ""},
@@ -522,9 +545,10 @@ json Dispatcher::snapshot(const Principal& who, bool with_schools) const {
             ++online;
         } else {
             const UnixMicros seen = supervisor_.last_seen(t.id);
-            offline.push_back({{"id", t.id},
-                               {"school", t.school},
-                               {"last_seen", seen ? json(format_iso_millis(seen)) : json(nullptr)}});
+            offline.push_back(
+                {{"id", t.id},
+                 {"school", t.school},
+                 {"last_seen", seen ? json(format_iso_millis(seen)) : json(nullptr)}});
         }
     }
     json schools = json::array();
@@ -532,22 +556,27 @@ json Dispatcher::snapshot(const Principal& who, bool with_schools) const {
     if (with_schools) {
         for (const auto& s : registry->registry().schools) {
             if (!sees_district(who, s.district)) continue;
-            schools.push_back({{"id", s.id}, {"name", s.name}, {"district", s.district},
-                               {"lat", s.location.lat}, {"lon", s.location.lon}});
+            schools.push_back({{"id", s.id},
+                               {"name", s.name},
+                               {"district", s.district},
+                               {"lat", s.location.lat},
+                               {"lon", s.location.lon}});
         }
         for (const auto& d : registry->registry().districts) {
             if (sees_district(who, d.id)) districts.push_back({{"id", d.id}, {"name", d.name}});
         }
     }
     json snap = {{"type", "snapshot"},
-            {"server_time", format_iso_millis(system_now())},
-            {"you", {{"name", who.name}, {"role", who.role}, {"districts", who.districts}}},
-            {"incidents", incidents},
-            {"units", units},
-            {"schools", schools},
-            {"terminals", {{"online", online}, {"offline", offline}}}};
-    if (with_schools) snap["districts"] = districts;
-    else snap.erase("schools");
+                 {"server_time", format_iso_millis(system_now())},
+                 {"you", {{"name", who.name}, {"role", who.role}, {"districts", who.districts}}},
+                 {"incidents", incidents},
+                 {"units", units},
+                 {"schools", schools},
+                 {"terminals", {{"online", online}, {"offline", offline}}}};
+    if (with_schools)
+        snap["districts"] = districts;
+    else
+        snap.erase("schools");
     return snap;
 }
 
@@ -556,7 +585,8 @@ void Dispatcher::publish(const json& message) {
     const std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
     std::string district;
     if (const auto it = message.find("school"); it != message.end() && it->is_string()) {
-        if (const School* s = registry_.get()->school(it->get<std::string>())) district = s->district;
+        if (const School* s = registry_.get()->school(it->get<std::string>()))
+            district = s->district;
     }
     for (const auto& c : consoles_) {
         if (!district.empty() && !sees_district(c.who, district)) continue;
@@ -571,8 +601,8 @@ void Dispatcher::handle(const dispatch::Event& event, const Replier& reply) {
     if (log_enabled(LogLevel::debug) && !actions.empty()) {
         std::string kinds;
         for (const auto& a : actions) {
-            static constexpr const char* kNames[] = {"send", "status", "append", "timer",
-                                                     "untimer", "reply", "closed"};
+            static constexpr const char* kNames[] = {"send",    "status", "append", "timer",
+                                                     "untimer", "reply",  "closed"};
             kinds += std::string(kinds.empty() ? "" : ",") + kNames[a.index()];
         }
         log_debug("dispatch", "event #" + std::to_string(event.index()) + " -> " + kinds);
@@ -597,24 +627,28 @@ void Dispatcher::execute(std::vector<dispatch::Action>& actions, const Replier& 
                             const auto* incident = core_.incident(id);
                             if (incident && offered_.insert(id).second) {
                                 metrics_.alarm_to_offer.observe(
-                                    static_cast<double>(system_now() - to_unix_micros(incident->received_at)) / 1e6);
+                                    static_cast<double>(system_now() -
+                                                        to_unix_micros(incident->received_at)) /
+                                    1e6);
                             }
                         }
                     }
                 } else if constexpr (std::is_same_v<T, dispatch::PushStatus>) {
                     const auto* incident = core_.incident(a.incident);
-                    push_status(a.school, {a.incident, std::string(dispatch::to_string(a.state)),
-                                           a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
-                                           a.eta_s, incident && incident->drill, to_unix_micros(a.at)});
+                    push_status(a.school,
+                                {a.incident, std::string(dispatch::to_string(a.state)),
+                                 a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
+                                 a.eta_s, incident && incident->drill, to_unix_micros(a.at)});
                 } else if constexpr (std::is_same_v<T, dispatch::AppendTimeline>) {
                     const std::string type(dispatch::to_string(a.type));
-                    db::TimelineRecord record{a.incident,
-                                              to_unix_micros(a.at),
-                                              type,
-                                              a.actor,
-                                              a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
-                                              a.details.dump(),
-                                              next_event_key()};
+                    db::TimelineRecord record{
+                        a.incident,
+                        to_unix_micros(a.at),
+                        type,
+                        a.actor,
+                        a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
+                        a.details.dump(),
+                        next_event_key()};
                     log_.append(std::move(record));
                     const auto* incident = core_.incident(a.incident);
                     publish({{"type", "event"},
@@ -625,7 +659,8 @@ void Dispatcher::execute(std::vector<dispatch::Action>& actions, const Replier& 
                              {"unit", a.unit.empty() ? json(nullptr) : json(a.unit)},
                              {"school", incident ? incident->school : ""},
                              {"drill", incident && incident->drill},
-                             {"state", incident ? std::string(dispatch::to_string(core_.status_of(*incident)))
+                             {"state", incident ? std::string(dispatch::to_string(
+                                                      core_.status_of(*incident)))
                                                 : std::string()},
                              {"details", a.details}});
                 } else if constexpr (std::is_same_v<T, dispatch::StartTimer>) {

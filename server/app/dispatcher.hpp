@@ -9,15 +9,13 @@
 // for the commit of its alarm.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,7 +43,7 @@ struct RecoveredIncident {
 };
 
 class Dispatcher {
-public:
+  public:
     Dispatcher(boost::asio::any_io_executor executor, const Config& config, db::IncidentLog& log,
                RegistryHolder& registry, Metrics& metrics);
     ~Dispatcher();
@@ -74,19 +72,21 @@ public:
 
     // Patrol units (/ws/unit). A second session of the same unit replaces the first.
     void unit_connected(const std::string& unit, std::shared_ptr<WsPeer> peer);
-    void unit_message(const std::string& unit, const std::string& text, std::shared_ptr<WsPeer> peer);
+    void unit_message(const std::string& unit, const std::string& text,
+                      std::shared_ptr<WsPeer> peer);
     void unit_disconnected(const std::string& unit, const std::shared_ptr<WsPeer>& peer);
 
     // Dispatch consoles (/ws/console).
     void console_opened(const Principal& who, std::shared_ptr<WsPeer> peer);
-    void console_message(const Principal& who, const std::string& text, std::shared_ptr<WsPeer> peer);
+    void console_message(const Principal& who, const std::string& text,
+                         std::shared_ptr<WsPeer> peer);
     void console_closed(const std::shared_ptr<WsPeer>& peer);
 
     std::size_t open_incidents() const { return open_incidents_; }
     std::size_t units_connected() const { return units_connected_; }
     std::size_t terminals_online() const { return terminals_online_; }
 
-private:
+  private:
     using Replier = std::function<void(const dispatch::ReplyError&)>;
 
     void on_alarm(const std::shared_ptr<TerminalPort>& port, const std::string& school,

@@ -32,12 +32,15 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 
 std::string Metrics::render() const {
     std::string out;
-    const auto counter = [&](const char* name, const char* help, const std::atomic<std::uint64_t>& v) {
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-               " " + std::to_string(v.load()) + "\n";
+    const auto counter = [&](const char* name, const char* help,
+                             const std::atomic<std::uint64_t>& v) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" +
+               name + " " + std::to_string(v.load()) + "\n";
     };
-    counter("huxiao_alarms_received_total", "Alarm frames received from terminals.", alarms_received);
-    counter("huxiao_alarms_acked_total", "Alarms acknowledged after a durable commit.", alarms_acked);
+    counter("huxiao_alarms_received_total", "Alarm frames received from terminals.",
+            alarms_received);
+    counter("huxiao_alarms_acked_total", "Alarms acknowledged after a durable commit.",
+            alarms_acked);
     counter("huxiao_alarms_unavailable_total", "Alarms answered unavailable (not durable in time).",
             alarms_unavailable);
     counter("huxiao_incidents_opened_total", "Incidents opened.", incidents_opened);
@@ -45,15 +48,17 @@ std::string Metrics::render() const {
     counter("huxiao_http_requests_total", "HTTP requests served.", http_requests);
     for (const auto& [name, read] : gauges) {
         char line[256];
-        std::snprintf(line, sizeof line, "# TYPE %s gauge\n%s %g\n", name.c_str(), name.c_str(), read());
+        std::snprintf(line, sizeof line, "# TYPE %s gauge\n%s %g\n", name.c_str(), name.c_str(),
+                      read());
         out += line;
     }
     ack_latency.render(out, "huxiao_ack_latency_seconds",
                        "From an alarm frame's arrival to its ack (durable commit included).");
     db_write_latency.render(out, "huxiao_db_write_latency_seconds",
                             "From a record entering the write queue to its commit.");
-    alarm_to_offer.render(out, "huxiao_alarm_to_offer_seconds",
-                          "From an alarm frame's arrival to the first offer of its incident leaving for a unit.");
+    alarm_to_offer.render(
+        out, "huxiao_alarm_to_offer_seconds",
+        "From an alarm frame's arrival to the first offer of its incident leaving for a unit.");
     return out;
 }
 

@@ -12,14 +12,14 @@
 namespace huxiao {
 
 class Histogram {
-public:
+  public:
     // Upper bounds in seconds.
-    static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
-                                                       0.1,    0.2,   0.5,   1,     2,    5,    10};
+    static constexpr std::array<double, 14> kBounds = {
+        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10};
     void observe(double seconds);
     void render(std::string& out, const std::string& name, const std::string& help) const;
 
-private:
+  private:
     std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
     std::atomic<std::uint64_t> count_{0};
     std::atomic<std::uint64_t> sum_us_{0};
@@ -32,9 +32,10 @@ struct Metrics {
     std::atomic<std::uint64_t> incidents_opened{0};
     std::atomic<std::uint64_t> offers_sent{0};
     std::atomic<std::uint64_t> http_requests{0};
-    Histogram ack_latency;        // alarm frame received -> ack queued
-    Histogram db_write_latency;   // record queued -> committed
-    Histogram alarm_to_offer;     // alarm frame received -> its incident's first offer queued to a unit
+    Histogram ack_latency;       // alarm frame received -> ack queued
+    Histogram db_write_latency;  // record queued -> committed
+    Histogram
+        alarm_to_offer;  // alarm frame received -> its incident's first offer queued to a unit
 
     // Gauges read at render time (set by the wiring).
     std::vector<std::pair<std::string, std::function<double()>>> gauges;

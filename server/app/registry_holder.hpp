@@ -9,7 +9,7 @@
 namespace huxiao {
 
 class RegistryHolder {
-public:
+  public:
     explicit RegistryHolder(Registry registry)
         : current_(std::make_shared<const RegistryIndex>(std::move(registry))) {}
 
@@ -23,7 +23,7 @@ public:
         current_ = std::move(next);
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     RegistrySnapshot current_;
 };

@@ -1,10 +1,9 @@
 #include "server/app/server.hpp"
 
+#include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-
-#include <atomic>
 #include <iostream>
 #include <thread>
 
@@ -16,19 +15,19 @@
 #include "server/api/terminals_api.hpp"
 #include "server/app/auth.hpp"
 #include "server/app/dispatcher.hpp"
-#include "server/app/metrics.hpp"
-#include "server/db/read_db.hpp"
-#include "server/net/api_listener.hpp"
-#include "server/sessions/unit_channel.hpp"
 #include "server/app/log.hpp"
+#include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/db/incident_log.hpp"
 #include "server/db/migrations.hpp"
 #include "server/db/pg_connection.hpp"
+#include "server/db/read_db.hpp"
 #include "server/db/recovery.hpp"
 #include "server/db/registry_store.hpp"
+#include "server/net/api_listener.hpp"
 #include "server/net/terminal_listener.hpp"
 #include "server/net/tls.hpp"
+#include "server/sessions/unit_channel.hpp"
 
 namespace huxiao {
 
@@ -70,8 +69,8 @@ void Server::start() {
                                " open incidents recovered");
         p.registry = std::make_unique<RegistryHolder>(std::move(registry));
         p.log = std::make_unique<db::IncidentLog>(io_.get_executor(), config_.database);
-        p.dispatcher = std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log, *p.registry,
-                                                     p.metrics);
+        p.dispatcher = std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log,
+                                                    *p.registry, p.metrics);
         p.dispatcher->restore(recovered.open_incidents, recovered.newest_incident_at);
         p.dispatcher->restore_terminals(db::load_online_terminals(db));
     }
@@ -88,22 +87,28 @@ void Server::start() {
     p.terminals->open(t.address, t.port);
     p.terminals->start();
     // Tests and scripts read this line to learn the port (port 0 = any free one).
-    std::cout << "huxiaod: terminal listener on " << t.address << ":" << terminal_port() << std::endl;
+    std::cout << "huxiaod: terminal listener on " << t.address << ":" << terminal_port()
+              << std::endl;
 
-    p.metrics.gauges.emplace_back("huxiao_terminals_online",
-                                  [&p] { return static_cast<double>(p.dispatcher->terminals_online()); });
+    p.metrics.gauges.emplace_back("huxiao_terminals_online", [&p] {
+        return static_cast<double>(p.dispatcher->terminals_online());
+    });
     p.metrics.gauges.emplace_back("huxiao_terminal_connections",
                                   [&p] { return static_cast<double>(p.terminals->connections()); });
-    p.metrics.gauges.emplace_back("huxiao_open_incidents",
-                                  [&p] { return static_cast<double>(p.dispatcher->open_incidents()); });
-    p.metrics.gauges.emplace_back("huxiao_unit_connections",
-                                  [&p] { return static_cast<double>(p.dispatcher->units_connected()); });
-    p.metrics.gauges.emplace_back("huxiao_database_up", [&p] { return p.log->database_up() ? 1.0 : 0.0; });
-    p.metrics.gauges.emplace_back("huxiao_write_queue_records",
-                                  [&p] { return static_cast<double>(p.log->stats().queued.load()); });
-    p.router = std::make_unique<ApiRouter>(ApiContext{
-        config_, *p.read_db, *p.auth, p.metrics,
-        [&p] { return p.read_db->up() && p.log->database_up(); }, web_root()});
+    p.metrics.gauges.emplace_back("huxiao_open_incidents", [&p] {
+        return static_cast<double>(p.dispatcher->open_incidents());
+    });
+    p.metrics.gauges.emplace_back("huxiao_unit_connections", [&p] {
+        return static_cast<double>(p.dispatcher->units_connected());
+    });
+    p.metrics.gauges.emplace_back("huxiao_database_up",
+                                  [&p] { return p.log->database_up() ? 1.0 : 0.0; });
+    p.metrics.gauges.emplace_back("huxiao_write_queue_records", [&p] {
+        return static_cast<double>(p.log->stats().queued.load());
+    });
+    p.router = std::make_unique<ApiRouter>(
+        ApiContext{config_, *p.read_db, *p.auth, p.metrics,
+                   [&p] { return p.read_db->up() && p.log->database_up(); }, web_root()});
     api::add_incident_routes(*p.router, *p.read_db);
     api::add_report_routes(*p.router, *p.read_db, config_);
     api::add_terminal_routes(*p.router, *p.read_db);
@@ -128,7 +133,8 @@ void Server::start() {
         io_.get_executor(), net::make_server_tls(a.cert, a.key, std::nullopt),
         HttpSessionContext{*p.router, *p.auth,
                            [&p](const std::string& path) -> std::unique_ptr<WsChannel> {
-                               if (path == "/ws/unit") return std::make_unique<UnitChannel>(*p.dispatcher);
+                               if (path == "/ws/unit")
+                                   return std::make_unique<UnitChannel>(*p.dispatcher);
                                if (path == "/ws/console") {
                                    return std::make_unique<ConsoleChannel>(*p.dispatcher);
                                }
@@ -143,8 +149,8 @@ void Server::start() {
     p.signals = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
     p.signals->async_wait([this](boost::system::error_code ec, int signal) {
         if (!ec) {
-            log_info("server", std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
-                                   "; draining");
+            log_info("server", std::string("received ") +
+                                   (signal == SIGTERM ? "SIGTERM" : "SIGINT") + "; draining");
             request_stop();
         }
     });
@@ -154,9 +160,10 @@ std::filesystem::path Server::web_root() {
     // The web console's files: next to the binary when installed
     // (../share/huxiao/web), else the source tree's web/dist or web/.
     if (const char* env = std::getenv("HUXIAO_WEB_ROOT")) return env;
-    for (const char* candidate : {"/usr/share/huxiao/web", HUXIAO_SOURCE_DIR "/web/dist",
-                                  HUXIAO_SOURCE_DIR "/web"}) {
-        if (std::filesystem::exists(std::filesystem::path(candidate) / "index.html")) return candidate;
+    for (const char* candidate :
+         {"/usr/share/huxiao/web", HUXIAO_SOURCE_DIR "/web/dist", HUXIAO_SOURCE_DIR "/web"}) {
+        if (std::filesystem::exists(std::filesystem::path(candidate) / "index.html"))
+            return candidate;
     }
     return HUXIAO_SOURCE_DIR "/web";
 }

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -15,7 +14,7 @@
 namespace huxiao {
 
 class Server {
-public:
+  public:
     explicit Server(Config config);
     ~Server();
 
@@ -29,7 +28,7 @@ public:
     unsigned short terminal_port() const;
     static std::filesystem::path web_root();
 
-private:
+  private:
     struct Parts;
     Config config_;
     boost::asio::io_context io_;

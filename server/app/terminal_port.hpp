@@ -7,7 +7,7 @@
 namespace huxiao {
 
 class TerminalPort {
-public:
+  public:
     virtual ~TerminalPort() = default;
     virtual void send(std::string frame) = 0;
     virtual const std::string& terminal_id() const = 0;

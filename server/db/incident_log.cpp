@@ -2,7 +2,6 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-
 #include <functional>
 
 #include "server/app/log.hpp"
@@ -32,7 +31,8 @@ std::optional<std::string> iso(std::optional<UnixMicros> t) {
 std::vector<PreparedStatement> IncidentLog::statements() {
     return {
         {"record_alarm",
-         "SELECT incident_id, outcome FROM huxiao_record_alarm($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+         "SELECT incident_id, outcome FROM huxiao_record_alarm($1, $2, $3, $4, $5, $6, $7, $8, "
+         "$9)"},
         {"record_cancel",
          "SELECT incident_id, outcome FROM huxiao_record_cancel($1, $2, $3, $4, $5)"},
         {"append_event",
@@ -42,7 +42,8 @@ std::vector<PreparedStatement> IncidentLog::statements() {
          "INSERT INTO terminal_status_events (terminal_id, at, online, event_key) "
          "VALUES ($1, $2, $3, $4) ON CONFLICT (event_key) DO NOTHING"},
         {"terminal_seen",
-         "UPDATE terminals SET last_seen_at = greatest(coalesce(last_seen_at, $2::timestamptz), $2::timestamptz)"
+         "UPDATE terminals SET last_seen_at = greatest(coalesce(last_seen_at, $2::timestamptz), "
+         "$2::timestamptz)"
          " WHERE id = $1"},
         {"prune_positions", "DELETE FROM unit_positions WHERE at < $1"},
         {"unit_position",
@@ -111,7 +112,8 @@ void IncidentLog::execute(const std::string& pin, StatementRecord record) {
 void IncidentLog::enqueue(const std::string& pin, Item item) {
     if (item.pending) {
         if (draining_) {
-            answer(*item.pending, {RecordResult::Status::unavailable, {}, {}, "server is shutting down"});
+            answer(*item.pending,
+                   {RecordResult::Status::unavailable, {}, {}, "server is shutting down"});
             return;
         }
         item.pending->deadline =
@@ -170,7 +172,8 @@ void IncidentLog::pump(std::size_t lane_index) {
     std::vector<Item> items;
     const std::size_t limit =
         lane.queue.front().solo ? 1 : static_cast<std::size_t>(config_.batch_max);
-    while (!lane.queue.empty() && items.size() < limit && !(lane.queue.front().solo && !items.empty())) {
+    while (!lane.queue.empty() && items.size() < limit &&
+           !(lane.queue.front().solo && !items.empty())) {
         items.push_back(std::move(lane.queue.front()));
         lane.queue.pop_front();
     }
@@ -213,16 +216,15 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
             ++stats_.rejected;
             log_error("incident-log", "record refused [" + f.sqlstate + "]: " + f.message);
             if (items[0].pending) {
-                answer(*items[0].pending,
-                       {RecordResult::Status::rejected, {}, {}, f.message});
+                answer(*items[0].pending, {RecordResult::Status::rejected, {}, {}, f.message});
             }
         } else {
             // Put the batch back in front, in order. After an SQL error each
             // record goes alone, so one bad record cannot hold up the others.
             ++stats_.retries;
             if (sql_error) {
-                log_warn("incident-log", "batch of " + std::to_string(items.size()) +
-                                             " failed [" + f.sqlstate + "], retrying: " + f.message);
+                log_warn("incident-log", "batch of " + std::to_string(items.size()) + " failed [" +
+                                             f.sqlstate + "], retrying: " + f.message);
             }
             for (auto it = items.rbegin(); it != items.rend(); ++it) {
                 it->solo = it->solo || (sql_error && !transient(f.sqlstate));
@@ -248,7 +250,9 @@ void IncidentLog::sweep() {
            (deadlines_.front()->answered || deadlines_.front()->deadline <= now)) {
         auto pending = std::move(deadlines_.front());
         deadlines_.pop_front();
-        answer(*pending, {RecordResult::Status::unavailable, {}, {},
+        answer(*pending, {RecordResult::Status::unavailable,
+                          {},
+                          {},
                           "the alarm could not be made durable in time"});
     }
     sweep_timer_.expires_after(std::chrono::milliseconds(50));
@@ -264,8 +268,8 @@ void IncidentLog::drain(std::chrono::milliseconds timeout, std::function<void()>
         drain_timer_ = std::make_unique<asio::steady_timer>(strand_, timeout);
         drain_timer_->async_wait([this](boost::system::error_code ec) {
             if (ec || !drained_) return;
-            log_warn("incident-log", std::to_string(stats_.queued.load()) +
-                                         " records not committed at shutdown");
+            log_warn("incident-log",
+                     std::to_string(stats_.queued.load()) + " records not committed at shutdown");
             check_drained(/*force=*/true);
         });
         check_drained();

@@ -14,10 +14,9 @@
 // their event key.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -91,7 +90,7 @@ struct IncidentLogStats {
 };
 
 class IncidentLog {
-public:
+  public:
     IncidentLog(boost::asio::any_io_executor executor, const DatabaseConfig& config);
     ~IncidentLog();
 
@@ -112,7 +111,7 @@ public:
 
     static std::vector<PreparedStatement> statements();
 
-private:
+  private:
     struct Pending {
         RecordHandler handler;
         std::chrono::steady_clock::time_point deadline;

@@ -1,9 +1,8 @@
 #include "server/db/pg_connection.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <stdexcept>
 
 namespace huxiao::db {
@@ -119,12 +118,10 @@ void PgConnection::submit(std::vector<PgQuery> queries, BatchHandler handler) {
         values.reserve(q.params.size());
         for (const auto& p : q.params) values.push_back(p ? p->c_str() : nullptr);
         const int n = static_cast<int>(values.size());
-        const int sent =
-            q.prepared
-                ? PQsendQueryPrepared(conn_, q.statement.c_str(), n, values.data(), nullptr,
-                                      nullptr, 0)
-                : PQsendQueryParams(conn_, q.statement.c_str(), n, nullptr, values.data(), nullptr,
-                                    nullptr, 0);
+        const int sent = q.prepared ? PQsendQueryPrepared(conn_, q.statement.c_str(), n,
+                                                          values.data(), nullptr, nullptr, 0)
+                                    : PQsendQueryParams(conn_, q.statement.c_str(), n, nullptr,
+                                                        values.data(), nullptr, nullptr, 0);
         if (sent != 1) {
             // Nothing of this batch counts; the connection is in an unknown state.
             batches_.push_back(Batch{queries.size(), 0, {}, {}, std::move(handler)});
@@ -209,9 +206,9 @@ void PgConnection::drain_results() {
                 }
                 Batch finished = std::move(batch);
                 batches_.pop_front();
-                finished.handler({std::move(finished.failure),
-                                  finished.failure ? std::vector<PgResult>{}
-                                                   : std::move(finished.results)});
+                finished.handler({std::move(finished.failure), finished.failure
+                                                                   ? std::vector<PgResult>{}
+                                                                   : std::move(finished.results)});
                 break;
             }
             case PGRES_FATAL_ERROR:
@@ -269,7 +266,8 @@ PgSync::~PgSync() {
     if (conn_) PQfinish(conn_);
 }
 
-PgResult PgSync::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+PgResult PgSync::exec(const std::string& sql,
+                      const std::vector<std::optional<std::string>>& params) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
     PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,

@@ -12,12 +12,11 @@
 // (a strand), and handlers are invoked there.
 #pragma once
 
+#include <libpq-fe.h>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/thread_pool.hpp>
-
-#include <libpq-fe.h>
-
 #include <deque>
 #include <functional>
 #include <memory>
@@ -51,7 +50,7 @@ struct PgBatchOutcome {
 };
 
 class PgConnection : public std::enable_shared_from_this<PgConnection> {
-public:
+  public:
     using ConnectHandler = std::function<void(std::optional<PgFailure>)>;
     using BatchHandler = std::function<void(PgBatchOutcome)>;
     using LostHandler = std::function<void(const PgFailure&)>;
@@ -78,7 +77,7 @@ public:
     // Fails what is in flight (with `reason`) and closes the connection.
     void close(PgErrc reason = PgErrc::shutting_down);
 
-private:
+  private:
     struct Batch {
         std::size_t queries = 0;
         std::size_t done = 0;  // queries whose results have ended (NULL seen)
@@ -114,10 +113,11 @@ struct PgSync {
     PgSync(const PgSync&) = delete;
     PgSync& operator=(const PgSync&) = delete;
 
-    PgResult exec(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    PgResult exec(const std::string& sql,
+                  const std::vector<std::optional<std::string>>& params = {});
     PGconn* raw() { return conn_; }
 
-private:
+  private:
     PGconn* conn_ = nullptr;
 };
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/system/error_code.hpp>
-
 #include <string>
 
 namespace huxiao::db {

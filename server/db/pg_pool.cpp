@@ -130,8 +130,8 @@ void PgPool::submit_any(std::vector<PgQuery> queries, PgConnection::BatchHandler
         if (ready(i) && (best == slots_.size() || in_flight(i) < in_flight(best))) best = i;
     }
     if (best == slots_.size() && wait.count() > 0 && !stopped_ && waiting_.size() < 10000) {
-        waiting_.push_back({std::move(queries), std::move(handler),
-                            std::chrono::steady_clock::now() + wait});
+        waiting_.push_back(
+            {std::move(queries), std::move(handler), std::chrono::steady_clock::now() + wait});
         if (waiting_.size() == 1) flush_waiting();
         return;
     }

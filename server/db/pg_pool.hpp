@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
-
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -20,7 +19,7 @@
 namespace huxiao::db {
 
 class PgPool {
-public:
+  public:
     using StateHandler = std::function<void(std::size_t slot, bool up)>;
 
     PgPool(boost::asio::any_io_executor strand, std::string conninfo, std::size_t size,
@@ -46,7 +45,7 @@ public:
     // When the last connection attempt failed, and why (for logs and /readyz).
     const std::string& last_error() const { return last_error_; }
 
-private:
+  private:
     struct Slot {
         std::shared_ptr<PgConnection> connection;
         std::unique_ptr<boost::asio::steady_timer> retry;

@@ -6,7 +6,8 @@ namespace huxiao::db {
 
 namespace asio = boost::asio;
 
-ReadDb::ReadDb(asio::any_io_executor executor, const DatabaseConfig& config, std::size_t connections)
+ReadDb::ReadDb(asio::any_io_executor executor, const DatabaseConfig& config,
+               std::size_t connections)
     : strand_(asio::make_strand(executor)),
       pool_(strand_, make_conninfo(config.url, config.connect_timeout_s), connections, {}) {}
 
@@ -53,8 +54,8 @@ asio::awaitable<PgBatchOutcome> ReadDb::transaction(const std::vector<PgQuery>& 
         SubmitBatch{strand_, &pool_}, asio::use_awaitable, std::move(copy));
 }
 
-asio::awaitable<PgBatchOutcome> ReadDb::query(const std::string& sql,
-                                              const std::vector<std::optional<std::string>>& params) {
+asio::awaitable<PgBatchOutcome> ReadDb::query(
+    const std::string& sql, const std::vector<std::optional<std::string>>& params) {
     return transaction({PgQuery{sql, params, false}});
 }
 

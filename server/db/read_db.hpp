@@ -9,7 +9,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <memory>
 
 #include "common/config/config.hpp"
@@ -18,20 +17,21 @@
 namespace huxiao::db {
 
 class ReadDb {
-public:
-    ReadDb(boost::asio::any_io_executor executor, const DatabaseConfig& config, std::size_t connections);
+  public:
+    ReadDb(boost::asio::any_io_executor executor, const DatabaseConfig& config,
+           std::size_t connections);
     void start();
     void stop();
     bool up() const { return up_->load() > 0; }
 
     // Runs one statement (SQL text, text parameters) in its own transaction.
     // Arguments are copied before the first suspension, so temporaries are fine.
-    boost::asio::awaitable<PgBatchOutcome> query(const std::string& sql,
-                                                 const std::vector<std::optional<std::string>>& params = {});
+    boost::asio::awaitable<PgBatchOutcome> query(
+        const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
     // Runs several statements in one transaction (all or nothing).
     boost::asio::awaitable<PgBatchOutcome> transaction(const std::vector<PgQuery>& queries);
 
-private:
+  private:
     boost::asio::any_io_executor strand_;
     PgPool pool_;
     std::shared_ptr<std::atomic<int>> up_ = std::make_shared<std::atomic<int>>(0);

@@ -9,7 +9,8 @@ namespace huxiao::db {
 RecoveredState load_open_incidents(PgSync& db) {
     RecoveredState state;
     auto newest = db.exec(
-        "SELECT coalesce(max((extract(epoch FROM received_at) * 1000000)::bigint), 0) FROM incidents");
+        "SELECT coalesce(max((extract(epoch FROM received_at) * 1000000)::bigint), 0) FROM "
+        "incidents");
     state.newest_incident_at = std::stoll(cell(newest.get(), 0, 0));
 
     std::map<std::string, std::size_t> index;
@@ -35,7 +36,8 @@ RecoveredState load_open_incidents(PgSync& db) {
 
     auto alarms = db.exec(
         "SELECT te.incident_id, te.terminal_id, te.event_id FROM terminal_events te"
-        "  JOIN incidents i ON i.id = te.incident_id WHERE i.closed_at IS NULL AND te.kind = 'alarm'");
+        "  JOIN incidents i ON i.id = te.incident_id WHERE i.closed_at IS NULL AND te.kind = "
+        "'alarm'");
     for (int row = 0; row < PQntuples(alarms.get()); ++row) {
         auto it = index.find(cell(alarms.get(), row, 0));
         if (it == index.end()) continue;
@@ -65,8 +67,10 @@ RecoveredState load_open_incidents(PgSync& db) {
 
 std::vector<std::pair<std::string, UnixMicros>> load_online_terminals(PgSync& db) {
     auto r = db.exec(
-        "SELECT l.terminal_id, (extract(epoch FROM coalesce(t.last_seen_at, l.at)) * 1000000)::bigint"
-        "  FROM (SELECT DISTINCT ON (terminal_id) terminal_id, online, at FROM terminal_status_events"
+        "SELECT l.terminal_id, (extract(epoch FROM coalesce(t.last_seen_at, l.at)) * "
+        "1000000)::bigint"
+        "  FROM (SELECT DISTINCT ON (terminal_id) terminal_id, online, at FROM "
+        "terminal_status_events"
         "         ORDER BY terminal_id, seq DESC) l JOIN terminals t ON t.id = l.terminal_id"
         " WHERE l.online");
     std::vector<std::pair<std::string, UnixMicros>> out;

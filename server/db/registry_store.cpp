@@ -88,17 +88,23 @@ Registry load_registry(PgSync& db) {
     }
     r = db.exec("SELECT id, name, district_id, lat, lon FROM schools ORDER BY id");
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-        reg.schools.push_back({cell(r.get(), i, 0), cell(r.get(), i, 1), cell(r.get(), i, 2),
+        reg.schools.push_back({cell(r.get(), i, 0),
+                               cell(r.get(), i, 1),
+                               cell(r.get(), i, 2),
                                {std::stod(cell(r.get(), i, 3)), std::stod(cell(r.get(), i, 4))}});
     }
     r = db.exec("SELECT id, school_id, enabled FROM terminals ORDER BY id");
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-        reg.terminals.push_back({cell(r.get(), i, 0), cell(r.get(), i, 1), cell(r.get(), i, 2) == "t"});
+        reg.terminals.push_back(
+            {cell(r.get(), i, 0), cell(r.get(), i, 1), cell(r.get(), i, 2) == "t"});
     }
     r = db.exec(
-        "SELECT id, callsign, district_id, home_lat, home_lon FROM units WHERE enabled ORDER BY id");
+        "SELECT id, callsign, district_id, home_lat, home_lon FROM units WHERE enabled ORDER BY "
+        "id");
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-        reg.units.push_back({cell(r.get(), i, 0), cell(r.get(), i, 1), cell(r.get(), i, 2),
+        reg.units.push_back({cell(r.get(), i, 0),
+                             cell(r.get(), i, 1),
+                             cell(r.get(), i, 2),
                              {std::stod(cell(r.get(), i, 3)), std::stod(cell(r.get(), i, 4))}});
     }
     r = db.exec("SELECT school_id, unit_id, days, windows, tz FROM guard_posts ORDER BY id");
@@ -144,7 +150,8 @@ std::vector<PgQuery> upsert_queries(const Registry& reg) {
     }
     for (const auto& s : reg.schools) {
         add("INSERT INTO schools (id, name, district_id, lat, lon) VALUES ($1,$2,$3,$4,$5) "
-            "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, district_id = EXCLUDED.district_id,"
+            "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, district_id = "
+            "EXCLUDED.district_id,"
             " lat = EXCLUDED.lat, lon = EXCLUDED.lon, updated_at = now()",
             {s.id, s.name, s.district, num(s.location.lat), num(s.location.lon)});
     }
@@ -155,14 +162,16 @@ std::vector<PgQuery> upsert_queries(const Registry& reg) {
             {t.id, t.school, t.enabled ? "true" : "false"});
     }
     for (const auto& u : reg.units) {
-        add("INSERT INTO units (id, callsign, district_id, home_lat, home_lon) VALUES ($1,$2,$3,$4,$5) "
+        add("INSERT INTO units (id, callsign, district_id, home_lat, home_lon) VALUES "
+            "($1,$2,$3,$4,$5) "
             "ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign,"
             " district_id = EXCLUDED.district_id, home_lat = EXCLUDED.home_lat,"
             " home_lon = EXCLUDED.home_lon, updated_at = now()",
             {u.id, u.callsign, u.district, num(u.home.lat), num(u.home.lon)});
     }
     for (const auto& g : reg.guard_posts) {
-        add("INSERT INTO guard_posts (school_id, unit_id, days, windows, tz) VALUES ($1,$2,$3,$4,$5) "
+        add("INSERT INTO guard_posts (school_id, unit_id, days, windows, tz) VALUES "
+            "($1,$2,$3,$4,$5) "
             "ON CONFLICT (school_id, unit_id) DO UPDATE SET days = EXCLUDED.days,"
             " windows = EXCLUDED.windows, tz = EXCLUDED.tz, updated_at = now()",
             {g.school, g.unit, g.days, pg_array(g.window_texts), g.tz});
@@ -173,7 +182,8 @@ std::vector<PgQuery> upsert_queries(const Registry& reg) {
 ImportCounts import_registry(PgSync& db, const Registry& reg) {
     std::vector<std::string> errors;
     for (std::size_t i = 0; i < reg.guard_posts.size(); ++i) {
-        auto r = db.exec("SELECT 1 FROM pg_timezone_names WHERE name = $1", {reg.guard_posts[i].tz});
+        auto r =
+            db.exec("SELECT 1 FROM pg_timezone_names WHERE name = $1", {reg.guard_posts[i].tz});
         if (PQntuples(r.get()) == 0) {
             errors.push_back("guard_posts[" + std::to_string(i) + "]: field \"tz\" \"" +
                              reg.guard_posts[i].tz + "\" is not a known time zone");
@@ -206,31 +216,37 @@ std::string token_hash_hex(const std::string& token) {
 }
 
 std::string create_token(PgSync& db, const TokenInfo& info) {
-    static const std::set<std::string> kRoles = {"admin", "dispatcher", "auditor", "education", "unit"};
+    static const std::set<std::string> kRoles = {"admin", "dispatcher", "auditor", "education",
+                                                 "unit"};
     if (!kRoles.count(info.role)) {
         throw std::runtime_error("--role: \"" + info.role +
                                  "\" is not one of admin, dispatcher, auditor, education, unit");
     }
     if ((info.role == "unit") != info.unit.has_value()) {
-        throw std::runtime_error(info.role == "unit" ? "--unit: a unit token needs --unit UNIT_ID"
-                                                     : "--unit: only unit tokens are bound to a unit");
+        throw std::runtime_error(info.role == "unit"
+                                     ? "--unit: a unit token needs --unit UNIT_ID"
+                                     : "--unit: only unit tokens are bound to a unit");
     }
     if (info.unit) {
         auto r = db.exec("SELECT 1 FROM units WHERE id = $1", {*info.unit});
-        if (PQntuples(r.get()) == 0) throw std::runtime_error("--unit: unknown unit \"" + *info.unit + "\"");
+        if (PQntuples(r.get()) == 0)
+            throw std::runtime_error("--unit: unknown unit \"" + *info.unit + "\"");
     }
     auto existing = db.exec("SELECT 1 FROM api_tokens WHERE name = $1", {info.name});
     if (PQntuples(existing.get()) != 0) {
         throw std::runtime_error("--name: a token named \"" + info.name + "\" already exists");
     }
     unsigned char random[32];
-    if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("no randomness for a token");
+    if (RAND_bytes(random, sizeof random) != 1)
+        throw std::runtime_error("no randomness for a token");
     const std::string token = "hx_" + base64url(random, sizeof random);
-    db.exec("INSERT INTO api_tokens (name, role, unit_id, districts, token_hash) "
-            "VALUES ($1, $2, $3, $4, decode($5, 'hex'))",
-            {info.name, info.role, info.unit,
-             info.districts.empty() ? std::nullopt : std::optional<std::string>(pg_array(info.districts)),
-             token_hash_hex(token)});
+    db.exec(
+        "INSERT INTO api_tokens (name, role, unit_id, districts, token_hash) "
+        "VALUES ($1, $2, $3, $4, decode($5, 'hex'))",
+        {info.name, info.role, info.unit,
+         info.districts.empty() ? std::nullopt
+                                : std::optional<std::string>(pg_array(info.districts)),
+         token_hash_hex(token)});
     return token;
 }
 

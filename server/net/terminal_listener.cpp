@@ -1,7 +1,6 @@
 #include "server/net/terminal_listener.hpp"
 
 #include <boost/asio/strand.hpp>
-
 #include <stdexcept>
 
 #include "server/app/log.hpp"
@@ -18,7 +17,9 @@ TerminalListener::TerminalListener(asio::any_io_executor executor, asio::ssl::co
 void TerminalListener::open(const std::string& address, int port) {
     boost::system::error_code ec;
     const auto ip = asio::ip::make_address(address, ec);
-    if (ec) throw std::runtime_error("terminal_listener.address: \"" + address + "\" is not an IP address");
+    if (ec)
+        throw std::runtime_error("terminal_listener.address: \"" + address +
+                                 "\" is not an IP address");
     const tcp::endpoint ep(ip, static_cast<unsigned short>(port));
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -44,37 +45,37 @@ void TerminalListener::stop() {
 }
 
 void TerminalListener::accept() {
-    acceptor_.async_accept(
-        asio::make_strand(executor_),
-        [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-            if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-            if (!ec) {
-                const auto limit =
-                    static_cast<std::size_t>(self->context_.config.terminal_listener.max_connections);
-                if (*self->active_ >= limit) {
-                    log_warn("terminal", "max_connections (" + std::to_string(limit) +
-                                             ") reached; refusing a connection");
-                    socket.close(ec);
-                } else {
-                    ++*self->active_;
-                    std::shared_ptr<void> slot(nullptr, [active = self->active_](void*) { --*active; });
-                    socket.set_option(tcp::no_delay(true), ec);
-                    auto session = std::make_shared<TerminalSession>(std::move(socket), self->tls_,
-                                                                     self->context_, std::move(slot));
-                    {
-                        std::lock_guard lock(self->sessions_mutex_);
-                        if (self->sessions_.size() > 2 * *self->active_ + 64) {
-                            std::erase_if(self->sessions_, [](auto& w) { return w.expired(); });
-                        }
-                        self->sessions_.push_back(session);
-                    }
-                    session->start();
-                }
+    acceptor_.async_accept(asio::make_strand(executor_), [self = shared_from_this()](
+                                                             boost::system::error_code ec,
+                                                             tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+        if (!ec) {
+            const auto limit =
+                static_cast<std::size_t>(self->context_.config.terminal_listener.max_connections);
+            if (*self->active_ >= limit) {
+                log_warn("terminal", "max_connections (" + std::to_string(limit) +
+                                         ") reached; refusing a connection");
+                socket.close(ec);
             } else {
-                log_warn("terminal", "accept failed: " + ec.message());
+                ++*self->active_;
+                std::shared_ptr<void> slot(nullptr, [active = self->active_](void*) { --*active; });
+                socket.set_option(tcp::no_delay(true), ec);
+                auto session = std::make_shared<TerminalSession>(std::move(socket), self->tls_,
+                                                                 self->context_, std::move(slot));
+                {
+                    std::lock_guard lock(self->sessions_mutex_);
+                    if (self->sessions_.size() > 2 * *self->active_ + 64) {
+                        std::erase_if(self->sessions_, [](auto& w) { return w.expired(); });
+                    }
+                    self->sessions_.push_back(session);
+                }
+                session->start();
             }
-            self->accept();
-        });
+        } else {
+            log_warn("terminal", "accept failed: " + ec.message());
+        }
+        self->accept();
+    });
 }
 
 }  // namespace huxiao::net

@@ -3,10 +3,9 @@
 // connections are closed at accept: a bounded server beats a dead one).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -16,7 +15,7 @@
 namespace huxiao::net {
 
 class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
-public:
+  public:
     TerminalListener(boost::asio::any_io_executor executor, boost::asio::ssl::context tls,
                      TerminalSessionContext context);
 
@@ -27,14 +26,15 @@ public:
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
     std::size_t connections() const { return *active_; }
 
-private:
+  private:
     void accept();
 
     boost::asio::any_io_executor executor_;
     boost::asio::ssl::context tls_;
     TerminalSessionContext context_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    std::shared_ptr<std::atomic<std::size_t>> active_ = std::make_shared<std::atomic<std::size_t>>(0);
+    std::shared_ptr<std::atomic<std::size_t>> active_ =
+        std::make_shared<std::atomic<std::size_t>>(0);
     std::mutex sessions_mutex_;
     std::vector<std::weak_ptr<TerminalSession>> sessions_;
 };

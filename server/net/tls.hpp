@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
-
 #include <filesystem>
 #include <optional>
 #include <string>

@@ -21,7 +21,7 @@ using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-constexpr std::size_t kMaxBodyBytes = 1 << 20;   // larger bodies get 413
+constexpr std::size_t kMaxBodyBytes = 1 << 20;  // larger bodies get 413
 constexpr std::size_t kMaxHeaderBytes = 16 << 10;
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr std::size_t kMaxWsMessageBytes = 64 << 10;
@@ -44,9 +44,9 @@ asio::awaitable<void> run_http_session(tcp::socket socket, asio::ssl::context& t
         parser.body_limit(kMaxBodyBytes);
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (ec == http::error::body_limit) {
-            auto res = ApiRouter::error(http::status::payload_too_large, "too_large",
-                                        "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes",
-                                        11, false);
+            auto res = ApiRouter::error(
+                http::status::payload_too_large, "too_large",
+                "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes", 11, false);
             co_await http::async_write(stream, res, use_tuple);
             // Read and drop what the client is still sending (bounded), so
             // that closing does not reset the connection before it has read
@@ -67,8 +67,9 @@ asio::awaitable<void> run_http_session(tcp::socket socket, asio::ssl::context& t
             const std::string path(req.target().substr(0, req.target().find('?')));
             auto channel = ctx.make_channel(path);
             if (!channel) {
-                auto res = ApiRouter::error(http::status::not_found, "not_found",
-                                            "no WebSocket endpoint at " + path, req.version(), false);
+                auto res =
+                    ApiRouter::error(http::status::not_found, "not_found",
+                                     "no WebSocket endpoint at " + path, req.version(), false);
                 co_await http::async_write(stream, res, use_tuple);
                 break;
             }

@@ -6,7 +6,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +24,7 @@ struct HttpSessionContext {
 };
 
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket,
-                                              boost::asio::ssl::context& tls, HttpSessionContext ctx);
+                                              boost::asio::ssl::context& tls,
+                                              HttpSessionContext ctx);
 
 }  // namespace huxiao

@@ -1,5 +1,7 @@
 #include "server/sessions/terminal_session.hpp"
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,8 +9,6 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <openssl/ssl.h>
 
 #include "server/app/clock.hpp"
 #include "server/app/dispatcher.hpp"
@@ -46,13 +46,15 @@ TerminalSession::~TerminalSession() = default;
 
 void TerminalSession::start() {
     auto self = shared_from_this();
-    asio::co_spawn(stream_.get_executor(), [self]() { return self->run(); }, asio::detached);
+    asio::co_spawn(
+        stream_.get_executor(), [self]() { return self->run(); }, asio::detached);
 }
 
 void TerminalSession::send(std::string frame) {
-    asio::post(stream_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
-        self->queue(std::move(frame));
-    });
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), frame = std::move(frame)]() mutable {
+                   self->queue(std::move(frame));
+               });
 }
 
 void TerminalSession::stop() {
@@ -88,7 +90,8 @@ void TerminalSession::close_socket() {
     write_signal_.cancel();
 }
 
-asio::awaitable<void> TerminalSession::watchdog([[maybe_unused]] std::shared_ptr<TerminalSession> self) {
+asio::awaitable<void> TerminalSession::watchdog(
+    [[maybe_unused]] std::shared_ptr<TerminalSession> self) {
     // Closes the socket when the current deadline passes without being moved.
     while (stream_.next_layer().is_open()) {
         co_await deadline_.async_wait(use_tuple);
@@ -99,10 +102,12 @@ asio::awaitable<void> TerminalSession::watchdog([[maybe_unused]] std::shared_ptr
     }
 }
 
-asio::awaitable<void> TerminalSession::write_loop([[maybe_unused]] std::shared_ptr<TerminalSession> self) {
+asio::awaitable<void> TerminalSession::write_loop(
+    [[maybe_unused]] std::shared_ptr<TerminalSession> self) {
     for (;;) {
         while (!outbox_.empty() && stream_.next_layer().is_open()) {
-            auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(outbox_.front()), use_tuple);
+            auto [ec, n] =
+                co_await asio::async_write(stream_, asio::buffer(outbox_.front()), use_tuple);
             if (ec) {
                 close_socket();
                 co_return;
@@ -146,9 +151,9 @@ asio::awaitable<void> TerminalSession::run() {
             auto [ec, n] = co_await asio::async_read_until(
                 stream_, asio::dynamic_buffer(buffer_, max_line), '\n', use_tuple);
             if (ec == asio::error::not_found) {
-                send_error_and_close(ErrorCode::frame_too_large,
-                                     "frame longer than " + std::to_string(cfg.max_frame_bytes) +
-                                         " bytes");
+                send_error_and_close(
+                    ErrorCode::frame_too_large,
+                    "frame longer than " + std::to_string(cfg.max_frame_bytes) + " bytes");
                 break;
             }
             if (ec) break;
@@ -170,11 +175,12 @@ asio::awaitable<bool> TerminalSession::await_hello() {
     const std::size_t max_line = static_cast<std::size_t>(cfg.max_frame_bytes) + 1;
     const std::optional<std::string> cn = net::peer_common_name(stream_.native_handle());
     for (;;) {
-        auto [ec, n] = co_await asio::async_read_until(stream_, asio::dynamic_buffer(buffer_, max_line),
-                                                       '\n', use_tuple);
+        auto [ec, n] = co_await asio::async_read_until(
+            stream_, asio::dynamic_buffer(buffer_, max_line), '\n', use_tuple);
         if (ec == asio::error::not_found) {
-            send_error_and_close(ErrorCode::frame_too_large,
-                                 "frame longer than " + std::to_string(cfg.max_frame_bytes) + " bytes");
+            send_error_and_close(
+                ErrorCode::frame_too_large,
+                "frame longer than " + std::to_string(cfg.max_frame_bytes) + " bytes");
             co_return false;
         }
         if (ec) {
@@ -206,9 +212,9 @@ asio::awaitable<bool> TerminalSession::await_hello() {
             co_return false;
         }
         if (hello->terminal != *cn) {
-            send_error_and_close(ErrorCode::identity_mismatch,
-                                 "hello names \"" + hello->terminal + "\" but the certificate is \"" +
-                                     *cn + "\"");
+            send_error_and_close(
+                ErrorCode::identity_mismatch,
+                "hello names \"" + hello->terminal + "\" but the certificate is \"" + *cn + "\"");
             co_return false;
         }
         terminal_id_ = *cn;
@@ -216,7 +222,8 @@ asio::awaitable<bool> TerminalSession::await_hello() {
         online_ = true;
         queue(terminal::encode_welcome(system_now(), ctx_.config.supervision.heartbeat_s));
         ctx_.dispatcher.terminal_online(shared_from_this(), school_);
-        log_info("terminal", terminal_id_ + " online from " + peer_ + (hello->fw.empty() ? "" : " fw " + hello->fw));
+        log_info("terminal", terminal_id_ + " online from " + peer_ +
+                                 (hello->fw.empty() ? "" : " fw " + hello->fw));
         co_return true;
     }
 }

@@ -13,7 +13,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <deque>
 #include <memory>
 #include <string>
@@ -36,7 +35,7 @@ struct TerminalSessionContext {
 
 class TerminalSession final : public TerminalPort,
                               public std::enable_shared_from_this<TerminalSession> {
-public:
+  public:
     using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
     TerminalSession(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,
@@ -46,9 +45,9 @@ public:
     void start();
     void send(std::string frame) override;  // thread-safe
     const std::string& terminal_id() const override { return terminal_id_; }
-    void stop();                            // thread-safe
+    void stop();  // thread-safe
 
-private:
+  private:
     boost::asio::awaitable<void> run();
     boost::asio::awaitable<void> write_loop(std::shared_ptr<TerminalSession> self);
     boost::asio::awaitable<void> watchdog(std::shared_ptr<TerminalSession> self);
@@ -63,7 +62,8 @@ private:
 
     Stream stream_;
     TerminalSessionContext ctx_;
-    std::shared_ptr<void> connection_slot_;  // released with the session: frees a max_connections place
+    std::shared_ptr<void>
+        connection_slot_;  // released with the session: frees a max_connections place
     boost::asio::steady_timer deadline_;
     boost::asio::steady_timer write_signal_;
     std::deque<std::string> outbox_;

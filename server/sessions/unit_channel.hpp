@@ -9,7 +9,7 @@
 namespace huxiao {
 
 class UnitChannel final : public WsChannel {
-public:
+  public:
     explicit UnitChannel(Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
 
     bool allowed(const Principal& who) const override { return who.role == "unit" && who.unit; }
@@ -25,7 +25,7 @@ public:
         if (auto peer = peer_.lock()) dispatcher_.unit_disconnected(unit_, peer);
     }
 
-private:
+  private:
     Dispatcher& dispatcher_;
     std::string unit_;
     std::weak_ptr<WsPeer> peer_;
@@ -34,7 +34,7 @@ private:
 // /ws/console (contract §4): dispatchers steer, auditors and the education
 // bureau watch. Commands from read-only roles are refused per command.
 class ConsoleChannel final : public WsChannel {
-public:
+  public:
     explicit ConsoleChannel(Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
 
     bool allowed(const Principal& who) const override {
@@ -52,7 +52,7 @@ public:
         if (auto peer = peer_.lock()) dispatcher_.console_closed(peer);
     }
 
-private:
+  private:
     Dispatcher& dispatcher_;
     Principal who_;
     std::weak_ptr<WsPeer> peer_;

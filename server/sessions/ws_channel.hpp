@@ -12,14 +12,14 @@
 namespace huxiao {
 
 class WsPeer {
-public:
+  public:
     virtual ~WsPeer() = default;
     virtual void send(std::string text) = 0;  // thread-safe
     virtual void close() = 0;                 // thread-safe: flush, then close
 };
 
 class WsChannel {
-public:
+  public:
     virtual ~WsChannel() = default;
     // Who may use this channel; others are refused with `forbidden`.
     virtual bool allowed(const Principal& who) const = 0;

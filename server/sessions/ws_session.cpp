@@ -9,7 +9,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "server/app/auth.hpp"
@@ -32,9 +31,12 @@ struct WsSession::Impl {
     bool closing = false;
     bool open = false;
 
-    Impl(TlsStream stream, std::unique_ptr<WsChannel> c, TokenAuthenticator& a, std::size_t max_bytes,
-         std::size_t queued)
-        : ws(std::move(stream)), channel(std::move(c)), auth(a), max_queued(queued),
+    Impl(TlsStream stream, std::unique_ptr<WsChannel> c, TokenAuthenticator& a,
+         std::size_t max_bytes, std::size_t queued)
+        : ws(std::move(stream)),
+          channel(std::move(c)),
+          auth(a),
+          max_queued(queued),
           write_signal(ws.get_executor()) {
         ws.read_message_max(max_bytes);
         write_signal.expires_at(std::chrono::steady_clock::time_point::max());
@@ -64,9 +66,10 @@ WsSession::WsSession(TlsStream stream, std::unique_ptr<WsChannel> channel, Token
 WsSession::~WsSession() = default;
 
 void WsSession::send(std::string text) {
-    asio::post(impl_->ws.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
-        self->impl_->queue(std::move(text));
-    });
+    asio::post(impl_->ws.get_executor(),
+               [self = shared_from_this(), text = std::move(text)]() mutable {
+                   self->impl_->queue(std::move(text));
+               });
 }
 
 void WsSession::close() {
@@ -79,10 +82,12 @@ void WsSession::close() {
 namespace {
 
 std::string error_text(const std::string& code, const std::string& message) {
-    return nlohmann::json{{"type", "error"}, {"code", code}, {"message", message}, {"ref", nullptr}}.dump();
+    return nlohmann::json{{"type", "error"}, {"code", code}, {"message", message}, {"ref", nullptr}}
+        .dump();
 }
 
-asio::awaitable<void> write_loop([[maybe_unused]] std::shared_ptr<WsSession> self, WsSession::Impl& s) {
+asio::awaitable<void> write_loop([[maybe_unused]] std::shared_ptr<WsSession> self,
+                                 WsSession::Impl& s) {
     for (;;) {
         while (!s.outbox.empty()) {
             s.ws.text(true);
@@ -109,9 +114,8 @@ asio::awaitable<void> WsSession::run(const Request& request) {
     auto self = shared_from_this();
     Impl& s = *impl_;
     s.ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    s.ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-        res.set(beast::http::field::server, "huxiaod");
-    }));
+    s.ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "huxiaod"); }));
     std::optional<std::string> token;
     if (auto it = request.find(beast::http::field::authorization); it != request.end()) {
         token = bearer_token(std::string(it->value()));
@@ -131,7 +135,8 @@ asio::awaitable<void> WsSession::run(const Request& request) {
         auto [ec, n] = co_await s.ws.async_read(buffer, use_tuple);
         auth_deadline.cancel();
         if (!ec) {
-            auto msg = nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+            auto msg =
+                nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
             if (msg.is_object() && msg.value("type", "") == "auth" && msg.contains("token") &&
                 msg["token"].is_string()) {
                 token = msg["token"].get<std::string>();
@@ -148,8 +153,9 @@ asio::awaitable<void> WsSession::run(const Request& request) {
         unavailable = outcome.unavailable;
     }
     if (!who) {
-        s.queue(unavailable ? error_text("unavailable", "the database is unreachable; reconnect later")
-                            : error_text("unauthorized", "missing, unknown or revoked token"));
+        s.queue(unavailable
+                    ? error_text("unavailable", "the database is unreachable; reconnect later")
+                    : error_text("unauthorized", "missing, unknown or revoked token"));
         s.closing = true;
         s.write_signal.cancel();
         co_return;

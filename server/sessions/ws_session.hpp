@@ -6,12 +6,11 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <deque>
 #include <memory>
 #include <optional>
@@ -24,7 +23,7 @@ namespace huxiao {
 class TokenAuthenticator;
 
 class WsSession final : public WsPeer, public std::enable_shared_from_this<WsSession> {
-public:
+  public:
     using TlsStream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -40,7 +39,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -12,7 +12,7 @@ namespace {
 using nlohmann::json;
 
 class AdminApi : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
         ServerTest::SetUp();
         if (HasFatalFailure()) return;
@@ -22,15 +22,19 @@ protected:
     }
     HttpReply send(const std::string& method, const std::string& target, const json& body,
                    const std::string& token = "") {
-        return https_request(api_port(), certs_->server_ca(), method, target, token.empty() ? admin_ : token,
-                             body.is_null() ? "" : body.dump());
+        return https_request(api_port(), certs_->server_ca(), method, target,
+                             token.empty() ? admin_ : token, body.is_null() ? "" : body.dump());
     }
     std::string admin_, dispatcher_;
 };
 
 TEST_F(AdminApi, NewSchoolAndTerminalCanRaiseAlarmsWithoutARestart) {
     auto school = send("POST", "/api/v1/schools",
-                       {{"id", "S-9"}, {"name", "No.9 Primary"}, {"district", "D-1"}, {"lat", 30.58}, {"lon", 114.31}});
+                       {{"id", "S-9"},
+                        {"name", "No.9 Primary"},
+                        {"district", "D-1"},
+                        {"lat", 30.58},
+                        {"lon", 114.31}});
     ASSERT_EQ(school.status, 200) << school.body;
     auto terminal = send("PUT", "/api/v1/terminals/T-99", {{"school", "S-9"}, {"enabled", true}});
     ASSERT_EQ(terminal.status, 200) << terminal.body;
@@ -62,19 +66,26 @@ TEST_F(AdminApi, NewSchoolAndTerminalCanRaiseAlarmsWithoutARestart) {
 }
 
 TEST_F(AdminApi, InvalidRecordsAre400NamingTheField) {
-    auto r = send("POST", "/api/v1/schools",
-                  json::array({{{"id", "S-8"}, {"name", "X"}, {"district", "D-404"}, {"lat", 91}, {"lon", 114.3}}}));
+    auto r = send(
+        "POST", "/api/v1/schools",
+        json::array(
+            {{{"id", "S-8"}, {"name", "X"}, {"district", "D-404"}, {"lat", 91}, {"lon", 114.3}}}));
     EXPECT_EQ(r.status, 400);
     const std::string message = r.json()["message"];
-    EXPECT_NE(message.find("schools[0] (id \"S-8\"): field \"district\""), std::string::npos) << message;
+    EXPECT_NE(message.find("schools[0] (id \"S-8\"): field \"district\""), std::string::npos)
+        << message;
     EXPECT_NE(message.find("field \"lat\" is out of range"), std::string::npos) << message;
     EXPECT_EQ(db_->scalar("SELECT count(*) FROM schools WHERE id = 'S-8'"), "0");
 
     auto tz = send("POST", "/api/v1/guard-posts",
-                   {{"school", "S-2"}, {"unit", "P-1"}, {"days", "mon-fri"}, {"windows", {"07:00-08:00"}},
+                   {{"school", "S-2"},
+                    {"unit", "P-1"},
+                    {"days", "mon-fri"},
+                    {"windows", {"07:00-08:00"}},
                     {"tz", "Mars/Base"}});
     EXPECT_EQ(tz.status, 400) << tz.body;
-    auto not_json = https_request(api_port(), certs_->server_ca(), "POST", "/api/v1/units", admin_, "{oops");
+    auto not_json =
+        https_request(api_port(), certs_->server_ca(), "POST", "/api/v1/units", admin_, "{oops");
     EXPECT_EQ(not_json.status, 400);
 }
 
@@ -93,7 +104,8 @@ TEST_F(AdminApi, OnlyAdminsManageTheRegistry) {
                   {{"id", "P-5"}, {"district", "D-1"}, {"lat", 30.5}, {"lon", 114.3}}, dispatcher_);
     EXPECT_EQ(r.status, 403);
     EXPECT_EQ(r.json()["error"], "forbidden");
-    auto listed = https_request(api_port(), certs_->server_ca(), "GET", "/api/v1/units", dispatcher_);
+    auto listed =
+        https_request(api_port(), certs_->server_ca(), "GET", "/api/v1/units", dispatcher_);
     EXPECT_EQ(listed.status, 200);
     EXPECT_EQ(listed.json()["items"].size(), 1u);
 }

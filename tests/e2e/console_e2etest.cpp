@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 class Console : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
         ServerTest::SetUp();
         if (HasFatalFailure()) return;
@@ -56,25 +56,31 @@ TEST_F(Console, SnapshotThenLiveEventsAndCommandsAnsweredWithTheirRef) {
     auto ok = c->read_type("ok");
     ASSERT_TRUE(ok);
     EXPECT_EQ((*ok)["ref"], "c1");
-    c->send({{"type", "note"}, {"incident", incident}, {"text", "called the school"}, {"id", "c2"}});
+    c->send(
+        {{"type", "note"}, {"incident", incident}, {"text", "called the school"}, {"id", "c2"}});
     ASSERT_TRUE(c->read_type("ok"));
     c->send({{"type", "assign"}, {"incident", "I-nope"}, {"unit", "P-1"}, {"id", "c3"}});
     auto error = c->read_type("error");
     ASSERT_TRUE(error);
     EXPECT_EQ((*error)["ref"], "c3");
-    c->send({{"type", "cancel"}, {"incident", incident}, {"reason", "pressed by mistake"}, {"id", "c4"}});
+    c->send({{"type", "cancel"},
+             {"incident", incident},
+             {"reason", "pressed by mistake"},
+             {"id", "c4"}});
     ASSERT_TRUE(c->read_type("ok"));
 
     // The dispatcher's name is the actor in the timeline.
     std::vector<std::string> rows;
     for (int i = 0; i < 100; ++i) {
-        rows = db_->column("SELECT type || '/' || actor FROM incident_events WHERE incident_id = $1 AND "
-                           "type IN ('console_acknowledged', 'note', 'cancelled') ORDER BY seq",
-                           {incident});
+        rows = db_->column(
+            "SELECT type || '/' || actor FROM incident_events WHERE incident_id = $1 AND "
+            "type IN ('console_acknowledged', 'note', 'cancelled') ORDER BY seq",
+            {incident});
         if (rows.size() == 3) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    EXPECT_EQ(rows, (std::vector<std::string>{"console_acknowledged/desk-7", "note/desk-7", "cancelled/desk-7"}));
+    EXPECT_EQ(rows, (std::vector<std::string>{"console_acknowledged/desk-7", "note/desk-7",
+                                              "cancelled/desk-7"}));
     auto status = t->read_frame_of_type("status");
     std::string last;
     while (status) {
@@ -104,11 +110,12 @@ TEST_F(Console, EducationTokensSeeOnlyTheirDistricts) {
     std::ofstream(dir_ / "d2.json") << R"json({"districts": [{"id": "D-2", "name": "Wuchang"}],
         "schools": [{"id": "S-3", "name": "No.3", "district": "D-2", "lat": 30.55, "lon": 114.31}],
         "terminals": [{"id": "T-3", "school": "S-3"}]})json";
-    auto r = run_huxiaod({"import", "--config", (dir_ / "huxiao.json").string(), (dir_ / "d2.json").string()});
+    auto r = run_huxiaod(
+        {"import", "--config", (dir_ / "huxiao.json").string(), (dir_ / "d2.json").string()});
     ASSERT_EQ(r.status, 0) << r.err;
     start_server();  // picks up the imported registry
-    auto edu = run_huxiaod({"token", "create", "--config", (dir_ / "huxiao.json").string(), "--role",
-                            "education", "--name", "bureau-d2", "--districts", "D-2"});
+    auto edu = run_huxiaod({"token", "create", "--config", (dir_ / "huxiao.json").string(),
+                            "--role", "education", "--name", "bureau-d2", "--districts", "D-2"});
     ASSERT_EQ(edu.status, 0) << edu.err;
     auto c = console(edu.out.substr(0, edu.out.find('\n')));
     auto snap = c->read_type("snapshot");

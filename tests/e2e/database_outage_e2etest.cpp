@@ -14,9 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-json alarm(const std::string& id) {
-    return {{"type", "alarm"}, {"id", id}, {"kind", "intrusion"}};
-}
+json alarm(const std::string& id) { return {{"type", "alarm"}, {"id", id}, {"kind", "intrusion"}}; }
 
 std::string scalar(const std::string& url, const std::string& sql) {
     db::PgSync c(url);
@@ -32,8 +30,8 @@ TEST(DatabaseOutage, AlarmsAreUnavailableWhileTheDatabaseIsDownAndRecordedOnceAf
     json config = test_config(cluster.url(), certs);
     std::ofstream(dir / "huxiao.json") << config.dump(2);
     std::ofstream(dir / "registry.json") << kSmallRegistry;
-    auto imported = run_huxiaod({"import", "--config", (dir / "huxiao.json").string(),
-                                 (dir / "registry.json").string()});
+    auto imported = run_huxiaod(
+        {"import", "--config", (dir / "huxiao.json").string(), (dir / "registry.json").string()});
     ASSERT_EQ(imported.status, 0) << imported.err;
 
     ServerProcess server(config, dir / "server");
@@ -71,21 +69,24 @@ TEST(DatabaseOutage, AlarmsAreUnavailableWhileTheDatabaseIsDownAndRecordedOnceAf
             ack = answer;
         } else {
             ASSERT_EQ((*answer)["code"], "unavailable") << answer->dump();
-            std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a terminal's retry pause
+            std::this_thread::sleep_for(
+                std::chrono::milliseconds(250));  // a terminal's retry pause
         }
     }
     ASSERT_TRUE(ack) << server.log();
     EXPECT_EQ((*ack)["id"], "A-2");
     // Same school, within the repeat window: it joined the first incident.
     EXPECT_EQ((*ack)["incident"], (*first)["incident"]);
-    EXPECT_EQ(scalar(cluster.url(), "SELECT count(*) FROM terminal_events WHERE event_id = 'A-2'"), "1");
+    EXPECT_EQ(scalar(cluster.url(), "SELECT count(*) FROM terminal_events WHERE event_id = 'A-2'"),
+              "1");
     EXPECT_EQ(scalar(cluster.url(), "SELECT count(*) FROM incidents"), "1");
     EXPECT_EQ(scalar(cluster.url(),
                      "SELECT string_agg(type, ',' ORDER BY seq) FROM incident_events "
                      "WHERE type IN ('alarm_received', 'repeat_alarm')"),
               "alarm_received,repeat_alarm");
     // What dispatching decided while the database was away was recorded after.
-    EXPECT_EQ(scalar(cluster.url(), "SELECT count(*) FROM incident_events WHERE type = 'no_unit_available'"),
+    EXPECT_EQ(scalar(cluster.url(),
+                     "SELECT count(*) FROM incident_events WHERE type = 'no_unit_available'"),
               "1");
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);

@@ -21,7 +21,7 @@ const char* const kTwoUnits = R"json({
 })json";
 
 class Dispatch : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
         ServerTest::SetUp();
         if (HasFatalFailure()) return;
@@ -38,9 +38,11 @@ protected:
     // A unit on duty: connected, at a position, available.
     std::unique_ptr<WsClient> unit(const std::string& id, double lat, double lon) {
         auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
-        if (!ws->connect("/ws/unit", tokens_.at(id))) throw std::runtime_error(id + ": no WebSocket");
+        if (!ws->connect("/ws/unit", tokens_.at(id)))
+            throw std::runtime_error(id + ": no WebSocket");
         if (!ws->read_type("welcome")) throw std::runtime_error(id + ": no welcome");
-        ws->send({{"type", "position"}, {"lat", lat}, {"lon", lon}, {"at", "2026-09-01T07:30:00Z"}});
+        ws->send(
+            {{"type", "position"}, {"lat", lat}, {"lon", lon}, {"at", "2026-09-01T07:30:00Z"}});
         ws->send({{"type", "availability"}, {"status", "available"}});
         // The dispatcher handles one unit's messages in order, so once this
         // one is refused the position and availability above are in effect.
@@ -50,7 +52,8 @@ protected:
         return ws;
     }
 
-    std::string raise_alarm(TerminalClient& t, const std::string& id, const std::string& kind = "fire") {
+    std::string raise_alarm(TerminalClient& t, const std::string& id,
+                            const std::string& kind = "fire") {
         t.send({{"type", "alarm"}, {"id", id}, {"kind", kind}});
         auto ack = t.read_frame_of_type("ack");
         if (!ack) throw std::runtime_error("no ack for " + id);
@@ -63,7 +66,8 @@ protected:
         std::vector<std::string> rows;
         for (int i = 0; i < 200; ++i) {
             rows = db_->column(
-                "SELECT type || coalesce(':' || unit_id, '') FROM incident_events WHERE incident_id = $1 "
+                "SELECT type || coalesce(':' || unit_id, '') FROM incident_events WHERE "
+                "incident_id = $1 "
                 "ORDER BY seq",
                 {incident});
             if (!rows.empty() && rows.back().rfind(last, 0) == 0) break;
@@ -76,7 +80,8 @@ protected:
 };
 
 // Reads status frames until `state` arrives, collecting what came before.
-std::optional<json> status_until(TerminalClient& t, const std::string& state, std::vector<std::string>& seen) {
+std::optional<json> status_until(TerminalClient& t, const std::string& state,
+                                 std::vector<std::string>& seen) {
     for (int i = 0; i < 20; ++i) {
         auto s = t.read_frame_of_type("status");
         if (!s) return std::nullopt;
@@ -127,14 +132,15 @@ TEST_F(Dispatch, DeclineEscalatesThenAcceptArriveByGeofenceClearResolves) {
 
     const auto rows = timeline(incident, "resolved");
     const std::vector<std::string> expected = {
-        "alarm_received",       "offer_sent:P-1",    "offer_declined:P-1", "offer_sent:P-2",
-        "unit_accepted:P-2",    "unit_en_route:P-2", "unit_arrived:P-2",   "unit_cleared:P-2",
-        "resolved"};
+        "alarm_received",   "offer_sent:P-1",    "offer_declined:P-1",
+        "offer_sent:P-2",   "unit_accepted:P-2", "unit_en_route:P-2",
+        "unit_arrived:P-2", "unit_cleared:P-2",  "resolved"};
     EXPECT_EQ(rows, expected);
-    EXPECT_EQ(db_->scalar("SELECT details->>'source' FROM incident_events WHERE incident_id = $1 AND "
-                          "type = 'unit_arrived'",
-                          {incident}),
-              "geofence");
+    EXPECT_EQ(
+        db_->scalar("SELECT details->>'source' FROM incident_events WHERE incident_id = $1 AND "
+                    "type = 'unit_arrived'",
+                    {incident}),
+        "geofence");
     EXPECT_EQ(db_->scalar("SELECT state || ' ' || (first_arrival_at IS NOT NULL)::text || ' ' || "
                           "first_unit_id FROM incidents WHERE id = $1",
                           {incident}),
@@ -162,8 +168,8 @@ TEST_F(Dispatch, ExpiredOfferEscalatesToTheNextUnit) {
     ASSERT_TRUE(refused);
     EXPECT_EQ((*refused)["code"], "not_assigned");
     const auto rows = timeline(incident, "offer_sent:P-2");
-    EXPECT_EQ(rows, (std::vector<std::string>{"alarm_received", "offer_sent:P-1", "offer_expired:P-1",
-                                              "offer_sent:P-2"}));
+    EXPECT_EQ(rows, (std::vector<std::string>{"alarm_received", "offer_sent:P-1",
+                                              "offer_expired:P-1", "offer_sent:P-2"}));
 }
 
 TEST_F(Dispatch, NoUnitAvailableIsToldAndTheNextUnitToComeGetsTheOffer) {
@@ -176,7 +182,8 @@ TEST_F(Dispatch, NoUnitAvailableIsToldAndTheNextUnitToComeGetsTheOffer) {
     ASSERT_TRUE(offer);
     EXPECT_EQ((*offer)["incident"], incident);
     const auto rows = timeline(incident, "offer_sent:P-1");
-    EXPECT_EQ(rows, (std::vector<std::string>{"alarm_received", "no_unit_available", "offer_sent:P-1"}));
+    EXPECT_EQ(rows,
+              (std::vector<std::string>{"alarm_received", "no_unit_available", "offer_sent:P-1"}));
 }
 
 TEST_F(Dispatch, UnitMessagesAboutOtherIncidentsAreRefused) {
@@ -243,12 +250,14 @@ TEST_F(Dispatch, IncidentContinuesAfterKill9) {
     p1->send({{"type", "clear"}, {"incident", incident}, {"outcome", "false alarm"}});
     ASSERT_TRUE(status_until(*t, "resolved", seen));
     const auto rows = timeline(incident, "resolved");
-    EXPECT_EQ(rows, (std::vector<std::string>{"alarm_received", "offer_sent:P-1", "unit_accepted:P-1",
-                                              "unit_arrived:P-1", "unit_cleared:P-1", "resolved"}));
-    EXPECT_EQ(db_->scalar("SELECT details->>'source' FROM incident_events WHERE incident_id = $1 AND "
-                          "type = 'unit_arrived'",
-                          {incident}),
-              "unit");
+    EXPECT_EQ(rows,
+              (std::vector<std::string>{"alarm_received", "offer_sent:P-1", "unit_accepted:P-1",
+                                        "unit_arrived:P-1", "unit_cleared:P-1", "resolved"}));
+    EXPECT_EQ(
+        db_->scalar("SELECT details->>'source' FROM incident_events WHERE incident_id = $1 AND "
+                    "type = 'unit_arrived'",
+                    {incident}),
+        "unit");
 }
 
 TEST_F(Dispatch, OfferOpenAcrossARestartExpiresAndEscalates) {
@@ -272,8 +281,9 @@ TEST_F(Dispatch, OfferOpenAcrossARestartExpiresAndEscalates) {
     EXPECT_EQ((*offer)["incident"], incident);
     const auto rows = timeline(incident, "offer_sent:P-2");
     // P-2 was not connected yet when the expiry was noticed at restart.
-    EXPECT_EQ(rows, (std::vector<std::string>{"alarm_received", "offer_sent:P-1", "offer_expired:P-1",
-                                              "no_unit_available", "offer_sent:P-2"}));
+    EXPECT_EQ(rows,
+              (std::vector<std::string>{"alarm_received", "offer_sent:P-1", "offer_expired:P-1",
+                                        "no_unit_available", "offer_sent:P-2"}));
 }
 
 }  // namespace

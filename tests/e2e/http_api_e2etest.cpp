@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 class HttpApi : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
         ServerTest::SetUp();
         if (HasFatalFailure()) return;
@@ -51,7 +51,8 @@ TEST_F(HttpApi, MetricsAreInPrometheusFormat) {
     ASSERT_EQ(metrics.status, 200);
     EXPECT_EQ(metrics.headers["Content-Type"], "text/plain; version=0.0.4");
     EXPECT_NE(metrics.body.find("# TYPE huxiao_ack_latency_seconds histogram"), std::string::npos);
-    EXPECT_NE(metrics.body.find("huxiao_alarms_acked_total 1\n"), std::string::npos) << metrics.body;
+    EXPECT_NE(metrics.body.find("huxiao_alarms_acked_total 1\n"), std::string::npos)
+        << metrics.body;
 }
 
 TEST_F(HttpApi, MissingOrWrongTokenIs401WithJsonError) {
@@ -102,7 +103,8 @@ TEST_F(HttpApi, IncidentsArePagedNewestFirstWithFilters) {
     EXPECT_EQ(j1["items"][0]["id"], c);
     EXPECT_EQ(j1["items"][1]["id"], b);
     ASSERT_TRUE(j1["next_cursor"].is_string());
-    auto page2 = get("/api/v1/incidents?limit=2&cursor=" + j1["next_cursor"].get<std::string>(), dispatcher_);
+    auto page2 = get("/api/v1/incidents?limit=2&cursor=" + j1["next_cursor"].get<std::string>(),
+                     dispatcher_);
     auto j2 = page2.json();
     ASSERT_EQ(j2["items"].size(), 1u) << page2.body;
     EXPECT_EQ(j2["items"][0]["id"], a);

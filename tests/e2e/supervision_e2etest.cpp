@@ -12,7 +12,7 @@ namespace {
 using nlohmann::json;
 
 class Supervision : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
         ServerTest::SetUp();
         if (HasFatalFailure()) return;
@@ -46,7 +46,9 @@ TEST_F(Supervision, SilentTerminalIsReportedOfflineAndComesBackOnline) {
     // Recorded, and reported by the API.
     std::vector<std::string> rows;
     for (int i = 0; i < 100 && rows.size() < 2; ++i) {
-        rows = db_->column("SELECT online::text FROM terminal_status_events WHERE terminal_id = 'T-1' ORDER BY seq");
+        rows = db_->column(
+            "SELECT online::text FROM terminal_status_events WHERE terminal_id = 'T-1' ORDER BY "
+            "seq");
         if (rows.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_EQ(rows, (std::vector<std::string>{"true", "false"}));
@@ -75,10 +77,12 @@ TEST_F(Supervision, SilentTerminalIsReportedOfflineAndComesBackOnline) {
 
 TEST_F(Supervision, AvailabilityOverAKnownRangeIsTheOnlineShare) {
     // Two hours: online 00:00-01:00, offline 01:00-01:30, online again after.
-    db_->column("INSERT INTO terminal_status_events (terminal_id, at, online) VALUES "
-                "('T-2', '2026-03-01T00:00:00Z', true), ('T-2', '2026-03-01T01:00:00Z', false), "
-                "('T-2', '2026-03-01T01:30:00Z', true) RETURNING seq");
-    auto r = get("/api/v1/terminals?from=2026-03-01T00:00:00Z&to=2026-03-01T02:00:00Z&school=S-2", dispatcher_);
+    db_->column(
+        "INSERT INTO terminal_status_events (terminal_id, at, online) VALUES "
+        "('T-2', '2026-03-01T00:00:00Z', true), ('T-2', '2026-03-01T01:00:00Z', false), "
+        "('T-2', '2026-03-01T01:30:00Z', true) RETURNING seq");
+    auto r = get("/api/v1/terminals?from=2026-03-01T00:00:00Z&to=2026-03-01T02:00:00Z&school=S-2",
+                 dispatcher_);
     ASSERT_EQ(r.status, 200) << r.body;
     const json body = r.json();
     for (const auto& item : body["items"]) {
@@ -92,7 +96,8 @@ TEST_F(Supervision, AvailabilityOverAKnownRangeIsTheOnlineShare) {
     auto bad = get("/api/v1/terminals?status=sleepy", dispatcher_);
     EXPECT_EQ(bad.status, 400);
     EXPECT_EQ(bad.json()["message"].get<std::string>().rfind("status:", 0), 0u);
-    auto backwards = get("/api/v1/terminals?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", dispatcher_);
+    auto backwards =
+        get("/api/v1/terminals?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", dispatcher_);
     EXPECT_EQ(backwards.status, 400);
 }
 

@@ -10,12 +10,12 @@ namespace {
 using nlohmann::json;
 
 json alarm(const std::string& id, const std::string& kind = "intrusion") {
-    return {{"type", "alarm"}, {"id", id}, {"kind", kind}, {"at", "2026-09-01T07:30:00Z"},
-            {"drill", false}, {"note", "gate 2"}};
+    return {{"type", "alarm"}, {"id", id},        {"kind", kind}, {"at", "2026-09-01T07:30:00Z"},
+            {"drill", false},  {"note", "gate 2"}};
 }
 
 class TerminalIntake : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
         ServerTest::SetUp();
         if (HasFatalFailure()) return;
@@ -46,9 +46,10 @@ TEST_F(TerminalIntake, AlarmIsAckedAfterItIsInTheDatabase) {
     const std::string incident = (*ack)["incident"];
     ASSERT_FALSE(incident.empty());
     // The ack promised durability: the rows are there now.
-    EXPECT_EQ(db_->scalar("SELECT school_id || '/' || kind || '/' || drill FROM incidents WHERE id = $1",
-                          {incident}),
-              "S-1/assault/false");
+    EXPECT_EQ(
+        db_->scalar("SELECT school_id || '/' || kind || '/' || drill FROM incidents WHERE id = $1",
+                    {incident}),
+        "S-1/assault/false");
     EXPECT_EQ(db_->scalar("SELECT string_agg(type, ',' ORDER BY seq) FROM incident_events "
                           "WHERE incident_id = $1 AND type IN ('alarm_received', 'repeat_alarm')",
                           {incident}),
@@ -72,7 +73,8 @@ TEST_F(TerminalIntake, RetransmissionGetsTheSameAckAndRecordsNothingNew) {
     ASSERT_TRUE(second);
     EXPECT_EQ((*first)["incident"], (*second)["incident"]);
     EXPECT_EQ(count("SELECT count(*) FROM incidents"), "1");
-    EXPECT_EQ(count("SELECT count(*) FROM incident_events WHERE type IN ('alarm_received', 'repeat_alarm')"),
+    EXPECT_EQ(count("SELECT count(*) FROM incident_events WHERE type IN ('alarm_received', "
+                    "'repeat_alarm')"),
               "1");
     EXPECT_EQ(count("SELECT count(*) FROM terminal_events"), "1");
 }
@@ -133,12 +135,14 @@ TEST_F(TerminalIntake, CancelIsRecordedAsARequestAndAcked) {
     t->send(alarm("A-17"));
     auto ack = t->read_frame_of_type("ack");
     ASSERT_TRUE(ack);
-    t->send({{"type", "cancel"}, {"id", "C-3"}, {"alarm", "A-17"}, {"reason", "pressed by mistake"}});
+    t->send(
+        {{"type", "cancel"}, {"id", "C-3"}, {"alarm", "A-17"}, {"reason", "pressed by mistake"}});
     auto cancel_ack = t->read_frame_of_type("ack");
     ASSERT_TRUE(cancel_ack);
     EXPECT_EQ((*cancel_ack)["id"], "C-3");
     EXPECT_EQ((*cancel_ack)["incident"], (*ack)["incident"]);
-    EXPECT_EQ(db_->scalar("SELECT details->>'reason' FROM incident_events WHERE type = 'cancel_requested'"),
+    EXPECT_EQ(db_->scalar(
+                  "SELECT details->>'reason' FROM incident_events WHERE type = 'cancel_requested'"),
               "pressed by mistake");
     // A request, not a cancellation: the dispatcher decides.
     EXPECT_EQ(count("SELECT (closed_at IS NULL)::text || ' ' || state FROM incidents"),

@@ -11,7 +11,7 @@ namespace huxiao::test {
 namespace {
 
 class Registry : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = make_temp_dir("huxiao-pg");
         certs_ = std::make_unique<CertFactory>(dir_ / "certs");
@@ -43,8 +43,7 @@ TEST_F(Registry, MigrationsApplyOnceAndAreRecorded) {
     auto second = run_huxiaod({"migrate", "--config", config_path()});
     ASSERT_EQ(second.status, 0) << second.err;
     EXPECT_EQ(second.out, "schema is up to date\n");
-    EXPECT_EQ(count("schema_migrations"),
-              std::to_string(db::embedded_migrations().size()));
+    EXPECT_EQ(count("schema_migrations"), std::to_string(db::embedded_migrations().size()));
 }
 
 TEST_F(Registry, ImportIsIdempotent) {
@@ -85,14 +84,17 @@ TEST_F(Registry, InvalidFileImportsNothingAndNamesEachProblem) {
       "terminals": [{"id": "T-1", "school": "S-77"}]
     })json");
     EXPECT_NE(result.status, 0);
-    EXPECT_NE(result.err.find("schools[1] (id \"S-2\"): field \"district\" \"D-9\" is an unknown district"),
+    EXPECT_NE(result.err.find(
+                  "schools[1] (id \"S-2\"): field \"district\" \"D-9\" is an unknown district"),
               std::string::npos)
         << result.err;
-    EXPECT_NE(result.err.find("schools[2] (id \"S-3\"): field \"lat\" is out of range"), std::string::npos)
+    EXPECT_NE(result.err.find("schools[2] (id \"S-3\"): field \"lat\" is out of range"),
+              std::string::npos)
         << result.err;
     EXPECT_NE(result.err.find("schools[3] (id \"S-1\"): duplicate id \"S-1\""), std::string::npos)
         << result.err;
-    EXPECT_NE(result.err.find("terminals[0] (id \"T-1\"): field \"school\" \"S-77\" is an unknown school"),
+    EXPECT_NE(result.err.find(
+                  "terminals[0] (id \"T-1\"): field \"school\" \"S-77\" is an unknown school"),
               std::string::npos)
         << result.err;
     EXPECT_NE(result.err.find("nothing was imported"), std::string::npos);
@@ -103,11 +105,13 @@ TEST_F(Registry, InvalidFileImportsNothingAndNamesEachProblem) {
 
 TEST_F(Registry, UnknownTimeZoneIsRefusedByTheDatabaseCheck) {
     ASSERT_EQ(import_text(kSmallRegistry).status, 0);
-    auto result = import_text(R"json({"guard_posts": [{"school": "S-2", "unit": "P-1", "days": "mon-fri",
+    auto result =
+        import_text(R"json({"guard_posts": [{"school": "S-2", "unit": "P-1", "days": "mon-fri",
                                   "windows": ["07:00-08:00"], "tz": "Mars/Olympus"}]})json");
     EXPECT_NE(result.status, 0);
-    EXPECT_NE(result.err.find("guard_posts[0]: field \"tz\" \"Mars/Olympus\" is not a known time zone"),
-              std::string::npos)
+    EXPECT_NE(
+        result.err.find("guard_posts[0]: field \"tz\" \"Mars/Olympus\" is not a known time zone"),
+        std::string::npos)
         << result.err;
     EXPECT_EQ(count("guard_posts"), "1");
 }
@@ -121,39 +125,43 @@ TEST_F(Registry, ReferencesToAlreadyRegisteredRecordsAreAccepted) {
 
 TEST_F(Registry, TokensAreStoredHashedAndCheckedForRoleAndUnit) {
     ASSERT_EQ(import_text(kSmallRegistry).status, 0);
-    auto token = run_huxiaod({"token", "create", "--config", config_path(), "--role", "dispatcher",
-                              "--name", "desk-1"});
+    auto token = run_huxiaod(
+        {"token", "create", "--config", config_path(), "--role", "dispatcher", "--name", "desk-1"});
     ASSERT_EQ(token.status, 0) << token.err;
     const std::string value = token.out.substr(0, token.out.size() - 1);
     EXPECT_EQ(value.rfind("hx_", 0), 0u) << value;
-    EXPECT_EQ(db_.scalar("SELECT count(*) FROM api_tokens WHERE position($1 in encode(token_hash, 'escape')) > 0",
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM api_tokens WHERE position($1 in encode(token_hash, "
+                         "'escape')) > 0",
                          {value}),
               "0");
     EXPECT_EQ(db_.scalar("SELECT encode(token_hash, 'hex') FROM api_tokens WHERE name = 'desk-1'"),
               db_.scalar("SELECT encode(sha256($1::bytea), 'hex')", {value}));
 
-    auto unit = run_huxiaod({"token", "create", "--config", config_path(), "--role", "unit", "--name",
-                             "p1", "--unit", "P-1"});
+    auto unit = run_huxiaod({"token", "create", "--config", config_path(), "--role", "unit",
+                             "--name", "p1", "--unit", "P-1"});
     EXPECT_EQ(unit.status, 0) << unit.err;
-    auto no_unit = run_huxiaod({"token", "create", "--config", config_path(), "--role", "unit",
-                                "--name", "p2"});
+    auto no_unit = run_huxiaod(
+        {"token", "create", "--config", config_path(), "--role", "unit", "--name", "p2"});
     EXPECT_NE(no_unit.status, 0);
     EXPECT_NE(no_unit.err.find("--unit"), std::string::npos) << no_unit.err;
-    auto bad_role = run_huxiaod({"token", "create", "--config", config_path(), "--role", "mayor",
-                                 "--name", "x"});
+    auto bad_role = run_huxiaod(
+        {"token", "create", "--config", config_path(), "--role", "mayor", "--name", "x"});
     EXPECT_NE(bad_role.status, 0);
     EXPECT_NE(bad_role.err.find("mayor"), std::string::npos) << bad_role.err;
-    auto duplicate = run_huxiaod({"token", "create", "--config", config_path(), "--role", "auditor",
-                                  "--name", "desk-1"});
+    auto duplicate = run_huxiaod(
+        {"token", "create", "--config", config_path(), "--role", "auditor", "--name", "desk-1"});
     EXPECT_NE(duplicate.status, 0);
 }
 
 TEST_F(Registry, TimelineIsAppendOnly) {
     ASSERT_EQ(import_text(kSmallRegistry).status, 0);
     db::PgSync c(db_.url());
-    c.exec("INSERT INTO incidents (id, school_id, district_id, kind, received_at, last_alarm_at) "
-           "VALUES ('I-1', 'S-1', 'D-1', 'fire', now(), now())");
-    c.exec("INSERT INTO incident_events (incident_id, at, type, actor) VALUES ('I-1', now(), 'note', 'x')");
+    c.exec(
+        "INSERT INTO incidents (id, school_id, district_id, kind, received_at, last_alarm_at) "
+        "VALUES ('I-1', 'S-1', 'D-1', 'fire', now(), now())");
+    c.exec(
+        "INSERT INTO incident_events (incident_id, at, type, actor) VALUES ('I-1', now(), 'note', "
+        "'x')");
     EXPECT_THROW(c.exec("UPDATE incident_events SET actor = 'y'"), std::runtime_error);
     EXPECT_THROW(c.exec("DELETE FROM incident_events"), std::runtime_error);
     EXPECT_EQ(db_.scalar("SELECT actor FROM incident_events"), "x");
@@ -172,12 +180,13 @@ TEST(Cli, ErrorsAreOneLineNamingTheProblem) {
     EXPECT_NE(typo.err.find("dispatch.offer_timeout: unknown key"), std::string::npos) << typo.err;
 
     CertFactory certs(dir / "certs");
-    auto config = test_config("postgresql://huxiao@127.0.0.1:" + std::to_string(free_tcp_port()) + "/x",
-                              certs);
+    auto config = test_config(
+        "postgresql://huxiao@127.0.0.1:" + std::to_string(free_tcp_port()) + "/x", certs);
     std::ofstream(dir / "unreachable.json") << config.dump();
     auto unreachable = run_huxiaod({"migrate", "--config", (dir / "unreachable.json").string()});
     EXPECT_NE(unreachable.status, 0);
-    EXPECT_NE(unreachable.err.find("cannot connect to the database"), std::string::npos) << unreachable.err;
+    EXPECT_NE(unreachable.err.find("cannot connect to the database"), std::string::npos)
+        << unreachable.err;
 
     auto unknown = run_huxiaod({"frobnicate"});
     EXPECT_EQ(unknown.status, 2);

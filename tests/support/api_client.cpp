@@ -7,7 +7,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-
 #include <deque>
 #include <stdexcept>
 
@@ -25,7 +24,8 @@ namespace {
 bool run_until(asio::io_context& io, bool& done, std::chrono::milliseconds timeout) {
     io.restart();
     const auto until = std::chrono::steady_clock::now() + timeout;
-    while (!done && std::chrono::steady_clock::now() < until) io.run_one_for(std::chrono::milliseconds(50));
+    while (!done && std::chrono::steady_clock::now() < until)
+        io.run_one_for(std::chrono::milliseconds(50));
     return done;
 }
 
@@ -39,7 +39,8 @@ asio::ssl::context client_tls(const std::filesystem::path& ca) {
 }  // namespace
 
 HttpReply https_request(int port, const std::filesystem::path& server_ca, const std::string& method,
-                        const std::string& target, const std::string& token, const std::string& body) {
+                        const std::string& target, const std::string& token,
+                        const std::string& body) {
     asio::io_context io;
     auto tls = client_tls(server_ca);
     asio::ssl::stream<beast::tcp_stream> stream(io, tls);
@@ -90,7 +91,8 @@ bool WsClient::connect(const std::string& path, const std::string& bearer) {
     beast::error_code ec;
     beast::get_lowest_layer(s.ws).expires_after(std::chrono::seconds(10));
     beast::get_lowest_layer(s.ws).connect(
-        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(s.port)), ec);
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(s.port)),
+        ec);
     if (ec) return false;
     s.ws.next_layer().handshake(asio::ssl::stream_base::client, ec);
     if (ec) return false;
@@ -140,11 +142,13 @@ std::optional<nlohmann::json> WsClient::read_new(std::chrono::milliseconds timeo
     auto text = beast::buffers_to_string(s.buffer.data());
     s.buffer.consume(s.buffer.size());
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) throw std::runtime_error("server sent a message that is not JSON: " + text);
+    if (j.is_discarded())
+        throw std::runtime_error("server sent a message that is not JSON: " + text);
     return j;
 }
 
-std::optional<nlohmann::json> WsClient::read_type(const std::string& type, std::chrono::milliseconds timeout) {
+std::optional<nlohmann::json> WsClient::read_type(const std::string& type,
+                                                  std::chrono::milliseconds timeout) {
     auto& skipped = impl_->skipped;
     for (auto it = skipped.begin(); it != skipped.end(); ++it) {
         if (it->value("type", "") == type) {
@@ -155,7 +159,8 @@ std::optional<nlohmann::json> WsClient::read_type(const std::string& type, std::
     }
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         auto m = read_new(left);
         if (!m) return std::nullopt;
         if ((*m).value("type", "") == type) return m;
@@ -174,7 +179,8 @@ bool WsClient::wait_closed(std::chrono::milliseconds timeout) {
             ec = e;
             done = true;
         });
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         if (!run_until(s.io, done, left)) return false;
         s.buffer.consume(s.buffer.size());
         if (ec) return true;

@@ -3,12 +3,11 @@
 // hanging it.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -27,20 +26,21 @@ HttpReply https_request(int port, const std::filesystem::path& server_ca, const 
                         const std::string& body = "");
 
 class WsClient {
-public:
+  public:
     WsClient(int port, const std::filesystem::path& server_ca);
     ~WsClient();
     // Upgrades `path`; with a non-empty `bearer` it goes in the Authorization header.
     bool connect(const std::string& path, const std::string& bearer = "");
     bool send(const nlohmann::json& message);
     bool send_text(const std::string& text);
-    std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::optional<nlohmann::json> read(
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // The next message of `type`; others before it stay queued for later reads.
-    std::optional<nlohmann::json> read_type(const std::string& type,
-                                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::optional<nlohmann::json> read_type(
+        const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-private:
+  private:
     std::optional<nlohmann::json> read_new(std::chrono::milliseconds timeout);
     struct Impl;
     std::unique_ptr<Impl> impl_;

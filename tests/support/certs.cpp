@@ -94,9 +94,11 @@ struct CertFactory::Impl {
 CertFactory::CertFactory(std::filesystem::path dir) : dir_(std::move(dir)), impl_(new Impl) {
     std::filesystem::create_directories(dir_);
     EVP_PKEY* server_ca_key = new_key();
-    X509* server_ca = issue(server_ca_key, "huxiao test server CA", nullptr, nullptr, true, -kDay, 30 * kDay);
+    X509* server_ca =
+        issue(server_ca_key, "huxiao test server CA", nullptr, nullptr, true, -kDay, 30 * kDay);
     EVP_PKEY* server_key = new_key();
-    X509* server = issue(server_key, "localhost", server_ca, server_ca_key, false, -kDay, 30 * kDay, true);
+    X509* server =
+        issue(server_key, "localhost", server_ca, server_ca_key, false, -kDay, 30 * kDay, true);
     write_cert(server_ca_path(), server_ca);
     write_cert(server_cert(), server);
     write_key(this->server_key(), server_key);
@@ -110,8 +112,8 @@ CertFactory::CertFactory(std::filesystem::path dir) : dir_(std::move(dir)), impl
                                true, -kDay, 30 * kDay);
     write_cert(terminal_ca(), impl_->terminal_ca);
     impl_->foreign_ca_key = new_key();
-    impl_->foreign_ca = issue(impl_->foreign_ca_key, "some other CA", nullptr, nullptr, true, -kDay,
-                              30 * kDay);
+    impl_->foreign_ca =
+        issue(impl_->foreign_ca_key, "some other CA", nullptr, nullptr, true, -kDay, 30 * kDay);
 }
 
 CertFactory::~CertFactory() { delete impl_; }

@@ -9,7 +9,7 @@
 namespace huxiao::test {
 
 class CertFactory {
-public:
+  public:
     explicit CertFactory(std::filesystem::path dir);
     ~CertFactory();
     CertFactory(const CertFactory&) = delete;
@@ -33,7 +33,7 @@ public:
     // Signed by a CA the server does not trust.
     Pair foreign_terminal(const std::string& cn);
 
-private:
+  private:
     struct Impl;
     std::filesystem::path dir_;
     Impl* impl_;

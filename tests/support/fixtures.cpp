@@ -32,12 +32,13 @@ void ServerTest::SetUp() {
     db_ = std::make_unique<TestDatabase>();
     dir_ = make_temp_dir("huxiao-e2e");
     certs_ = std::make_unique<CertFactory>(dir_ / "certs");
-    for (const char* t : {"T-1", "T-1B", "T-2", "T-9", "T-404"}) terminal_certs_[t] = certs_->terminal(t);
+    for (const char* t : {"T-1", "T-1B", "T-2", "T-9", "T-404"})
+        terminal_certs_[t] = certs_->terminal(t);
     config_ = test_config(db_->url(), *certs_);
     std::ofstream(dir_ / "huxiao.json") << config_.dump(2);
     std::ofstream(dir_ / "registry.json") << kSmallRegistry;
-    auto imported = run_huxiaod({"import", "--config", (dir_ / "huxiao.json").string(),
-                                 (dir_ / "registry.json").string()});
+    auto imported = run_huxiaod(
+        {"import", "--config", (dir_ / "huxiao.json").string(), (dir_ / "registry.json").string()});
     ASSERT_EQ(imported.status, 0) << imported.err;
 }
 
@@ -58,7 +59,8 @@ void ServerTest::start_server() {
 }
 
 std::unique_ptr<TerminalClient> ServerTest::client(const std::string& terminal) {
-    return std::make_unique<TerminalClient>(port(), &terminal_certs_.at(terminal), certs_->server_ca());
+    return std::make_unique<TerminalClient>(port(), &terminal_certs_.at(terminal),
+                                            certs_->server_ca());
 }
 
 std::unique_ptr<TerminalClient> ServerTest::hello(const std::string& terminal) {
@@ -73,8 +75,8 @@ namespace huxiao::test {
 
 std::string ServerTest::make_token(const std::string& role, const std::string& name,
                                    const std::string& unit) {
-    std::vector<std::string> args{"token", "create", "--config", (dir_ / "huxiao.json").string(),
-                                  "--role", role, "--name", name};
+    std::vector<std::string> args{"token",  "create", "--config", (dir_ / "huxiao.json").string(),
+                                  "--role", role,     "--name",   name};
     if (!unit.empty()) {
         args.push_back("--unit");
         args.push_back(unit);

@@ -23,7 +23,7 @@ extern const char* const kSmallRegistry;
 std::filesystem::path make_temp_dir(const std::string& prefix);
 
 class ServerTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override;
     void TearDown() override;
 

@@ -3,11 +3,10 @@
 // from its stdout, and the ways a test ends it (SIGTERM, or kill -9).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <sys/types.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/support/certs.hpp"
@@ -18,7 +17,7 @@ namespace huxiao::test {
 nlohmann::json test_config(const std::string& database_url, const CertFactory& certs);
 
 class ServerProcess {
-public:
+  public:
     // Writes `config` to `dir`/huxiao.json and starts `huxiaod serve`.
     // Throws (with the server's stderr) when it does not come up.
     ServerProcess(const nlohmann::json& config, const std::filesystem::path& dir);
@@ -29,11 +28,11 @@ public:
     int terminal_port() const { return terminal_port_; }
     int api_port() const { return api_port_; }
     pid_t pid() const { return pid_; }
-    void kill_hard();            // SIGKILL, as a crash
-    int terminate();             // SIGTERM; returns the exit status (-1 if it had to be killed)
-    std::string log() const;     // what the server wrote to stderr
+    void kill_hard();         // SIGKILL, as a crash
+    int terminate();          // SIGTERM; returns the exit status (-1 if it had to be killed)
+    std::string log() const;  // what the server wrote to stderr
 
-private:
+  private:
     void start();
     std::filesystem::path dir_;
     std::filesystem::path config_path_;

@@ -6,7 +6,6 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
-
 #include <deque>
 #include <stdexcept>
 
@@ -57,8 +56,9 @@ TerminalClient::~TerminalClient() = default;
 
 bool TerminalClient::connect(std::string* error) {
     boost::system::error_code ec;
-    impl_->stream->next_layer().connect(
-        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(impl_->port)), ec);
+    impl_->stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                                      static_cast<unsigned short>(impl_->port)),
+                                        ec);
     if (ec) {
         if (error) *error = "connect: " + ec.message();
         return false;
@@ -66,7 +66,10 @@ bool TerminalClient::connect(std::string* error) {
     bool done = false;
     boost::system::error_code hs;
     impl_->stream->async_handshake(asio::ssl::stream_base::client,
-                                   [&](boost::system::error_code e) { hs = e; done = true; });
+                                   [&](boost::system::error_code e) {
+                                       hs = e;
+                                       done = true;
+                                   });
     if (!impl_->run_until(done, std::chrono::seconds(10))) {
         if (error) *error = "handshake timed out";
         return false;
@@ -81,7 +84,8 @@ void TerminalClient::connect_and_hello(const std::string& terminal) {
     send({{"type", "hello"}, {"terminal", terminal}, {"proto", 1}, {"fw", "test"}});
     auto welcome = read_frame();
     if (!welcome || (*welcome)["type"] != "welcome") {
-        throw std::runtime_error(terminal + ": no welcome, got " + (welcome ? welcome->dump() : "nothing"));
+        throw std::runtime_error(terminal + ": no welcome, got " +
+                                 (welcome ? welcome->dump() : "nothing"));
     }
 }
 
@@ -89,7 +93,10 @@ bool TerminalClient::send_raw(const std::string& bytes) {
     bool done = false;
     boost::system::error_code ec;
     asio::async_write(*impl_->stream, asio::buffer(bytes),
-                      [&](boost::system::error_code e, std::size_t) { ec = e; done = true; });
+                      [&](boost::system::error_code e, std::size_t) {
+                          ec = e;
+                          done = true;
+                      });
     return impl_->run_until(done, std::chrono::seconds(10)) && !ec;
 }
 
@@ -118,12 +125,13 @@ std::optional<nlohmann::json> TerminalClient::read_new_frame(std::chrono::millis
     std::string line = impl_->buffer.substr(0, n - 1);
     impl_->buffer.erase(0, n);
     auto frame = nlohmann::json::parse(line, nullptr, false);
-    if (frame.is_discarded()) throw std::runtime_error("server sent a line that is not JSON: " + line);
+    if (frame.is_discarded())
+        throw std::runtime_error("server sent a line that is not JSON: " + line);
     return frame;
 }
 
-std::optional<nlohmann::json> TerminalClient::read_frame_of_type(const std::string& type,
-                                                                 std::chrono::milliseconds timeout) {
+std::optional<nlohmann::json> TerminalClient::read_frame_of_type(
+    const std::string& type, std::chrono::milliseconds timeout) {
     // Frames of other types stay queued, in order, for later reads.
     auto& skipped = impl_->skipped;
     for (auto it = skipped.begin(); it != skipped.end(); ++it) {
@@ -135,7 +143,8 @@ std::optional<nlohmann::json> TerminalClient::read_frame_of_type(const std::stri
     }
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         auto frame = read_new_frame(left);
         if (!frame) return std::nullopt;
         if ((*frame)["type"] == type) return frame;
@@ -150,11 +159,13 @@ bool TerminalClient::wait_closed(std::chrono::milliseconds timeout) {
         bool done = false;
         boost::system::error_code ec;
         char byte[256];
-        impl_->stream->async_read_some(asio::buffer(byte), [&](boost::system::error_code e, std::size_t) {
-            ec = e;
-            done = true;
-        });
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        impl_->stream->async_read_some(asio::buffer(byte),
+                                       [&](boost::system::error_code e, std::size_t) {
+                                           ec = e;
+                                           done = true;
+                                       });
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         if (!impl_->run_until(done, left)) return false;
         if (ec) return true;  // EOF, TLS close or reset: closed
     }

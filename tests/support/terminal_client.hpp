@@ -2,11 +2,10 @@
 // certificate (or none), reading and writing JSON lines with timeouts.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -15,7 +14,7 @@
 namespace huxiao::test {
 
 class TerminalClient {
-public:
+  public:
     // `cert` null: connect without a client certificate.
     TerminalClient(int port, const CertFactory::Pair* cert, const std::filesystem::path& server_ca);
     ~TerminalClient();
@@ -30,15 +29,16 @@ public:
     bool send(const nlohmann::json& frame) { return send_line(frame.dump()); }
 
     // The next frame, or nothing on timeout, close or error.
-    std::optional<nlohmann::json> read_frame(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::optional<nlohmann::json> read_frame(
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // The next frame of `type`; frames of other types before it (e.g. status
     // pushes) are kept and returned by later reads, in order.
-    std::optional<nlohmann::json> read_frame_of_type(const std::string& type,
-                                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::optional<nlohmann::json> read_frame_of_type(
+        const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // True when the server closes the connection (EOF or error) within timeout.
     bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-private:
+  private:
     std::optional<nlohmann::json> read_new_frame(std::chrono::milliseconds timeout);
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -58,8 +58,8 @@ TestDatabase::~TestDatabase() {
     }
 }
 
-std::vector<std::string> TestDatabase::column(const std::string& sql,
-                                              const std::vector<std::optional<std::string>>& params) const {
+std::vector<std::string> TestDatabase::column(
+    const std::string& sql, const std::vector<std::optional<std::string>>& params) const {
     db::PgSync c(url_);
     auto r = c.exec(sql, params);
     std::vector<std::string> out;

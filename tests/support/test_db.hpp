@@ -18,7 +18,7 @@ std::string test_cluster_url();
 
 // A database created for one test (and dropped after it).
 class TestDatabase {
-public:
+  public:
     TestDatabase();
     ~TestDatabase();
     TestDatabase(const TestDatabase&) = delete;
@@ -26,12 +26,12 @@ public:
 
     const std::string& url() const { return url_; }
     // Runs a query and returns the first column of every row.
-    std::vector<std::string> column(const std::string& sql,
-                                    const std::vector<std::optional<std::string>>& params = {}) const;
+    std::vector<std::string> column(
+        const std::string& sql, const std::vector<std::optional<std::string>>& params = {}) const;
     std::string scalar(const std::string& sql,
                        const std::vector<std::optional<std::string>>& params = {}) const;
 
-private:
+  private:
     std::string name_;
     std::string admin_url_;
     std::string url_;
@@ -40,15 +40,15 @@ private:
 // A PostgreSQL cluster of its own in a temporary directory (initdb as the
 // `postgres` user when running as root), for tests that stop the database.
 class ThrowawayCluster {
-public:
+  public:
     ThrowawayCluster();
     ~ThrowawayCluster();
     void start();
-    void stop();  // fast shutdown
+    void stop();              // fast shutdown
     std::string url() const;  // database huxiao, role huxiao
     int port() const { return port_; }
 
-private:
+  private:
     void run(const std::string& command) const;
     std::filesystem::path dir_;
     int port_ = 0;

@@ -1,5 +1,7 @@
 // Alarm triage: new incident, repeat alarm or retransmission (contract §3 and
 // §6, common/intake), and the incident id generator.
+#include "common/intake/alarm_triage.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <variant>
 #include <vector>
 
-#include "common/intake/alarm_triage.hpp"
 #include "common/util/time.hpp"
 
 namespace huxiao {
@@ -40,7 +41,8 @@ std::string expect(const TriageOutcome& outcome) {
 
 TEST(AlarmTriage, FirstAlarmOpensAnIncident) {
     AlarmTriage triage(kWindowS);
-    const std::string incident = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
+    const std::string incident =
+        expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
     EXPECT_FALSE(incident.empty());
     EXPECT_EQ(triage.open_incidents(), 1u);
     EXPECT_EQ(triage.incident_of("T-1", "A-1"), incident);
@@ -48,7 +50,8 @@ TEST(AlarmTriage, FirstAlarmOpensAnIncident) {
 
 TEST(AlarmTriage, SecondAlarmOfTheSchoolWithinTheWindowJoins) {
     AlarmTriage triage(kWindowS);
-    const std::string incident = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
+    const std::string incident =
+        expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
     // Another terminal of the same school, 30 s later.
     EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-2", "B-1", "S-1", kT0 + 30 * kSecond))),
               incident);
@@ -62,10 +65,11 @@ TEST(AlarmTriage, SecondAlarmOfTheSchoolWithinTheWindowJoins) {
 
 TEST(AlarmTriage, WindowBoundaryIsInclusive) {
     AlarmTriage triage(kWindowS);
-    const std::string incident = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
-    EXPECT_EQ(expect<RepeatAlarm>(
-                  triage.triage(input("T-1", "A-2", "S-1", kT0 + kWindowS * kSecond))),
-              incident);
+    const std::string incident =
+        expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
+    EXPECT_EQ(
+        expect<RepeatAlarm>(triage.triage(input("T-1", "A-2", "S-1", kT0 + kWindowS * kSecond))),
+        incident);
 }
 
 TEST(AlarmTriage, AlarmOutsideTheWindowOpensANewIncident) {
@@ -82,7 +86,8 @@ TEST(AlarmTriage, AlarmOutsideTheWindowOpensANewIncident) {
 TEST(AlarmTriage, WindowIsMeasuredFromTheLatestAlarmOfTheIncident) {
     // A school pressing again and again keeps its one incident alive.
     AlarmTriage triage(kWindowS);
-    const std::string incident = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
+    const std::string incident =
+        expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
     for (int i = 1; i <= 5; ++i) {
         EXPECT_EQ(expect<RepeatAlarm>(triage.triage(
                       input("T-1", "A-" + std::to_string(i + 1), "S-1", kT0 + i * 100 * kSecond))),
@@ -118,23 +123,27 @@ TEST(AlarmTriage, DrillNeverJoinsARealIncident) {
     EXPECT_NE(real, drill);
     EXPECT_EQ(triage.open_incidents(), 2u);
     // Each later alarm joins the incident of its own kind.
-    EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-2", "B-1", "S-1", kT0 + 2 * kSecond, true))),
-              drill);
-    EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-2", "B-2", "S-1", kT0 + 3 * kSecond))), real);
+    EXPECT_EQ(
+        expect<RepeatAlarm>(triage.triage(input("T-2", "B-1", "S-1", kT0 + 2 * kSecond, true))),
+        drill);
+    EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-2", "B-2", "S-1", kT0 + 3 * kSecond))),
+              real);
 }
 
 TEST(AlarmTriage, RealAlarmNeverJoinsADrill) {
     AlarmTriage triage(kWindowS);
     const std::string drill =
         expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0, true)));
-    const std::string real = expect<NewIncident>(triage.triage(input("T-1", "A-2", "S-1", kT0 + 1)));
+    const std::string real =
+        expect<NewIncident>(triage.triage(input("T-1", "A-2", "S-1", kT0 + 1)));
     EXPECT_NE(real, drill);
     EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-1", "A-3", "S-1", kT0 + 2))), real);
 }
 
 TEST(AlarmTriage, RetransmissionReturnsTheSameIncidentAndRecordsNothing) {
     AlarmTriage triage(kWindowS);
-    const std::string incident = expect<NewIncident>(triage.triage(input("T-1", "A-17", "S-1", kT0)));
+    const std::string incident =
+        expect<NewIncident>(triage.triage(input("T-1", "A-17", "S-1", kT0)));
     EXPECT_EQ(expect<Retransmission>(triage.triage(input("T-1", "A-17", "S-1", kT0 + kSecond))),
               incident);
     // Even long after the window, a retransmission is still a retransmission.
@@ -145,7 +154,8 @@ TEST(AlarmTriage, RetransmissionReturnsTheSameIncidentAndRecordsNothing) {
 
 TEST(AlarmTriage, RetransmissionOfARepeatAlarmReturnsTheJoinedIncident) {
     AlarmTriage triage(kWindowS);
-    const std::string incident = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
+    const std::string incident =
+        expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
     expect<RepeatAlarm>(triage.triage(input("T-2", "B-1", "S-1", kT0 + kSecond)));
     EXPECT_EQ(expect<Retransmission>(triage.triage(input("T-2", "B-1", "S-1", kT0 + 2 * kSecond))),
               incident);
@@ -230,7 +240,8 @@ TEST(AlarmTriage, LateRetransmissionAfterCloseStillFindsTheClosedIncident) {
 TEST(AlarmTriage, CloseRemovesOnlyThatIncident) {
     AlarmTriage triage(kWindowS);
     const std::string real = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
-    const std::string drill = expect<NewIncident>(triage.triage(input("T-1", "A-2", "S-1", kT0, true)));
+    const std::string drill =
+        expect<NewIncident>(triage.triage(input("T-1", "A-2", "S-1", kT0, true)));
     const std::string other = expect<NewIncident>(triage.triage(input("T-5", "A-1", "S-2", kT0)));
     triage.close(drill);
     EXPECT_EQ(triage.open_incidents(), 2u);
@@ -299,7 +310,8 @@ TEST(AlarmTriage, CorrectReplacesWhatTriageGuessed) {
     const std::string guessed = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
     triage.correct("T-1", "A-1", "I-FROM-DB");
     EXPECT_EQ(triage.incident_of("T-1", "A-1"), "I-FROM-DB");
-    EXPECT_EQ(expect<Retransmission>(triage.triage(input("T-1", "A-1", "S-1", kT0 + 1))), "I-FROM-DB");
+    EXPECT_EQ(expect<Retransmission>(triage.triage(input("T-1", "A-1", "S-1", kT0 + 1))),
+              "I-FROM-DB");
     EXPECT_NE(guessed, "I-FROM-DB");
 }
 

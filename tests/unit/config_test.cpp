@@ -1,13 +1,12 @@
 // Configuration parsing (contract §2, common/config).
+#include "common/config/config.hpp"
+
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include "common/config/config.hpp"
 
 namespace huxiao {
 namespace {
@@ -75,7 +74,8 @@ TEST(Config, MinimalFileGetsTheContractDefaults) {
     EXPECT_DOUBLE_EQ(c.dispatch.road_factor, 1.3);
     EXPECT_DOUBLE_EQ(c.dispatch.speed_kmh, 40);
     EXPECT_EQ(c.dispatch.unit_stale_s, 120);
-    EXPECT_EQ(c.dispatch.units_required, (std::map<std::string, int>{{"assault", 2}, {"intrusion", 2}}));
+    EXPECT_EQ(c.dispatch.units_required,
+              (std::map<std::string, int>{{"assault", 2}, {"intrusion", 2}}));
 
     EXPECT_EQ(c.supervision.heartbeat_s, 30);
     EXPECT_EQ(c.supervision.missed_heartbeats, 3);
@@ -186,12 +186,14 @@ TEST(Config, PortZeroIsAllowed) {
 TEST(Config, RangeBoundariesAreInclusive) {
     EXPECT_EQ(parse(with(minimal(), "/database/pool_size", 1)).database.pool_size, 1);
     EXPECT_EQ(parse(with(minimal(), "/database/pool_size", 64)).database.pool_size, 64);
-    EXPECT_EQ(parse(with(minimal(), "/terminal_listener/port", 65535)).terminal_listener.port, 65535);
+    EXPECT_EQ(parse(with(minimal(), "/terminal_listener/port", 65535)).terminal_listener.port,
+              65535);
     EXPECT_EQ(parse(with(minimal(), "/dispatch/repeat_window_s", 0)).dispatch.repeat_window_s, 0);
     EXPECT_EQ(parse(with(minimal(), "/terminal_listener/max_frame_bytes", 256))
                   .terminal_listener.max_frame_bytes,
               256);
-    EXPECT_DOUBLE_EQ(parse(with(minimal(), "/dispatch/road_factor", 1.0)).dispatch.road_factor, 1.0);
+    EXPECT_DOUBLE_EQ(parse(with(minimal(), "/dispatch/road_factor", 1.0)).dispatch.road_factor,
+                     1.0);
     EXPECT_DOUBLE_EQ(parse(with(minimal(), "/dispatch/road_factor", 10.0)).dispatch.road_factor,
                      10.0);
 }
@@ -253,12 +255,9 @@ TEST(Config, EmptyOverrideIsIgnored) {
 
 TEST(Config, EachRequiredKeyIsNamedWhenMissing) {
     const std::pair<const char*, const char*> cases[] = {
-        {"/database", "url"},
-        {"/terminal_listener", "cert"},
-        {"/terminal_listener", "key"},
-        {"/terminal_listener", "client_ca"},
-        {"/api_listener", "cert"},
-        {"/api_listener", "key"},
+        {"/database", "url"},          {"/terminal_listener", "cert"},
+        {"/terminal_listener", "key"}, {"/terminal_listener", "client_ca"},
+        {"/api_listener", "cert"},     {"/api_listener", "key"},
     };
     for (const auto& [section, key] : cases) {
         json doc = minimal();

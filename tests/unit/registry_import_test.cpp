@@ -1,12 +1,11 @@
 // Validation of the registry import file (contract §7, common/model/registry_import).
+#include "common/model/registry_import.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
-
-#include "common/model/registry_import.hpp"
 
 namespace huxiao {
 namespace {
@@ -169,8 +168,11 @@ TEST(RegistryImport, BoundaryCoordinatesAreAccepted) {
 TEST(RegistryImport, SeveralRecordsPerSection) {
     json doc = example();
     doc["districts"].push_back({{"id", "D-2"}, {"name", "Wuchang"}});
-    doc["schools"].push_back(
-        {{"id", "S-2"}, {"name", "No.2 Middle"}, {"district", "D-2"}, {"lat", 30.55}, {"lon", 114.31}});
+    doc["schools"].push_back({{"id", "S-2"},
+                              {"name", "No.2 Middle"},
+                              {"district", "D-2"},
+                              {"lat", 30.55},
+                              {"lon", 114.31}});
     doc["terminals"].push_back({{"id", "T-0002"}, {"school", "S-2"}});
     doc["terminals"].push_back({{"id", "T-0003"}, {"school", "S-1"}});
     const RegistryParse p = parse(doc);
@@ -247,10 +249,12 @@ TEST(RegistryImport, ReferenceToAnInvalidRecordOfTheFileIsAlsoReported) {
     // The district is left out, so the school and unit in it are too, and so on down.
     ASSERT_EQ(p.errors.size(), 6u);
     EXPECT_EQ(p.errors[0], "districts[0] (id \"D-1\"): field \"name\" must be a non-empty string");
-    EXPECT_EQ(p.errors[1].rfind("schools[0] (id \"S-1\"): field \"district\"", 0), 0u) << p.errors[1];
+    EXPECT_EQ(p.errors[1].rfind("schools[0] (id \"S-1\"): field \"district\"", 0), 0u)
+        << p.errors[1];
     EXPECT_EQ(p.errors[2].rfind("terminals[0] (id \"T-0001\"): field \"school\"", 0), 0u)
         << p.errors[2];
-    EXPECT_EQ(p.errors[3].rfind("units[0] (id \"P-12\"): field \"district\"", 0), 0u) << p.errors[3];
+    EXPECT_EQ(p.errors[3].rfind("units[0] (id \"P-12\"): field \"district\"", 0), 0u)
+        << p.errors[3];
     EXPECT_EQ(p.errors[4], "guard_posts[0]: field \"school\" \"S-1\" is an unknown school");
     EXPECT_EQ(p.errors[5], "guard_posts[0]: field \"unit\" \"P-12\" is an unknown unit");
     EXPECT_TRUE(p.registry.districts.empty());
@@ -285,7 +289,8 @@ TEST(RegistryImport, DuplicateIdInTheFile) {
 
     doc = example();
     doc["terminals"].push_back({{"id", "T-0001"}, {"school", "S-1"}});
-    EXPECT_EQ(only_error(doc), "terminals[1] (id \"T-0001\"): duplicate id \"T-0001\" in this file");
+    EXPECT_EQ(only_error(doc),
+              "terminals[1] (id \"T-0001\"): duplicate id \"T-0001\" in this file");
 
     doc = example();
     const json school = doc["schools"][0];
@@ -407,10 +412,12 @@ TEST(RegistryImport, GuardPostBadDays) {
 }
 
 TEST(RegistryImport, GuardPostBadWindows) {
-    EXPECT_EQ(only_error(with(example(), "/guard_posts/0/windows", json::array({"08:30-07:00"}))),
-              "guard_posts[0]: field \"windows\" \"08:30-07:00\" is not a window like \"07:00-08:30\"");
-    EXPECT_EQ(only_error(with(example(), "/guard_posts/0/windows", json::array({"07:00-08:30", 730}))),
-              "guard_posts[0]: field \"windows\" 730 is not a window like \"07:00-08:30\"");
+    EXPECT_EQ(
+        only_error(with(example(), "/guard_posts/0/windows", json::array({"08:30-07:00"}))),
+        "guard_posts[0]: field \"windows\" \"08:30-07:00\" is not a window like \"07:00-08:30\"");
+    EXPECT_EQ(
+        only_error(with(example(), "/guard_posts/0/windows", json::array({"07:00-08:30", 730}))),
+        "guard_posts[0]: field \"windows\" 730 is not a window like \"07:00-08:30\"");
     for (const json& bad : {json::array(), json("07:00-08:30"), json(nullptr)}) {
         EXPECT_EQ(only_error(with(example(), "/guard_posts/0/windows", bad)),
                   "guard_posts[0]: field \"windows\" must be a non-empty array like "
@@ -422,8 +429,8 @@ TEST(RegistryImport, GuardPostBadWindows) {
 }
 
 TEST(RegistryImport, EveryBadWindowIsReported) {
-    const RegistryParse p =
-        parse(with(example(), "/guard_posts/0/windows", json::array({"7-8", "07:00-08:30", "25:00-26:00"})));
+    const RegistryParse p = parse(with(example(), "/guard_posts/0/windows",
+                                       json::array({"7-8", "07:00-08:30", "25:00-26:00"})));
     ASSERT_EQ(p.errors.size(), 2u);
     EXPECT_NE(p.errors[0].find("\"7-8\""), std::string::npos);
     EXPECT_NE(p.errors[1].find("\"25:00-26:00\""), std::string::npos);
@@ -451,7 +458,8 @@ TEST(RegistryImport, UnknownSection) {
 }
 
 TEST(RegistryImport, SectionMustBeAnArray) {
-    EXPECT_EQ(only_error(with(example(), "/terminals", json::object())), "terminals: must be an array");
+    EXPECT_EQ(only_error(with(example(), "/terminals", json::object())),
+              "terminals: must be an array");
 }
 
 TEST(RegistryImport, NotJsonOrNotAnObject) {
@@ -498,9 +506,9 @@ TEST(ParseWeekdays, RangesListsAndDaily) {
 }
 
 TEST(ParseWeekdays, UnderstoodTextOnly) {
-    for (const char* bad : {"", "weekdays", "Mon", "MON-FRI", "monday", "fri-mon", "sun-mon", "mon-",
-                            "-fri", "mon--fri", "mon-tue-wed", "mon,", ",mon", "mon,,tue", "mon, tue",
-                            " mon", "mon ", "all"}) {
+    for (const char* bad : {"", "weekdays", "Mon", "MON-FRI", "monday", "fri-mon", "sun-mon",
+                            "mon-", "-fri", "mon--fri", "mon-tue-wed", "mon,", ",mon", "mon,,tue",
+                            "mon, tue", " mon", "mon ", "all"}) {
         EXPECT_EQ(parse_weekdays(bad), 0u) << '"' << bad << '"';
     }
 }
@@ -534,18 +542,19 @@ TEST(ParseWindow, EmptyOrReversedWindows) {
 
 TEST(ParseWindow, OutOfRangeFields) {
     MinuteWindow w;
-    for (const char* bad : {"24:00-24:30", "24:01-24:02", "07:60-08:00", "07:00-08:60", "25:00-26:00",
-                            "00:00-24:01", "99:99-99:99"}) {
+    for (const char* bad : {"24:00-24:30", "24:01-24:02", "07:60-08:00", "07:00-08:60",
+                            "25:00-26:00", "00:00-24:01", "99:99-99:99"}) {
         EXPECT_FALSE(parse_window(bad, w)) << bad;
     }
 }
 
 TEST(ParseWindow, MalformedText) {
     MinuteWindow w;
-    for (const char* bad : {"", "7:00-8:30", "07:00-8:30", "0700-0830", "07:00 08:30", "07.00-08.30",
-                            "07:00-08:30 ", " 07:00-08:30", "07:00-08:3x", "07:00-08:3 ",
-                            "+7:00-08:30", " 7:00-08:30", "07:00-+8:30", "07:00--8:30", "07:00-0x:30",
-                            "07:00–08:30" /* en dash */, "07:00-08:30-09:00", "ab:cd-ef:gh"}) {
+    for (const char* bad :
+         {"", "7:00-8:30", "07:00-8:30", "0700-0830", "07:00 08:30", "07.00-08.30", "07:00-08:30 ",
+          " 07:00-08:30", "07:00-08:3x", "07:00-08:3 ", "+7:00-08:30", " 7:00-08:30", "07:00-+8:30",
+          "07:00--8:30", "07:00-0x:30", "07:00–08:30" /* en dash */, "07:00-08:30-09:00",
+          "ab:cd-ef:gh"}) {
         EXPECT_FALSE(parse_window(bad, w)) << '"' << bad << '"';
     }
 }

@@ -1,4 +1,6 @@
 // The indexed registry snapshot (common/model/registry_index).
+#include "common/model/registry_index.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,14 +10,14 @@
 #include <vector>
 
 #include "common/model/registry_import.hpp"
-#include "common/model/registry_index.hpp"
 
 namespace huxiao {
 namespace {
 
 Registry sample() {
     Registry r;
-    r.districts = {{"D-1", "Jianghan", {std::nullopt, 300}}, {"D-2", "Wuchang", {45, std::nullopt}}};
+    r.districts = {{"D-1", "Jianghan", {std::nullopt, 300}},
+                   {"D-2", "Wuchang", {45, std::nullopt}}};
     r.schools = {{"S-1", "No.1 Primary", "D-1", {30.5928, 114.3055}},
                  {"S-2", "No.2 Middle", "D-2", {30.55, 114.31}},
                  {"S-3", "No.3 (no terminals)", "D-2", {30.50, 114.20}}};
@@ -23,7 +25,8 @@ Registry sample() {
                    {"T-0002", "S-2", true},
                    {"T-0003", "S-1", false},
                    {"T-0004", "S-1", true}};
-    r.units = {{"P-12", "Patrol 12", "D-1", {30.59, 114.29}}, {"P-13", "Patrol 13", "D-2", {30.6, 114.3}}};
+    r.units = {{"P-12", "Patrol 12", "D-1", {30.59, 114.29}},
+               {"P-13", "Patrol 13", "D-2", {30.6, 114.3}}};
     return r;
 }
 

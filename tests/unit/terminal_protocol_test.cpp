@@ -1,13 +1,13 @@
 // The school terminal protocol codec (contract §3, common/protocol).
+#include "common/protocol/terminal_protocol.hpp"
+
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
 
-#include "common/protocol/terminal_protocol.hpp"
 #include "common/util/time.hpp"
 
 namespace huxiao::terminal {
@@ -57,7 +57,8 @@ std::string alarm_with(const std::string& extra_fields) {
 // ---------------------------------------------------------------- hello
 
 TEST(DecodeHello, TheContractExample) {
-    const Hello h = decode_as<Hello>(R"({"type":"hello","terminal":"T-0001","proto":1,"fw":"2.3.1"})");
+    const Hello h =
+        decode_as<Hello>(R"({"type":"hello","terminal":"T-0001","proto":1,"fw":"2.3.1"})");
     EXPECT_EQ(h.terminal, "T-0001");
     EXPECT_EQ(h.proto, 1);
     EXPECT_EQ(h.fw, "2.3.1");
@@ -107,7 +108,8 @@ TEST(DecodeHello, FirmwareMustBeAShortString) {
     EXPECT_EQ(e.message, "field \"fw\" must be a string of at most 64 bytes");
 
     const std::string fw64(64, 'v');
-    EXPECT_EQ(decode_as<Hello>(R"({"type":"hello","terminal":"T-1","fw":")" + fw64 + "\"}").fw, fw64);
+    EXPECT_EQ(decode_as<Hello>(R"({"type":"hello","terminal":"T-1","fw":")" + fw64 + "\"}").fw,
+              fw64);
     e = error_of(R"({"type":"hello","terminal":"T-1","fw":")" + fw64 + "v\"}");
     EXPECT_EQ(e.message, "field \"fw\" must be a string of at most 64 bytes");
 }
@@ -201,8 +203,8 @@ TEST(DecodeAlarm, AtIsValidatedWhenPresent) {
     EXPECT_EQ(e.message, "field \"at\" must be an ISO-8601 string");
     EXPECT_EQ(e.ref, "A-17");
 
-    for (const char* bad : {"yesterday", "2026-09-01", "2026-09-01T07:30:00", "2026-02-30T07:30:00Z",
-                            ""}) {
+    for (const char* bad :
+         {"yesterday", "2026-09-01", "2026-09-01T07:30:00", "2026-02-30T07:30:00Z", ""}) {
         e = error_of(alarm_with(R"(,"at":")" + std::string(bad) + "\""));
         EXPECT_EQ(e.code, ErrorCode::bad_frame) << bad;
         EXPECT_EQ(e.message, "field \"at\" is not an ISO-8601 time like 2026-09-01T07:30:00Z")
@@ -285,8 +287,8 @@ TEST(DecodeHeartbeat, SequenceMustBeAnInteger) {
 // ---------------------------------------------------------------- cancel
 
 TEST(DecodeCancel, TheContractExample) {
-    const Cancel c =
-        decode_as<Cancel>(R"({"type":"cancel","id":"C-3","alarm":"A-17","reason":"pressed by mistake"})");
+    const Cancel c = decode_as<Cancel>(
+        R"({"type":"cancel","id":"C-3","alarm":"A-17","reason":"pressed by mistake"})");
     EXPECT_EQ(c.id, "C-3");
     EXPECT_EQ(c.alarm, "A-17");
     EXPECT_EQ(c.reason, "pressed by mistake");
@@ -294,8 +296,9 @@ TEST(DecodeCancel, TheContractExample) {
 
 TEST(DecodeCancel, ReasonIsOptional) {
     EXPECT_EQ(decode_as<Cancel>(R"({"type":"cancel","id":"C-3","alarm":"A-17"})").reason, "");
-    EXPECT_EQ(decode_as<Cancel>(R"({"type":"cancel","id":"C-3","alarm":"A-17","reason":null})").reason,
-              "");
+    EXPECT_EQ(
+        decode_as<Cancel>(R"({"type":"cancel","id":"C-3","alarm":"A-17","reason":null})").reason,
+        "");
 }
 
 TEST(DecodeCancel, MissingOrBadAlarmCarriesTheRef) {
@@ -336,8 +339,8 @@ TEST(DecodeCancel, ReasonIsValidated) {
 
 TEST(DecodeFrame, InvalidJson) {
     for (const char* bad : {"", "   ", "{", "not json", R"({"type":"heartbeat")",
-                            R"({"type":"heartbeat"} {"type":"heartbeat"})", R"({'type':'heartbeat'})",
-                            R"({"type":"heartbeat",})"}) {
+                            R"({"type":"heartbeat"} {"type":"heartbeat"})",
+                            R"({'type':'heartbeat'})", R"({"type":"heartbeat",})"}) {
         const auto e = error_of(bad);
         EXPECT_EQ(e.code, ErrorCode::bad_frame) << bad;
         EXPECT_EQ(e.message, "frame is not valid JSON") << bad;
@@ -346,10 +349,11 @@ TEST(DecodeFrame, InvalidJson) {
 }
 
 TEST(DecodeFrame, InvalidUtf8IsNotValidJson) {
-    for (const std::string& bad : {std::string("{\"type\":\"alarm\",\"id\":\"A-1\",\"kind\":\"fire\",\"note\":\"\xFF\"}"),
-                                  std::string("{\"type\":\"heartbeat\",\"x\":\"\xC3\"}"),
-                                  std::string("{\"type\":\"heartbeat\",\"x\":\"\xC0\xAF\"}"),  // overlong '/'
-                                  std::string("{\"type\":\"heartbeat\",\"x\":\"\xED\xA0\x80\"}")}) {  // surrogate
+    for (const std::string& bad :
+         {std::string("{\"type\":\"alarm\",\"id\":\"A-1\",\"kind\":\"fire\",\"note\":\"\xFF\"}"),
+          std::string("{\"type\":\"heartbeat\",\"x\":\"\xC3\"}"),
+          std::string("{\"type\":\"heartbeat\",\"x\":\"\xC0\xAF\"}"),         // overlong '/'
+          std::string("{\"type\":\"heartbeat\",\"x\":\"\xED\xA0\x80\"}")}) {  // surrogate
         const auto e = error_of(bad);
         EXPECT_EQ(e.code, ErrorCode::bad_frame);
         EXPECT_EQ(e.message, "frame is not valid JSON");
@@ -396,7 +400,8 @@ TEST(DecodeFrame, UnknownTypeKeepsTheRef) {
 
     // Server-to-terminal types are not accepted from a terminal.
     for (const char* t : {"welcome", "ack", "heartbeat_ack", "status", "error"}) {
-        EXPECT_EQ(error_of(std::string(R"({"type":")") + t + "\"}").code, ErrorCode::unknown_type) << t;
+        EXPECT_EQ(error_of(std::string(R"({"type":")") + t + "\"}").code, ErrorCode::unknown_type)
+            << t;
     }
 }
 
@@ -404,7 +409,8 @@ TEST(DecodeFrame, InvalidOrNonStringIdIsNotUsedAsRef) {
     EXPECT_FALSE(error_of(R"({"type":"panic","id":17})").ref.has_value());
     EXPECT_FALSE(error_of(R"({"type":"panic","id":"has space"})").ref.has_value());
     EXPECT_FALSE(error_of(R"({"type":"panic","id":""})").ref.has_value());
-    EXPECT_FALSE(error_of(R"({"type":"panic","id":")" + std::string(65, 'a') + "\"}").ref.has_value());
+    EXPECT_FALSE(
+        error_of(R"({"type":"panic","id":")" + std::string(65, 'a') + "\"}").ref.has_value());
 }
 
 TEST(DecodeFrame, TrailingCarriageReturnIsTolerated) {
@@ -445,7 +451,8 @@ TEST(IsValidId, PrintableAsciiOnly) {
 
 TEST(DecodeFrame, IdOfExactlySixtyFourCharactersIsAccepted) {
     const std::string id64(64, 'z');
-    EXPECT_EQ(decode_as<Alarm>(R"({"type":"alarm","id":")" + id64 + R"(","kind":"fire"})").id, id64);
+    EXPECT_EQ(decode_as<Alarm>(R"({"type":"alarm","id":")" + id64 + R"(","kind":"fire"})").id,
+              id64);
     const auto e = error_of(R"({"type":"alarm","id":")" + id64 + R"(z","kind":"fire"})");
     EXPECT_EQ(e.code, ErrorCode::bad_frame);
     EXPECT_EQ(e.message, "field \"id\" must be 1-64 printable ASCII characters");
@@ -486,8 +493,9 @@ TEST(ErrorCodes, ConnectionStaysOpenOnlyAfterBadFrameUnknownTypeAndUnavailable) 
 
 TEST(Encode, Welcome) {
     const json j = one_line(encode_welcome(kExample, 30));
-    EXPECT_EQ(j, json::parse(
-                     R"({"type":"welcome","server_time":"2026-09-01T07:30:00.000Z","heartbeat_s":30})"));
+    EXPECT_EQ(
+        j, json::parse(
+               R"({"type":"welcome","server_time":"2026-09-01T07:30:00.000Z","heartbeat_s":30})"));
     EXPECT_EQ(one_line(encode_welcome(kExample + 123'456, 15))["server_time"],
               "2026-09-01T07:30:00.123Z");
 }
@@ -503,15 +511,18 @@ TEST(Encode, AckEscapesQuotesAndBackslashesInIds) {
 }
 
 TEST(Encode, HeartbeatAck) {
-    EXPECT_EQ(one_line(encode_heartbeat_ack(42)), json::parse(R"({"type":"heartbeat_ack","seq":42})"));
+    EXPECT_EQ(one_line(encode_heartbeat_ack(42)),
+              json::parse(R"({"type":"heartbeat_ack","seq":42})"));
     EXPECT_EQ(one_line(encode_heartbeat_ack(9007199254740993LL))["seq"].get<std::int64_t>(),
               9007199254740993LL);
 }
 
 TEST(Encode, ErrorWithRef) {
     const json j = one_line(encode_error({ErrorCode::bad_frame, "missing field \"kind\"", "A-17"}));
-    EXPECT_EQ(j, json::parse(
-                     R"({"type":"error","code":"bad_frame","message":"missing field \"kind\"","ref":"A-17"})"));
+    EXPECT_EQ(
+        j,
+        json::parse(
+            R"({"type":"error","code":"bad_frame","message":"missing field \"kind\"","ref":"A-17"})"));
 }
 
 TEST(Encode, ErrorWithoutRefHasExplicitNull) {
@@ -525,24 +536,27 @@ TEST(Encode, ErrorWithoutRefHasExplicitNull) {
 }
 
 TEST(Encode, ErrorMessageWithNewlineStaysOneLine) {
-    const json j = one_line(encode_error({ErrorCode::bad_frame, "line one\nline two", std::nullopt}));
+    const json j =
+        one_line(encode_error({ErrorCode::bad_frame, "line one\nline two", std::nullopt}));
     EXPECT_EQ(j["message"], "line one\nline two");
 }
 
 TEST(Encode, ErrorWithInvalidUtf8DoesNotThrow) {
     std::string out;
-    EXPECT_NO_THROW(out = encode_error({ErrorCode::bad_frame, "bad \xFF byte", std::string("\xC3")}));
+    EXPECT_NO_THROW(out =
+                        encode_error({ErrorCode::bad_frame, "bad \xFF byte", std::string("\xC3")}));
     const json j = one_line(out);
     EXPECT_EQ(j["code"], "bad_frame");
     EXPECT_TRUE(j["message"].is_string());
 }
 
 TEST(Encode, EveryErrorCodeRoundTripsThroughEncodeError) {
-    for (ErrorCode c : {ErrorCode::bad_frame, ErrorCode::frame_too_large, ErrorCode::unknown_type,
-                        ErrorCode::not_hello, ErrorCode::unknown_terminal,
-                        ErrorCode::identity_mismatch, ErrorCode::rate_limited,
-                        ErrorCode::unavailable}) {
-        EXPECT_EQ(one_line(encode_error({c, "m", std::nullopt}))["code"], std::string(to_string(c)));
+    for (ErrorCode c :
+         {ErrorCode::bad_frame, ErrorCode::frame_too_large, ErrorCode::unknown_type,
+          ErrorCode::not_hello, ErrorCode::unknown_terminal, ErrorCode::identity_mismatch,
+          ErrorCode::rate_limited, ErrorCode::unavailable}) {
+        EXPECT_EQ(one_line(encode_error({c, "m", std::nullopt}))["code"],
+                  std::string(to_string(c)));
     }
 }
 
@@ -562,7 +576,8 @@ TEST(Encode, StatusWithUnitAndEta) {
     s.eta_s = 240;
     s.at = kExample;
     const json j = one_line(encode_status(s));
-    EXPECT_EQ(j, json::parse(R"({"type":"status","incident":"I-20260901-0ABCDEF","state":"dispatched",
+    EXPECT_EQ(j,
+              json::parse(R"({"type":"status","incident":"I-20260901-0ABCDEF","state":"dispatched",
                                  "unit":"P-12","eta_s":240,"at":"2026-09-01T07:30:00.000Z"})"));
 }
 
@@ -572,8 +587,10 @@ TEST(Encode, StatusOmitsAbsentOptionalFields) {
     s.state = "received";
     s.at = kExample + 5'000;
     const json j = one_line(encode_status(s));
-    EXPECT_EQ(j, json::parse(
-                     R"({"type":"status","incident":"I-1","state":"received","at":"2026-09-01T07:30:00.005Z"})"));
+    EXPECT_EQ(
+        j,
+        json::parse(
+            R"({"type":"status","incident":"I-1","state":"received","at":"2026-09-01T07:30:00.005Z"})"));
     EXPECT_FALSE(j.contains("unit"));
     EXPECT_FALSE(j.contains("eta_s"));
     EXPECT_FALSE(j.contains("drill"));

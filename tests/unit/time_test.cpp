@@ -1,12 +1,13 @@
 // ISO-8601 formatting and parsing, civil-date arithmetic (common/util/time)
 // and the token bucket (common/util/token_bucket).
+#include "common/util/time.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 
-#include "common/util/time.hpp"
 #include "common/util/token_bucket.hpp"
 
 namespace huxiao {
@@ -194,13 +195,27 @@ TEST(ParseIso, MalformedOffsets) {
 }
 
 TEST(ParseIso, MalformedShapes) {
-    for (const char* bad : {"", "Z", "2026-09-01", "2026-09-01T07:30Z", "2026-09-01T07:30:00.Z",
-                            "2026-9-01T07:30:00Z", "2026-09-1T07:30:00Z", "26-09-01T07:30:00Z",
-                            "2026/09/01T07:30:00Z", "2026-09-01X07:30:00Z", "2026-09-01T07-30-00Z",
-                            "2026-09-01T07:30:00ZZ", "2026-09-01T07:30:00Z ", " 2026-09-01T07:30:00Z",
-                            "2026-09-01T07:30:00.12aZ", "2026-09-01T07:30:00,123Z",
-                            "+2026-09-01T07:30:00Z", "2026-09-01T7:30:00Z", "20a6-09-01T07:30:00Z",
-                            "2026-09-01T07:30:0xZ", "not a time at all!!"}) {
+    for (const char* bad : {"",
+                            "Z",
+                            "2026-09-01",
+                            "2026-09-01T07:30Z",
+                            "2026-09-01T07:30:00.Z",
+                            "2026-9-01T07:30:00Z",
+                            "2026-09-1T07:30:00Z",
+                            "26-09-01T07:30:00Z",
+                            "2026/09/01T07:30:00Z",
+                            "2026-09-01X07:30:00Z",
+                            "2026-09-01T07-30-00Z",
+                            "2026-09-01T07:30:00ZZ",
+                            "2026-09-01T07:30:00Z ",
+                            " 2026-09-01T07:30:00Z",
+                            "2026-09-01T07:30:00.12aZ",
+                            "2026-09-01T07:30:00,123Z",
+                            "+2026-09-01T07:30:00Z",
+                            "2026-09-01T7:30:00Z",
+                            "20a6-09-01T07:30:00Z",
+                            "2026-09-01T07:30:0xZ",
+                            "not a time at all!!"}) {
         EXPECT_FALSE(parse_iso8601(bad).has_value()) << '"' << bad << '"';
     }
 }
@@ -213,8 +228,7 @@ TEST(ParseIso, EmbeddedNulIsNotIgnored) {
 TEST(ParseIso, YearsBeforeTheEpochAndFarFuture) {
     EXPECT_EQ(parse_iso8601("1969-12-31T23:59:59Z"), -kSecond);
     EXPECT_EQ(parse_iso8601("0001-01-01T00:00:00Z"), days_from_civil(1, 1, 1) * kDay);
-    EXPECT_EQ(parse_iso8601("9999-12-31T23:59:59.999999Z"),
-              (253'402'300'799 * kSecond) + 999'999);
+    EXPECT_EQ(parse_iso8601("9999-12-31T23:59:59.999999Z"), (253'402'300'799 * kSecond) + 999'999);
 }
 
 // ---------------------------------------------------------------- TokenBucket
@@ -235,7 +249,7 @@ TEST(TokenBucket, RefillsAtTheRate) {
     EXPECT_TRUE(bucket.take(t));
     EXPECT_TRUE(bucket.take(t));
     EXPECT_FALSE(bucket.take(t));
-    EXPECT_TRUE(bucket.take(t + 100'000));   // exactly 1.0 token
+    EXPECT_TRUE(bucket.take(t + 100'000));  // exactly 1.0 token
     EXPECT_FALSE(bucket.take(t + 100'000));
     EXPECT_FALSE(bucket.take(t + 199'000));  // 0.99 token
     EXPECT_TRUE(bucket.take(t + 201'000));   // 1.01 tokens

@@ -1,6 +1,12 @@
 #include "tools/bench/dispatch.hpp"
-#include "tools/bench/bench_util.hpp"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,23 +25,13 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -45,6 +41,7 @@
 #include <vector>
 
 #include "common/util/time.hpp"
+#include "tools/bench/bench_util.hpp"
 #include "tools/bench/load.hpp"
 #include "tools/bench/make_certs.hpp"
 
@@ -62,7 +59,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::size_t kMaxLine = 64 * 1024;
-
 
 Percentiles summarise(std::vector<std::int64_t> us) {
     Percentiles p;
@@ -142,7 +138,7 @@ struct Unit {
 };
 
 class DispatchLoad {
-public:
+  public:
     explicit DispatchLoad(const DispatchOptions& options) : o_(options), io_(options.threads) {
         tls_.set_verify_mode(ssl::verify_peer);
         tls_.load_verify_file(o_.ca.string());
@@ -151,7 +147,8 @@ public:
         api_endpoint_ = tcp::endpoint(address, static_cast<unsigned short>(o_.api_port));
         tag_ = "d" + std::to_string(wall_now() / 1000) + "p" + std::to_string(::getpid());
         for (int i = 1; i <= o_.terminals; ++i) {
-            auto t = std::make_unique<Terminal>(terminal_id(o_.prefix, i), terminal_id(o_.school_prefix, i),
+            auto t = std::make_unique<Terminal>(terminal_id(o_.prefix, i),
+                                                terminal_id(o_.school_prefix, i),
                                                 asio::make_strand(io_));
             t->cert = read_cert(o_.certs / (t->id + ".crt"));
             t->key = read_key(o_.certs / (t->id + ".key"));
@@ -169,10 +166,12 @@ public:
                                                     asio::make_strand(io_)));
         }
         if (static_cast<int>(units_.size()) < o_.units) {
-            throw std::runtime_error(o_.unit_tokens.string() + " has " + std::to_string(units_.size()) +
+            throw std::runtime_error(o_.unit_tokens.string() + " has " +
+                                     std::to_string(units_.size()) +
                                      " unit tokens, --units asks for " + std::to_string(o_.units));
         }
-        const auto expected = static_cast<std::size_t>(o_.rate * (o_.warmup_s + o_.duration_s)) + 16;
+        const auto expected =
+            static_cast<std::size_t>(o_.rate * (o_.warmup_s + o_.duration_s)) + 16;
         alarms_.reserve(expected);
     }
 
@@ -187,7 +186,7 @@ public:
         return collect();
     }
 
-private:
+  private:
     void connect_failed(const std::string& who, const std::string& why) {
         std::lock_guard lock(mutex_);
         if (first_connect_error_.empty()) first_connect_error_ = who + ": " + why;
@@ -197,8 +196,8 @@ private:
     // ---- terminals -------------------------------------------------------------
 
     asio::awaitable<std::optional<std::string>> read_line(Terminal& t) {
-        auto [ec, n] = co_await asio::async_read_until(*t.stream, asio::dynamic_buffer(t.buffer, kMaxLine),
-                                                       '\n', use_tuple);
+        auto [ec, n] = co_await asio::async_read_until(
+            *t.stream, asio::dynamic_buffer(t.buffer, kMaxLine), '\n', use_tuple);
         if (ec) co_return std::nullopt;
         std::string line = t.buffer.substr(0, n - 1);
         t.buffer.erase(0, n);
@@ -208,7 +207,8 @@ private:
     asio::awaitable<std::string> connect(Terminal& t) {
         t.stream = std::make_unique<TlsStream>(t.strand, tls_);
         SSL* ssl_handle = t.stream->native_handle();
-        if (SSL_use_certificate(ssl_handle, t.cert) != 1 || SSL_use_PrivateKey(ssl_handle, t.key) != 1) {
+        if (SSL_use_certificate(ssl_handle, t.cert) != 1 ||
+            SSL_use_PrivateKey(ssl_handle, t.key) != 1) {
             co_return "the certificate or key cannot be used";
         }
         t.stream->set_verify_callback(ssl::host_name_verification(o_.host));
@@ -218,7 +218,8 @@ private:
         t.stream->next_layer().set_option(tcp::no_delay(true), ignored);
         auto [hec] = co_await t.stream->async_handshake(ssl::stream_base::client, use_tuple);
         if (hec) co_return "TLS handshake: " + hec.message();
-        t.frame = R"({"type":"hello","terminal":")" + t.id + R"(","proto":1,"fw":"huxiao-bench"})" + "\n";
+        t.frame =
+            R"({"type":"hello","terminal":")" + t.id + R"(","proto":1,"fw":"huxiao-bench"})" + "\n";
         auto [wec, wn] = co_await asio::async_write(*t.stream, asio::buffer(t.frame), use_tuple);
         if (wec) co_return "hello: " + wec.message();
         auto line = co_await read_line(t);
@@ -262,9 +263,9 @@ private:
             co_return;
         }
         t.writing = true;
-        t.frame = R"({"type":"alarm","id":")" + tag_ + "-" + std::to_string(index) + R"(","kind":")" + o_.kind +
-                  R"(","at":")" + format_iso_millis(wall_now()) + R"(","drill":false,"note":"huxiao-bench dispatch"})" +
-                  "\n";
+        t.frame = R"({"type":"alarm","id":")" + tag_ + "-" + std::to_string(index) +
+                  R"(","kind":")" + o_.kind + R"(","at":")" + format_iso_millis(wall_now()) +
+                  R"(","drill":false,"note":"huxiao-bench dispatch"})" + "\n";
         {
             std::lock_guard lock(mutex_);
             Alarm& a = alarms_[index];
@@ -305,7 +306,8 @@ private:
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         u.ws->next_layer().set_verify_callback(ssl::host_name_verification(o_.host));
-        auto [hec] = co_await u.ws->next_layer().async_handshake(ssl::stream_base::client, use_tuple);
+        auto [hec] =
+            co_await u.ws->next_layer().async_handshake(ssl::stream_base::client, use_tuple);
         if (hec) co_return "TLS handshake: " + hec.message();
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = std::chrono::seconds(10);
@@ -313,10 +315,11 @@ private:
         timeouts.keep_alive_pings = false;
         u.ws->set_option(timeouts);
         const std::string authorization = "Bearer " + u.token;
-        u.ws->set_option(websocket::stream_base::decorator([authorization](websocket::request_type& request) {
-            request.set(beast::http::field::authorization, authorization);
-            request.set(beast::http::field::user_agent, "huxiao-bench");
-        }));
+        u.ws->set_option(
+            websocket::stream_base::decorator([authorization](websocket::request_type& request) {
+                request.set(beast::http::field::authorization, authorization);
+                request.set(beast::http::field::user_agent, "huxiao-bench");
+            }));
         auto [uec] = co_await u.ws->async_handshake(o_.host, "/ws/unit", use_tuple);
         if (uec) co_return "WebSocket upgrade of /ws/unit: " + uec.message();
         u.ws->text(true);
@@ -329,8 +332,9 @@ private:
             co_return "no welcome; the server said: " + text;
         }
         char position[160];
-        std::snprintf(position, sizeof position, R"({"type":"position","lat":%.7f,"lon":%.7f,"at":"%s"})",
-                      u.home.lat, u.home.lon, format_iso_millis(wall_now()).c_str());
+        std::snprintf(position, sizeof position,
+                      R"({"type":"position","lat":%.7f,"lon":%.7f,"at":"%s"})", u.home.lat,
+                      u.home.lon, format_iso_millis(wall_now()).c_str());
         // (No temporaries inside co_await expressions: GCC 12.)
         const std::string position_text = position;
         const std::string availability = R"({"type":"availability","status":"available"})";
@@ -358,12 +362,15 @@ private:
             if (type == "offer") {
                 const std::string incident = text_field(message, "incident");
                 const auto school = message.find("school");
-                on_offer(incident, school != message.end() && school->is_object() ? text_field(*school, "id") : "",
-                         now);
+                on_offer(
+                    incident,
+                    school != message.end() && school->is_object() ? text_field(*school, "id") : "",
+                    now);
                 // Take it, be there, and leave: the incident resolves and the
                 // unit is available again for the next one.
                 const std::string accept = json{{"type", "accept"}, {"incident", incident}}.dump();
-                const std::string arrived = json{{"type", "arrived"}, {"incident", incident}}.dump();
+                const std::string arrived =
+                    json{{"type", "arrived"}, {"incident", incident}}.dump();
                 const std::string clear =
                     json{{"type", "clear"}, {"incident", incident}, {"outcome", "bench"}}.dump();
                 if (!co_await write(u, accept)) break;
@@ -380,7 +387,8 @@ private:
     void on_offer(const std::string& incident, const std::string& school, Clock::time_point now) {
         std::lock_guard lock(mutex_);
         ++offers_received_;
-        if (!offered_incidents_.insert(incident).second) return;  // a later offer of the same incident
+        if (!offered_incidents_.insert(incident).second)
+            return;  // a later offer of the same incident
         const auto it = latest_by_school_.find(school);
         if (it == latest_by_school_.end() || alarms_[it->second].offered) {
             ++unmatched_offers_;
@@ -432,8 +440,10 @@ private:
         }
         connect_s_ = std::chrono::duration<double>(Clock::now() - connect_start).count();
         if (terminals_ready_.load() + units_ready_.load() < expected) {
-            std::fprintf(stderr, "huxiao-bench: %d of %d terminals and %d of %d units connected; giving up\n",
-                         terminals_ready_.load(), o_.terminals, units_ready_.load(), o_.units);
+            std::fprintf(
+                stderr,
+                "huxiao-bench: %d of %d terminals and %d of %d units connected; giving up\n",
+                terminals_ready_.load(), o_.terminals, units_ready_.load(), o_.units);
             close_all();
             co_return;
         }
@@ -443,12 +453,14 @@ private:
 
         const auto t0 = Clock::now();
         const auto period = std::chrono::duration<double>(1.0 / o_.rate);
-        const auto warmup = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.warmup_s));
+        const auto warmup =
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.warmup_s));
         const auto end = t0 + std::chrono::duration_cast<Clock::duration>(
                                   std::chrono::duration<double>(o_.warmup_s + o_.duration_s));
         double cpu0 = -1;
         for (std::size_t i = 0;; ++i) {
-            const auto at = t0 + std::chrono::duration_cast<Clock::duration>(period * static_cast<double>(i));
+            const auto at =
+                t0 + std::chrono::duration_cast<Clock::duration>(period * static_cast<double>(i));
             if (at >= end) break;
             if (cpu0 < 0 && at >= t0 + warmup) cpu0 = cpu_seconds();
             tick.expires_at(at);
@@ -541,8 +553,8 @@ private:
 
 bool DispatchResult::ok() const {
     return terminals_connected == terminals && units_connected == units && alarms_measured > 0 &&
-           missing_offers == 0 && missing_acks == 0 && incident_mismatches == 0 && unmatched_offers == 0 &&
-           disconnects == 0 && skipped_busy == 0;
+           missing_offers == 0 && missing_acks == 0 && incident_mismatches == 0 &&
+           unmatched_offers == 0 && disconnects == 0 && skipped_busy == 0;
 }
 
 std::string DispatchResult::to_json(const DispatchOptions& o) const {

@@ -19,17 +19,18 @@ struct DispatchOptions {
     std::string host = "127.0.0.1";
     int terminal_port = 0;
     int api_port = 0;
-    std::filesystem::path ca;     // the CA that signed the server's certificate
-    std::filesystem::path certs;  // <TERMINAL>.crt and <TERMINAL>.key
+    std::filesystem::path ca;           // the CA that signed the server's certificate
+    std::filesystem::path certs;        // <TERMINAL>.crt and <TERMINAL>.key
     std::filesystem::path unit_tokens;  // lines "UNIT_ID TOKEN"
     std::string prefix = "T-B";
-    std::string school_prefix = "S-B";  // terminal i belongs to school terminal_id(school_prefix, i)
+    std::string school_prefix =
+        "S-B";  // terminal i belongs to school terminal_id(school_prefix, i)
     int terminals = 500;
     int units = 200;
-    double rate = 50;       // alarms per second, round robin over the terminals
+    double rate = 50;  // alarms per second, round robin over the terminals
     double warmup_s = 2;
     double duration_s = 20;
-    double drain_s = 15;    // after the last alarm: wait this long at most for offers and acks
+    double drain_s = 15;  // after the last alarm: wait this long at most for offers and acks
     int threads = 1;
     int connect_timeout_s = 60;
     std::string kind = "medical";  // units_required 1 by default
@@ -45,15 +46,15 @@ struct DispatchResult {
     int units = 0, units_connected = 0;
     std::string first_connect_error;
     double connect_s = 0;
-    std::uint64_t alarms_sent = 0;      // all, warm-up included
-    std::uint64_t alarms_measured = 0;  // sent in the measured window
-    std::uint64_t offers_received = 0;  // every offer frame at every unit
-    std::uint64_t first_offers = 0;     // first offer of an incident, matched to its alarm
-    std::uint64_t unmatched_offers = 0; // a first offer with no alarm of its school waiting
-    std::uint64_t missing_offers = 0;   // measured alarms that never saw an offer
-    std::uint64_t missing_acks = 0;     // measured alarms that never saw an ack
+    std::uint64_t alarms_sent = 0;          // all, warm-up included
+    std::uint64_t alarms_measured = 0;      // sent in the measured window
+    std::uint64_t offers_received = 0;      // every offer frame at every unit
+    std::uint64_t first_offers = 0;         // first offer of an incident, matched to its alarm
+    std::uint64_t unmatched_offers = 0;     // a first offer with no alarm of its school waiting
+    std::uint64_t missing_offers = 0;       // measured alarms that never saw an offer
+    std::uint64_t missing_acks = 0;         // measured alarms that never saw an ack
     std::uint64_t incident_mismatches = 0;  // ack's incident != offer's incident
-    std::uint64_t skipped_busy = 0;     // an alarm not sent: its terminal was still writing
+    std::uint64_t skipped_busy = 0;         // an alarm not sent: its terminal was still writing
     std::uint64_t disconnects = 0;
     std::map<std::string, std::uint64_t> terminal_errors, unit_errors;  // error frames by code
     Percentiles offer;  // alarm sent -> first offer read (measured window)

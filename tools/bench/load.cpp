@@ -1,5 +1,12 @@
 #include "tools/bench/load.hpp"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,22 +20,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -52,8 +49,6 @@ constexpr std::size_t kMaxLine = 64 * 1024;
 std::int64_t to_ns(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
-
-
 
 // A string field of a frame, "" when missing or not a string (never throws).
 std::string text_field(const json& frame, const char* key) {
@@ -105,11 +100,12 @@ struct Terminal {
 };
 
 class Load {
-public:
+  public:
     explicit Load(const LoadOptions& options) : o_(options), io_(options.threads) {
         tls_.set_verify_mode(ssl::verify_peer);
         tls_.load_verify_file(o_.ca.string());
-        endpoint_ = tcp::endpoint(asio::ip::make_address(o_.host), static_cast<unsigned short>(o_.port));
+        endpoint_ =
+            tcp::endpoint(asio::ip::make_address(o_.host), static_cast<unsigned short>(o_.port));
         // Unique per run, so that alarm ids never repeat on the same database.
         tag_ = std::to_string(wall_now() / 1000);
         tag_.insert(0, 1, 'b');
@@ -136,9 +132,11 @@ public:
         return collect();
     }
 
-    bool finished_cleanly() const { return finished_.load() == static_cast<int>(terminals_.size()); }
+    bool finished_cleanly() const {
+        return finished_.load() == static_cast<int>(terminals_.size());
+    }
 
-private:
+  private:
     void begin(Terminal& t) { t.busy_since.store(to_ns(Clock::now()), std::memory_order_relaxed); }
     void end(Terminal& t) { t.busy_since.store(0, std::memory_order_relaxed); }
 
@@ -173,8 +171,8 @@ private:
 
     // Reads one line; empty optional on a broken connection.
     asio::awaitable<std::optional<std::string>> read_line(Terminal& t) {
-        auto [ec, n] = co_await asio::async_read_until(*t.stream, asio::dynamic_buffer(t.buffer, kMaxLine),
-                                                       '\n', use_tuple);
+        auto [ec, n] = co_await asio::async_read_until(
+            *t.stream, asio::dynamic_buffer(t.buffer, kMaxLine), '\n', use_tuple);
         if (ec) co_return std::nullopt;
         std::string line = t.buffer.substr(0, n - 1);
         t.buffer.erase(0, n);
@@ -188,7 +186,8 @@ private:
         t.buffer.clear();
         t.stream = std::make_unique<Stream>(t.strand, tls_);
         SSL* ssl_handle = t.stream->native_handle();
-        if (SSL_use_certificate(ssl_handle, t.cert) != 1 || SSL_use_PrivateKey(ssl_handle, t.key) != 1) {
+        if (SSL_use_certificate(ssl_handle, t.cert) != 1 ||
+            SSL_use_PrivateKey(ssl_handle, t.key) != 1) {
             co_return "the certificate or key of " + t.id + " cannot be used";
         }
         t.stream->set_verify_callback(ssl::host_name_verification(o_.host));
@@ -209,7 +208,9 @@ private:
         if (wec) co_return why("hello", wec);
         auto line = co_await read_line(t);
         end(t);
-        if (!line) co_return std::string("no welcome: ") + (t.timed_out ? "timed out" : "connection closed");
+        if (!line)
+            co_return std::string("no welcome: ") +
+                (t.timed_out ? "timed out" : "connection closed");
         auto frame = json::parse(*line, nullptr, false);
         if (frame.is_discarded() || !frame.is_object() || text_field(frame, "type") != "welcome") {
             co_return "no welcome; the server said: " + *line;
@@ -361,22 +362,26 @@ private:
         }
         connect_s_ = std::chrono::duration<double>(Clock::now() - connect_start).count();
         if (ready_.load() < n) {
-            std::fprintf(stderr, "huxiao-bench: %d of %d terminals connected; giving up\n", ready_.load(), n);
+            std::fprintf(stderr, "huxiao-bench: %d of %d terminals connected; giving up\n",
+                         ready_.load(), n);
             abort_ = true;
             kick_all(true);
             co_return;
         }
         const auto t0 = Clock::now();
-        window_start_ = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.warmup_s));
-        window_end_ = window_start_ +
-                      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.duration_s));
+        window_start_ = t0 + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(o_.warmup_s));
+        window_end_ = window_start_ + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(o_.duration_s));
         kick_all(false);
         while (Clock::now() < window_start_) {
-            co_await wait(std::min<Clock::duration>(window_start_ - Clock::now(), std::chrono::milliseconds(50)));
+            co_await wait(std::min<Clock::duration>(window_start_ - Clock::now(),
+                                                    std::chrono::milliseconds(50)));
         }
         const double cpu0 = cpu_seconds();
         while (Clock::now() < window_end_) {
-            co_await wait(std::min<Clock::duration>(window_end_ - Clock::now(), std::chrono::milliseconds(50)));
+            co_await wait(std::min<Clock::duration>(window_end_ - Clock::now(),
+                                                    std::chrono::milliseconds(50)));
         }
         client_cpu_s_ = cpu_seconds() - cpu0;
         stop_ = true;
@@ -386,7 +391,8 @@ private:
             co_await wait(std::chrono::milliseconds(10));
         }
         if (finished_.load() < n) {
-            std::fprintf(stderr, "huxiao-bench: %d terminals did not finish; closing them\n", n - finished_.load());
+            std::fprintf(stderr, "huxiao-bench: %d terminals did not finish; closing them\n",
+                         n - finished_.load());
             incomplete_ = true;
             kick_all(true);
         }
@@ -476,8 +482,13 @@ std::string LoadResult::to_json(const LoadOptions& o) const {
         {"duration_s", o.duration_s},
         {"acks", acks},
         {"alarms_per_s", window_s > 0 ? round3(static_cast<double>(acks) / window_s) : 0.0},
-        {"latency_ms", {{"mean", mean_ms}, {"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms},
-                        {"p999", p999_ms}, {"max", max_ms}}},
+        {"latency_ms",
+         {{"mean", mean_ms},
+          {"p50", p50_ms},
+          {"p90", p90_ms},
+          {"p99", p99_ms},
+          {"p999", p999_ms},
+          {"max", max_ms}}},
         {"acks_total", acks_total},
         {"sent", sent},
         {"retransmissions", retransmissions},

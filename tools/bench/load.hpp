@@ -22,11 +22,11 @@ struct LoadOptions {
     double warmup_s = 2;
     double duration_s = 10;
     int threads = 1;
-    int timeout_ms = 10'000;        // connect+hello, and alarm -> ack
-    int connect_timeout_s = 60;     // for all terminals to be connected
-    int retry_backoff_ms = 100;     // before retransmitting after `unavailable`
+    int timeout_ms = 10'000;     // connect+hello, and alarm -> ack
+    int connect_timeout_s = 60;  // for all terminals to be connected
+    int retry_backoff_ms = 100;  // before retransmitting after `unavailable`
     std::string kind = "intrusion";
-    bool strict = false;            // any error, timeout or disconnect fails the run
+    bool strict = false;  // any error, timeout or disconnect fails the run
 };
 
 struct LoadResult {

@@ -81,23 +81,40 @@ static int dispatch_main(const std::vector<std::string>& args) {
                 if (i + 1 >= args.size()) usage_error(a + " needs a value");
                 return args[++i];
             };
-            if (a == "--host") o.host = value();
-            else if (a == "--terminal-port") o.terminal_port = std::stoi(value());
-            else if (a == "--api-port") o.api_port = std::stoi(value());
-            else if (a == "--ca") o.ca = value();
-            else if (a == "--certs") o.certs = value();
-            else if (a == "--unit-tokens") o.unit_tokens = value();
-            else if (a == "--prefix") o.prefix = value();
-            else if (a == "--school-prefix") o.school_prefix = value();
-            else if (a == "--terminals") o.terminals = std::stoi(value());
-            else if (a == "--units") o.units = std::stoi(value());
-            else if (a == "--rate") o.rate = std::stod(value());
-            else if (a == "--warmup") o.warmup_s = std::stod(value());
-            else if (a == "--duration") o.duration_s = std::stod(value());
-            else if (a == "--drain") o.drain_s = std::stod(value());
-            else if (a == "--threads") o.threads = std::stoi(value());
-            else if (a == "--kind") o.kind = value();
-            else usage_error("dispatch: unknown argument " + a);
+            if (a == "--host")
+                o.host = value();
+            else if (a == "--terminal-port")
+                o.terminal_port = std::stoi(value());
+            else if (a == "--api-port")
+                o.api_port = std::stoi(value());
+            else if (a == "--ca")
+                o.ca = value();
+            else if (a == "--certs")
+                o.certs = value();
+            else if (a == "--unit-tokens")
+                o.unit_tokens = value();
+            else if (a == "--prefix")
+                o.prefix = value();
+            else if (a == "--school-prefix")
+                o.school_prefix = value();
+            else if (a == "--terminals")
+                o.terminals = std::stoi(value());
+            else if (a == "--units")
+                o.units = std::stoi(value());
+            else if (a == "--rate")
+                o.rate = std::stod(value());
+            else if (a == "--warmup")
+                o.warmup_s = std::stod(value());
+            else if (a == "--duration")
+                o.duration_s = std::stod(value());
+            else if (a == "--drain")
+                o.drain_s = std::stod(value());
+            else if (a == "--threads")
+                o.threads = std::stoi(value());
+            else if (a == "--kind")
+                o.kind = value();
+            else
+                usage_error("dispatch: unknown argument " + a);
         }
     } catch (const std::logic_error&) {
         usage_error("a numeric option has a value that is not a number");
@@ -108,9 +125,11 @@ static int dispatch_main(const std::vector<std::string>& args) {
     if (o.ca.empty() || o.certs.empty() || o.unit_tokens.empty()) {
         usage_error("dispatch: --ca, --certs and --unit-tokens are required");
     }
-    if (o.terminals < 1 || o.units < 1 || o.rate <= 0 || o.duration_s <= 0 || o.warmup_s < 0 || o.drain_s < 0 ||
-        o.threads < 1 || o.threads > 2) {
-        usage_error("dispatch: --terminals, --units, --rate, --duration must be positive, --threads 1 or 2");
+    if (o.terminals < 1 || o.units < 1 || o.rate <= 0 || o.duration_s <= 0 || o.warmup_s < 0 ||
+        o.drain_s < 0 || o.threads < 1 || o.threads > 2) {
+        usage_error(
+            "dispatch: --terminals, --units, --rate, --duration must be positive, --threads 1 or "
+            "2");
     }
     try {
         const DispatchResult result = run_dispatch(o);
@@ -202,12 +221,14 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    if (o.terminals < 1 || o.terminals > 100000) usage_error("--terminals must be between 1 and 100000");
+    if (o.terminals < 1 || o.terminals > 100000)
+        usage_error("--terminals must be between 1 and 100000");
 
     try {
         if (!make_certs_dir.empty()) {
             make_certs(make_certs_dir, o.terminals, o.prefix, school_prefix, units, unit_prefix);
-            std::fprintf(stderr, "huxiao-bench: wrote %d terminal certificates and registry.json to %s\n",
+            std::fprintf(stderr,
+                         "huxiao-bench: wrote %d terminal certificates and registry.json to %s\n",
                          o.terminals, make_certs_dir.c_str());
             return 0;
         }
@@ -215,7 +236,8 @@ int main(int argc, char** argv) {
         if (o.ca.empty()) usage_error("--ca is required");
         if (o.certs.empty()) usage_error("--certs is required");
         if (o.threads < 1 || o.threads > 2) usage_error("--threads must be 1 or 2");
-        if (o.duration_s <= 0 || o.warmup_s < 0) usage_error("--duration must be > 0, --warmup >= 0");
+        if (o.duration_s <= 0 || o.warmup_s < 0)
+            usage_error("--duration must be > 0, --warmup >= 0");
         if (o.timeout_ms < 1) usage_error("--timeout-ms must be positive");
         const LoadResult result = run_load(o);
         std::cout << result.to_json(o) << std::endl;

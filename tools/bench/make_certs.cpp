@@ -1,10 +1,9 @@
 #include "tools/bench/make_certs.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "tests/support/certs.hpp"
@@ -52,7 +51,8 @@ void make_certs(const std::filesystem::path& dir, int terminals, const std::stri
                                   {"lon", home.lon}});
     }
     const nlohmann::json registry = {
-        {"districts", {{{"id", "D-BENCH"}, {"name", "Bench district"}, {"sla", {{"arrival_s", 300}}}}}},
+        {"districts",
+         {{{"id", "D-BENCH"}, {"name", "Bench district"}, {"sla", {{"arrival_s", 300}}}}}},
         {"schools", schools},
         {"terminals", registry_terminals},
         {"units", registry_units},

@@ -14,7 +14,8 @@ namespace huxiao::bench {
 // (terminal_id(unit_prefix, i)) at unit_home(i, units), spread over the
 // schools' area (no guard posts).
 void make_certs(const std::filesystem::path& dir, int terminals, const std::string& prefix,
-                const std::string& school_prefix, int units = 0, const std::string& unit_prefix = "P-B");
+                const std::string& school_prefix, int units = 0,
+                const std::string& unit_prefix = "P-B");
 
 struct LatLon {
     double lat = 0;

@@ -1,12 +1,11 @@
 #include "tools/bench/pgbench_log.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -42,7 +41,8 @@ std::string summarise_pgbench_logs(const std::vector<std::filesystem::path>& fil
             std::string client, number, time, script;
             std::int64_t epoch = 0, us = 0;
             if (!(fields >> client >> number >> time >> script >> epoch >> us)) {
-                throw std::runtime_error(file.string() + ": not a pgbench transaction log line: " + line);
+                throw std::runtime_error(file.string() +
+                                         ": not a pgbench transaction log line: " + line);
             }
             const std::int64_t done = epoch * 1'000'000 + us;
             const bool ok = !time.empty() && std::isdigit(static_cast<unsigned char>(time[0]));
@@ -83,7 +83,8 @@ std::string summarise_pgbench_logs(const std::vector<std::filesystem::path>& fil
           {"p90", round3(percentile(latencies, 0.90) / 1000.0)},
           {"p99", round3(percentile(latencies, 0.99) / 1000.0)},
           {"p999", round3(percentile(latencies, 0.999) / 1000.0)},
-          {"max", latencies.empty() ? 0.0 : round3(static_cast<double>(latencies.back()) / 1000.0)}}},
+          {"max",
+           latencies.empty() ? 0.0 : round3(static_cast<double>(latencies.back()) / 1000.0)}}},
         {"failed", failed},
         // false when pgbench stopped before the window ended (the tps would be low)
         {"covered", !all.empty() && last >= to - 100'000},

@@ -24,6 +24,11 @@ HUXIAO_SIM="$HUXIAO_BUILD_DIR/tools/sim/huxiao-sim"
 HUXIAO_PACKAGE_LIST="$HUXIAO_ROOT/tools/debian-packages.txt"
 export HUXIAO_ROOT
 
+# ccache: hash paths relative to the repository root, so that two clones or
+# worktrees of huxiao share cached objects (debug info keeps the first path).
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$HUXIAO_ROOT}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+
 # Colour only when stderr is a terminal.
 if [[ -t 2 ]]; then
   _hx_bold=$'\e[1m' _hx_red=$'\e[31m' _hx_yellow=$'\e[33m' _hx_green=$'\e[32m' _hx_reset=$'\e[0m'

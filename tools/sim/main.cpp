@@ -8,10 +8,10 @@
 //   terminal_sim.cpp  one school terminal (TLS, JSON lines)
 //   unit_sim.cpp      one patrol unit (WebSocket, driving)
 #include <openssl/ssl.h>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <charconv>
 #include <cmath>
 #include <csignal>

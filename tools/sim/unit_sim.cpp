@@ -7,7 +7,6 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <exception>

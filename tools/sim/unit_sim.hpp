@@ -11,10 +11,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <nlohmann/json.hpp>
-
 #include <deque>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/model/registry.hpp"
