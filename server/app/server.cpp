@@ -18,6 +18,7 @@
 #include "server/app/log.hpp"
 #include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
+#include "server/app/service_notify.hpp"
 #include "server/db/incident_log.hpp"
 #include "server/db/migrations.hpp"
 #include "server/db/pg_connection.hpp"
@@ -44,6 +45,7 @@ struct Server::Parts {
     std::unique_ptr<Dispatcher> dispatcher;
     std::shared_ptr<net::TerminalListener> terminals;
     std::unique_ptr<asio::signal_set> signals;
+    std::unique_ptr<asio::steady_timer> watchdog;
     std::atomic<bool> stopping{false};
     // Registry reloads (blocking libpq). Last, so it is joined first, while
     // what its tasks touch still exists.
@@ -154,6 +156,25 @@ void Server::start() {
             request_stop();
         }
     });
+
+    // Listening and recovered: a service manager may now count us as started
+    // (packaging/huxiaod.service, Type=notify).
+    notify_service_manager("READY=1");
+    if (auto interval = watchdog_interval()) {
+        p.watchdog = std::make_unique<asio::steady_timer>(io_);
+        keep_watchdog_fed(*interval);
+    }
+}
+
+void Server::keep_watchdog_fed(std::chrono::microseconds interval) {
+    auto& p = *parts_;
+    // The ping runs on the I/O threads: if they stop turning, the pings stop
+    // and systemd restarts the process.
+    notify_service_manager("WATCHDOG=1");
+    p.watchdog->expires_after(interval);
+    p.watchdog->async_wait([this, interval](boost::system::error_code ec) {
+        if (!ec && !parts_->stopping) keep_watchdog_fed(interval);
+    });
 }
 
 std::filesystem::path Server::web_root() {
@@ -173,8 +194,10 @@ unsigned short Server::terminal_port() const { return parts_->terminals->local_e
 void Server::request_stop() {
     auto& p = *parts_;
     if (p.stopping.exchange(true)) return;
+    notify_service_manager("STOPPING=1");
     asio::post(io_, [this, &p] {
         if (p.signals) p.signals->cancel();
+        if (p.watchdog) p.watchdog->cancel();
         p.terminals->stop();
         p.api->stop();
         p.dispatcher->stop();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -29,6 +30,8 @@ class Server {
     static std::filesystem::path web_root();
 
   private:
+    void keep_watchdog_fed(std::chrono::microseconds interval);
+
     struct Parts;
     Config config_;
     boost::asio::io_context io_;
