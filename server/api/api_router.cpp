@@ -23,47 +23,6 @@ struct ApiRouter::Route {
     Handler handler;
 };
 
-std::map<std::string, std::string> parse_query(std::string_view query) {
-    const auto decode = [](std::string_view s) {
-        std::string out;
-        for (std::size_t i = 0; i < s.size(); ++i) {
-            if (s[i] == '+') {
-                out.push_back(' ');
-            } else if (s[i] == '%' && i + 2 < s.size()) {
-                const auto hex = [](char c) -> int {
-                    if (c >= '0' && c <= '9') return c - '0';
-                    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-                    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-                    return -1;
-                };
-                const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-                if (hi < 0 || lo < 0) {
-                    out.push_back('%');
-                    continue;
-                }
-                out.push_back(static_cast<char>(hi * 16 + lo));
-                i += 2;
-            } else {
-                out.push_back(s[i]);
-            }
-        }
-        return out;
-    };
-    std::map<std::string, std::string> params;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view part = query.substr(0, amp);
-        if (!part.empty()) {
-            const auto eq = part.find('=');
-            params[decode(part.substr(0, eq))] =
-                eq == std::string_view::npos ? "" : decode(part.substr(eq + 1));
-        }
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return params;
-}
-
 ApiRouter::ApiRouter(ApiContext ctx) : ctx_(std::move(ctx)) {}
 ApiRouter::~ApiRouter() = default;
 

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/config/config.hpp"
+#include "common/protocol/request_target.hpp"
 #include "common/util/token_bucket.hpp"
 #include "server/app/auth.hpp"
 
@@ -82,8 +83,5 @@ struct BadParameter {
     std::string name;
     std::string message;
 };
-
-// Percent-decoding of a query string into a map; later duplicates win.
-std::map<std::string, std::string> parse_query(std::string_view query);
 
 }  // namespace huxiao

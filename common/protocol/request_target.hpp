@@ -1,0 +1,24 @@
+// The request-target of an HTTP request (origin form, "/path?query") taken
+// apart into its path and its percent-decoded query parameters. Pure, so the
+// API router, its unit tests and the HTTP fuzz target (tests/fuzz) share it
+// without a socket or a database.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace huxiao {
+
+struct RequestTarget {
+    std::string path;                          // everything before the first '?', as sent
+    std::map<std::string, std::string> query;  // decoded parameters
+};
+
+// "a=1&b=x%20y&c" -> {a: "1", b: "x y", c: ""}. '+' is a space; a '%' not
+// followed by two hex digits is kept as it is; later duplicates win.
+std::map<std::string, std::string> parse_query(std::string_view query);
+
+RequestTarget split_request_target(std::string_view target);
+
+}  // namespace huxiao
