@@ -14,7 +14,7 @@
 # (executions), crashes and corpus size; exits non-zero if any target crashed.
 #
 # Environment: HUXIAO_FUZZ_JOBS (build jobs, default 2), HUXIAO_FUZZ_NICE
-# (default 19), HUXIAO_FUZZ_ARGS (more libFuzzer flags, e.g. -rss_limit_mb=4096).
+# (priority of the fuzzing runs, default 19), HUXIAO_FUZZ_ARGS (more libFuzzer flags, e.g. -rss_limit_mb=4096).
 set -euo pipefail
 
 # shellcheck source=tools/lib/common.sh
@@ -33,14 +33,14 @@ command -v clang++ >/dev/null 2>&1 || die "clang++ not found (apt-get install cl
 
 log_step "Building the fuzz targets with clang (build/fuzz)"
 sanitizers="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
-nice -n "$NICE" cmake -S . -B "$BUILD_DIR" -G Ninja \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+cmake -S . -B "$BUILD_DIR" -G Ninja \
+  -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="$sanitizers -fno-omit-frame-pointer -UNDEBUG" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DHUXIAO_FUZZ=ON -DHUXIAO_BUILD_BENCH=OFF >/dev/null \
   || die "cmake configure of build/fuzz failed"
-nice -n "$NICE" cmake --build "$BUILD_DIR" --target fuzz_targets -j"$JOBS" \
+cmake --build "$BUILD_DIR" --target fuzz_targets -j"$JOBS" \
   || die "building the fuzz targets failed"
 
 mapfile -t all_targets < <(find tests/fuzz -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)

@@ -412,6 +412,14 @@ TEST(Config, InvalidJsonIsReported) {
     EXPECT_TRUE(starts_with(text_error("{\"log\": {},}"), "not valid JSON: "));
 }
 
+TEST(Config, NumberBeyondTheRangeOfADoubleIsAConfigError) {
+    // nlohmann reports it as out_of_range, not parse_error (found by the fuzzer).
+    EXPECT_TRUE(
+        starts_with(text_error("{\"dispatch\": {\"speed_kmh\": 1e400}}"), "not valid JSON: "));
+    EXPECT_TRUE(
+        starts_with(text_error("{\"database\": {\"pool_size\": -1e999}}"), "not valid JSON: "));
+}
+
 TEST(Config, ConfigErrorIsARuntimeError) {
     try {
         parse_config("{}", kBase, std::nullopt);
