@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <variant>
+
+#include "common/protocol/bounded_json.hpp"
 
 namespace huxiao {
 
@@ -125,14 +128,11 @@ bool is_alarm_kind(const std::string& kind) {
 
 Config parse_config(const std::string& text, const std::filesystem::path& base_dir,
                     const std::optional<std::string>& database_url_override) {
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::exception& e) {
-        // parse_error, and out_of_range for a number no double can hold
-        // (found by tests/fuzz/config: "1e400" escaped as a non-ConfigError).
-        throw ConfigError(std::string("not valid JSON: ") + e.what());
-    }
+    // nlohmann's parse errors and out_of_range (a number no double holds,
+    // "1e400", found by tests/fuzz/config) both come back as JsonError.
+    BoundedJson parsed = parse_bounded_json(text);
+    if (auto* e = std::get_if<JsonError>(&parsed)) throw ConfigError(e->message);
+    const json doc = std::move(std::get<json>(parsed));
     Config c;
     Section root(doc, "");
     root.section("database", [&](Section& s) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/protocol/bounded_json.hpp"
 #include "common/protocol/terminal_protocol.hpp"
 
 namespace huxiao {
@@ -184,11 +185,13 @@ bool parse_window(const std::string& text, MinuteWindow& out) {
 RegistryParse parse_registry(const std::string& json_text, const KnownIds& known) {
     RegistryParse out;
     auto& errors = out.errors;
-    json doc = json::parse(json_text, nullptr, false);
-    if (doc.is_discarded()) {
-        errors.push_back("the file is not valid JSON");
+    BoundedJson parsed = parse_bounded_json(json_text);
+    if (auto* e = std::get_if<JsonError>(&parsed)) {
+        errors.push_back(e->cause == JsonError::Cause::too_deep ? "the file holds " + e->message
+                                                                : "the file is not valid JSON");
         return out;
     }
+    const json doc = std::move(std::get<json>(parsed));
     if (!doc.is_object()) {
         errors.push_back("the file must hold a JSON object");
         return out;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/model/registry_import.hpp"
+#include "common/protocol/bounded_json.hpp"
 #include "server/api/params.hpp"
 #include "server/db/read_db.hpp"
 #include "server/db/registry_store.hpp"
@@ -64,8 +65,12 @@ asio::awaitable<KnownIds> known_ids(db::ReadDb& db, bool& ok) {
 // POST (one record or an array) and PUT /{kind}/{id} (one record, id from the path).
 asio::awaitable<Response> upsert(db::ReadDb& db, const std::function<void()>& changed,
                                  const Kind& kind, const ApiRouter::Call& call) {
-    json body = json::parse(call.req.body(), nullptr, false);
-    if (body.is_discarded() || !(body.is_object() || body.is_array())) {
+    BoundedJson body_json = parse_bounded_json(call.req.body());
+    if (auto* e = std::get_if<JsonError>(&body_json)) {
+        co_return fail(call, http::status::bad_request, "bad_body", "the body: " + e->message);
+    }
+    json body = std::move(std::get<json>(body_json));
+    if (!(body.is_object() || body.is_array())) {
         co_return fail(call, http::status::bad_request, "bad_body",
                        "the body must be a JSON object or array");
     }
@@ -175,7 +180,11 @@ asio::awaitable<Response> list_tokens(db::ReadDb& db, const ApiRouter::Call& cal
 }
 
 asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& call) {
-    json body = json::parse(call.req.body(), nullptr, false);
+    BoundedJson parsed = parse_bounded_json(call.req.body());
+    if (auto* e = std::get_if<JsonError>(&parsed)) {
+        co_return fail(call, http::status::bad_request, "bad_body", "the body: " + e->message);
+    }
+    json body = std::move(std::get<json>(parsed));
     if (!body.is_object() || !body.contains("name") || !body["name"].is_string() ||
         !body.contains("role") || !body["role"].is_string()) {
         co_return fail(call, http::status::bad_request, "bad_body",

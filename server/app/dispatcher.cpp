@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "common/protocol/bounded_json.hpp"
 #include "common/protocol/unit_protocol.hpp"
 #include "server/app/clock.hpp"
 #include "server/app/log.hpp"
@@ -411,15 +412,25 @@ void Dispatcher::console_closed(const std::shared_ptr<WsPeer>& peer) {
 
 void Dispatcher::console_message(const Principal& who, const std::string& text,
                                  std::shared_ptr<WsPeer> peer) {
-    json m = json::parse(text, nullptr, false);
+    BoundedJson parsed = parse_bounded_json(text);
+    if (auto* e = std::get_if<JsonError>(&parsed)) {
+        peer->send(console_error("bad_frame", "command: " + e->message, nullptr));
+        return;
+    }
+    json m = std::move(std::get<json>(parsed));
     if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) {
         peer->send(
             console_error("bad_frame", "commands are JSON objects with a \"type\"", nullptr));
         return;
     }
     const std::string type = m["type"];
-    const json ref =
-        m.contains("id") ? m["id"] : (m.contains("incident") ? m["incident"] : json(nullptr));
+    // ref echoes the command's id (contract 1.1) only when it is a plain string
+    // or number: a client's nested JSON is never copied back.
+    const auto plain = [&m](const char* key) {
+        auto it = m.find(key);
+        return it != m.end() && (it->is_string() || it->is_number());
+    };
+    const json ref = plain("id") ? m["id"] : (plain("incident") ? m["incident"] : json(nullptr));
     if (type == "snapshot") {  // a console may ask for a fresh picture at any time
         const bool with_schools = !(m.contains("schools") && m["schools"] == false);
         asio::post(strand_, [this, who, peer, with_schools] {

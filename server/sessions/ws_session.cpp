@@ -11,6 +11,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/protocol/bounded_json.hpp"
 #include "server/app/auth.hpp"
 #include "server/app/log.hpp"
 
@@ -135,8 +136,9 @@ asio::awaitable<void> WsSession::run(const Request& request) {
         auto [ec, n] = co_await s.ws.async_read(buffer, use_tuple);
         auth_deadline.cancel();
         if (!ec) {
-            auto msg =
-                nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+            auto parsed = parse_bounded_json(beast::buffers_to_string(buffer.data()));
+            nlohmann::json msg;  // null (so not an auth message) when refused
+            if (auto* j = std::get_if<nlohmann::json>(&parsed)) msg = std::move(*j);
             if (msg.is_object() && msg.value("type", "") == "auth" && msg.contains("token") &&
                 msg["token"].is_string()) {
                 token = msg["token"].get<std::string>();
