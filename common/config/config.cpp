@@ -131,7 +131,11 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
     // nlohmann's parse errors and out_of_range (a number no double holds,
     // "1e400", found by tests/fuzz/config) both come back as JsonError.
     BoundedJson parsed = parse_bounded_json(text);
-    if (auto* e = std::get_if<JsonError>(&parsed)) throw ConfigError(e->message);
+    if (auto* e = std::get_if<JsonError>(&parsed)) {
+        // Every ConfigError reads "where: what".
+        throw ConfigError(e->cause == JsonError::Cause::too_deep ? "(top level): " + e->message
+                                                                 : e->message);
+    }
     const json doc = std::move(std::get<json>(parsed));
     Config c;
     Section root(doc, "");

@@ -114,7 +114,7 @@ TEST(BoundedJsonUse, ConfigTooDeepIsAConfigError) {
                      "/etc/huxiao", std::nullopt);
         FAIL() << "expected a ConfigError";
     } catch (const ConfigError& e) {
-        EXPECT_STREQ(e.what(), "JSON nested deeper than 64 levels");
+        EXPECT_STREQ(e.what(), "(top level): JSON nested deeper than 64 levels");
     }
 }
 
