@@ -10,8 +10,13 @@
 #   terminal-ca.crt/.key       the CA that terminal client certificates chain to
 #   terminals/<ID>.crt/.key    one client certificate per terminal of the registry,
 #                              subject CN=<ID>
-# Keys are EC P-256, certificates are valid for 825 days. A CA that is made
+# Keys are EC P-256, written 0600 (never readable by others, not even for a
+# moment: umask 077), certificates are valid for 825 days. A CA that is made
 # anew has all of its certificates made anew too. For development only.
+#
+# Serve none of OUT_DIR: the server needs server.crt/.key and terminal-ca.crt
+# only; terminal-ca.key lets whoever reads it impersonate any terminal, so it
+# stays out of containers (docker/compose.yaml mounts single files).
 set -euo pipefail
 
 DAYS=825
@@ -25,7 +30,15 @@ REGISTRY=$2
 [[ -r "$REGISTRY" ]] || die "cannot read the registry file $REGISTRY"
 command -v openssl >/dev/null 2>&1 || die "openssl not found (apt-get install openssl)"
 
+# Not inside the web console's sources (web/ is compiled into huxiaod and
+# served to anyone): keys never go there.
+web_dir="$(realpath -m "$(dirname "${BASH_SOURCE[0]}")/../web")"
+out_real="$(realpath -m "$OUT")"
+if [[ "$out_real" == "$web_dir" || "$out_real" == "$web_dir"/* ]]; then
+  die "OUT_DIR $OUT is inside the web console's directory $web_dir; choose another"
+fi
 mkdir -p "$OUT/terminals"
+chmod 700 "$OUT" "$OUT/terminals"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
@@ -41,7 +54,11 @@ terminal_ids() {
     | sed 's/.*"\([^"]*\)"$/\1/'
 }
 
-new_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; chmod 600 "$1"; }
+new_key() {
+  # umask in a subshell: the key file is created 0600, not chmod-ed afterwards.
+  (umask 077 && rm -f "$1" && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)
+  chmod 600 "$1"
+}
 serial() { printf '0x%s' "$(openssl rand -hex 15)"; }
 
 # usable CERT [CA]: CERT and its key exist, CERT verifies against CA (or is a
