@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/config.hpp"
-#include "common/protocol/bounded_json.hpp"
 
 namespace huxiao::terminal {
 
@@ -14,6 +13,10 @@ using nlohmann::json;
 ProtocolError bad_frame(std::string message, std::optional<std::string> ref = std::nullopt) {
     return {ErrorCode::bad_frame, std::move(message), std::move(ref)};
 }
+
+// PostgreSQL cannot store a NUL in text (and libpq would cut the text there):
+// such a field is refused here, where the sender learns why.
+bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
 std::size_t utf8_length(std::string_view s) {
     std::size_t n = 0;
@@ -46,6 +49,9 @@ DecodeResult decode_hello(const json& f) {
     if (auto it = f.find("fw"); it != f.end()) {
         if (!it->is_string() || it->get<std::string>().size() > 64) {
             return bad_frame("field \"fw\" must be a string of at most 64 bytes");
+        }
+        if (has_nul(it->get<std::string>())) {
+            return bad_frame("field \"fw\" must not contain NUL (\\u0000)");
         }
         h.fw = it->get<std::string>();
     }
@@ -84,6 +90,7 @@ DecodeResult decode_alarm(const json& f, const std::optional<std::string>& ref) 
         if (utf8_length(a.note) > kMaxNoteLength) {
             return bad_frame("field \"note\" is longer than 500 characters", ref);
         }
+        if (has_nul(a.note)) return bad_frame("field \"note\" must not contain NUL (\\u0000)", ref);
     }
     return Frame{std::move(a)};
 }
@@ -107,6 +114,9 @@ DecodeResult decode_cancel(const json& f, const std::optional<std::string>& ref)
         c.reason = reason->get<std::string>();
         if (utf8_length(c.reason) > kMaxNoteLength) {
             return bad_frame("field \"reason\" is longer than 500 characters", ref);
+        }
+        if (has_nul(c.reason)) {
+            return bad_frame("field \"reason\" must not contain NUL (\\u0000)", ref);
         }
     }
     return Frame{std::move(c)};
@@ -151,12 +161,8 @@ bool is_valid_id(std::string_view id) {
 
 DecodeResult decode_terminal_frame(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    BoundedJson parsed = parse_bounded_json(line);
-    if (auto* e = std::get_if<JsonError>(&parsed)) {
-        return bad_frame(e->cause == JsonError::Cause::too_deep ? "frame holds " + e->message
-                                                                : "frame is not valid JSON");
-    }
-    const json frame = std::move(std::get<json>(parsed));
+    json frame = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (frame.is_discarded()) return bad_frame("frame is not valid JSON");
     if (!frame.is_object()) return bad_frame("frame must be a JSON object");
 
     std::optional<std::string> ref;

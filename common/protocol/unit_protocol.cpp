@@ -3,8 +3,6 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "common/protocol/bounded_json.hpp"
-
 namespace huxiao::unit_protocol {
 
 namespace {
@@ -25,12 +23,8 @@ std::optional<std::string> string_field(const json& m, const char* name) {
 }  // namespace
 
 Decoded decode(std::string_view text, const std::string& unit) {
-    BoundedJson parsed = parse_bounded_json(text);
-    if (auto* e = std::get_if<JsonError>(&parsed)) {
-        return bad(e->cause == JsonError::Cause::too_deep ? "message holds " + e->message
-                                                          : "message is not valid JSON");
-    }
-    const json m = std::move(std::get<json>(parsed));
+    json m = json::parse(text, nullptr, false);
+    if (m.is_discarded()) return bad("message is not valid JSON");
     if (!m.is_object()) return bad("message must be a JSON object");
     auto type = string_field(m, "type");
     if (!type) return bad("missing or non-string field \"type\"");
@@ -70,10 +64,17 @@ Decoded decode(std::string_view text, const std::string& unit) {
     if (*type == "decline") {
         std::string reason = string_field(m, "reason").value_or("");
         if (reason.size() > kMaxTextField) return bad("field \"reason\" is too long", incident);
+        if (reason.find('\0') != std::string::npos) {
+            return bad("field \"reason\" must not contain NUL (\\u0000)", incident);
+        }
         return dispatch::Event{dispatch::UnitDecline{unit, *incident, std::move(reason)}};
     }
     std::string outcome = string_field(m, "outcome").value_or("");
     if (outcome.size() > kMaxTextField) return bad("field \"outcome\" is too long", incident);
+    // PostgreSQL cannot store a NUL in the timeline's details.
+    if (outcome.find('\0') != std::string::npos) {
+        return bad("field \"outcome\" must not contain NUL (\\u0000)", incident);
+    }
     return dispatch::Event{dispatch::UnitClear{unit, *incident, std::move(outcome)}};
 }
 

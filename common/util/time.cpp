@@ -123,6 +123,12 @@ std::optional<UnixMicros> parse_iso8601(std::string_view text) {
         days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
     const std::int64_t secs =
         days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59) - offset_s;
+    // Years 0001 to 9999 in UTC only: PostgreSQL refuses year 0000, and a time
+    // that an offset carries outside this range cannot be written back in
+    // this format; neither would be a real clock's reading.
+    static const std::int64_t kFirstSecond = days_from_civil(1, 1, 1) * 86400;
+    static const std::int64_t kEndSecond = days_from_civil(10000, 1, 1) * 86400;
+    if (secs < kFirstSecond || secs >= kEndSecond) return std::nullopt;
     return secs * kMicrosPerSecond + micros;
 }
 

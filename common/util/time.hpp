@@ -21,7 +21,7 @@ std::string format_iso_millis(UnixMicros t);
 std::string format_iso_micros(UnixMicros t);
 
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)". Returns nothing for any
-// other shape or an impossible date.
+// other shape, an impossible date, or a time outside the years 0001-9999 (UTC).
 std::optional<UnixMicros> parse_iso8601(std::string_view text);
 
 // Days since the epoch for a civil date (proleptic Gregorian), and back.

@@ -231,6 +231,16 @@ TEST(ParseIso, YearsBeforeTheEpochAndFarFuture) {
     EXPECT_EQ(parse_iso8601("9999-12-31T23:59:59.999999Z"), (253'402'300'799 * kSecond) + 999'999);
 }
 
+TEST(ParseIso, TimesPostgreSqlCannotStoreAreRefused) {
+    // Year 0000 does not exist in PostgreSQL; an offset can carry a valid
+    // local time outside the years 0001-9999 in UTC.
+    EXPECT_FALSE(parse_iso8601("0000-06-01T00:00:00Z").has_value());
+    EXPECT_FALSE(parse_iso8601("0001-01-01T00:30:00+01:00").has_value());
+    EXPECT_FALSE(parse_iso8601("9999-12-31T23:30:00-01:00").has_value());
+    EXPECT_TRUE(parse_iso8601("0001-01-01T01:30:00+01:00").has_value());
+    EXPECT_TRUE(parse_iso8601("9999-12-31T22:30:00-01:00").has_value());
+}
+
 // ---------------------------------------------------------------- TokenBucket
 
 TEST(TokenBucket, StartsFullAndAllowsTheBurst) {
