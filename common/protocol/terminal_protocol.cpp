@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/config.hpp"
+#include "common/protocol/bounded_json.hpp"
 
 namespace huxiao::terminal {
 
@@ -161,8 +162,12 @@ bool is_valid_id(std::string_view id) {
 
 DecodeResult decode_terminal_frame(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    json frame = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (frame.is_discarded()) return bad_frame("frame is not valid JSON");
+    BoundedJson parsed = parse_bounded_json(line);
+    if (auto* e = std::get_if<JsonError>(&parsed)) {
+        return bad_frame(e->cause == JsonError::Cause::too_deep ? "frame holds " + e->message
+                                                                : "frame is not valid JSON");
+    }
+    const json frame = std::move(std::get<json>(parsed));
     if (!frame.is_object()) return bad_frame("frame must be a JSON object");
 
     std::optional<std::string> ref;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/protocol/bounded_json.hpp"
+
 namespace huxiao::unit_protocol {
 
 namespace {
@@ -23,8 +25,12 @@ std::optional<std::string> string_field(const json& m, const char* name) {
 }  // namespace
 
 Decoded decode(std::string_view text, const std::string& unit) {
-    json m = json::parse(text, nullptr, false);
-    if (m.is_discarded()) return bad("message is not valid JSON");
+    BoundedJson parsed = parse_bounded_json(text);
+    if (auto* e = std::get_if<JsonError>(&parsed)) {
+        return bad(e->cause == JsonError::Cause::too_deep ? "message holds " + e->message
+                                                          : "message is not valid JSON");
+    }
+    const json m = std::move(std::get<json>(parsed));
     if (!m.is_object()) return bad("message must be a JSON object");
     auto type = string_field(m, "type");
     if (!type) return bad("missing or non-string field \"type\"");
