@@ -11,15 +11,37 @@
 #include <variant>
 
 #include "common/dispatch/incident.hpp"
+#include "common/model/registry.hpp"
 #include "common/model/time_point.hpp"
 
 namespace huxiao::dispatch {
 
-// A complete /ws/unit server message (contract §4): offer, offer_withdrawn or
-// incident_closed. Dropped by the shell when the unit has no session.
+// The /ws/unit server messages of contract §4, as values; the wire shape is
+// common/protocol/unit_protocol's business (unit_protocol::encode).
+struct OfferMessage {
+    std::string incident;
+    std::string kind;
+    bool drill = false;
+    std::string school;
+    // Name and location are sent when the registry knows the school.
+    std::optional<std::string> school_name;
+    std::optional<GeoPoint> school_location;
+    int eta_s = 0;
+    int expires_in_s = 0;
+};
+struct OfferWithdrawnMessage {
+    std::string incident;
+    WithdrawReason reason = WithdrawReason::expired;
+};
+struct IncidentClosedMessage {
+    std::string incident;
+};
+using UnitMessage = std::variant<OfferMessage, OfferWithdrawnMessage, IncidentClosedMessage>;
+
+// A message to a unit. Dropped by the shell when the unit has no session.
 struct SendToUnit {
     std::string unit;
-    nlohmann::json message;
+    UnitMessage message;
 };
 
 // A `status` frame for every terminal of the school (contract §3). `unit` is
@@ -33,7 +55,10 @@ struct PushStatus {
     TimePoint at{};
 };
 
-// One timeline event (contract §6), also published to consoles.
+// One timeline event (contract §6), also published to consoles. It names the
+// incident's school and district (taken when appended, so they are there even
+// when the same step closes and forgets the incident): consoles are chosen by
+// district.
 struct AppendTimeline {
     std::string incident;
     TimePoint at{};
@@ -41,6 +66,9 @@ struct AppendTimeline {
     std::string actor;  // unit id, token name or "system"
     std::string unit;   // "" when none
     nlohmann::json details = nlohmann::json::object();
+    std::string school;
+    std::string district;  // "" when the school is not in the registry
+    bool drill = false;
 };
 
 // Names an offer's timer. `seq` alone is unique; incident and unit come back
@@ -81,6 +109,8 @@ struct ReplyError {
 struct IncidentClosed {
     std::string incident;
     IncidentStatus final_state = IncidentStatus::resolved;
+    std::string school;
+    std::string district;  // "" when the school is not in the registry
 };
 
 using Action = std::variant<SendToUnit, PushStatus, AppendTimeline, StartTimer, CancelTimer,

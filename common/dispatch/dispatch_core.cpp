@@ -66,14 +66,6 @@ Lead lead_of(const Incident& inc) {
     return lead;
 }
 
-json withdrawn_message(const std::string& incident, WithdrawReason reason) {
-    return json{{"type", "offer_withdrawn"}, {"incident", incident}, {"reason", to_string(reason)}};
-}
-
-json closed_message(const std::string& incident) {
-    return json{{"type", "incident_closed"}, {"incident", incident}};
-}
-
 bool received_first(const Incident* a, const Incident* b) {
     return std::tie(a->received_at, a->id) < std::tie(b->received_at, b->id);
 }
@@ -122,11 +114,16 @@ class DispatchCore::Step {
     void on(const ConsoleCancel& e) {
         Incident* inc = console_incident(e.incident);
         if (inc == nullptr) return;
-        json units = json::array();
-        for (const Assignment& a : inc->assignments) {
-            if (a.progress != UnitProgress::cleared) units.push_back(a.unit);
-        }
-        close(*inc, IncidentStatus::cancelled, e.actor, {{"reason", e.reason}, {"units", units}});
+        close(*inc, IncidentStatus::cancelled, e.actor,
+              {{"reason", e.reason}, {"units", open_units(*inc)}});
+    }
+
+    void on(const AlarmReconciled& e) {
+        if (e.proposed == e.recorded) return;
+        Incident* inc = find_incident(e.proposed);
+        if (inc == nullptr) return;
+        close(*inc, IncidentStatus::cancelled, "system",
+              {{"reason", "duplicate of " + e.recorded}, {"units", open_units(*inc)}});
     }
 
     void on(const ConsoleResolve& e) {
@@ -418,7 +415,7 @@ class DispatchCore::Step {
         if (!timer_fired) out_.push_back(CancelTimer{key(inc, offer)});
         append(inc, TimelineType::offer_expired, "system", offer.unit,
                {{"seq", offer.seq}, {"cause", cause}});
-        send_if_connected(offer.unit, withdrawn_message(inc.id, WithdrawReason::expired));
+        send_if_connected(offer.unit, OfferWithdrawnMessage{inc.id, WithdrawReason::expired});
         pass(inc, offer.unit);
         if (UnitState* u = find_unit(offer.unit)) release(*u);
     }
@@ -435,7 +432,7 @@ class DispatchCore::Step {
 
     // Takes back an offer already removed from the incident.
     void withdraw(Incident& inc, const Offer& offer, WithdrawReason reason, bool quiet) {
-        if (!quiet) send_if_connected(offer.unit, withdrawn_message(inc.id, reason));
+        if (!quiet) send_if_connected(offer.unit, OfferWithdrawnMessage{inc.id, reason});
         if (UnitState* u = find_unit(offer.unit)) {
             if (u->incident == inc.id) release(*u);
         }
@@ -488,13 +485,13 @@ class DispatchCore::Step {
         }
         inc.offers.clear();
         for (const Assignment& a : inc.assignments) {
-            send_if_connected(a.unit, closed_message(inc.id));
+            send_if_connected(a.unit, IncidentClosedMessage{inc.id});
             if (UnitState* u = find_unit(a.unit)) {
                 if (u->incident == inc.id) release(*u);
             }
         }
         out_.push_back(PushStatus{inc.school, inc.id, final_state, {}, {}, now_});
-        out_.push_back(IncidentClosed{inc.id, final_state});
+        out_.push_back(IncidentClosed{inc.id, final_state, inc.school, district_of(inc)});
         const std::string id = inc.id;
         c_.incidents_.erase(id);
     }
@@ -600,28 +597,37 @@ class DispatchCore::Step {
 
     // ---- helpers ---------------------------------------------------------------
 
-    json offer_message(const Incident& inc, double eta_s, int expires_in_s) const {
-        json school_json{{"id", inc.school}};
+    OfferMessage offer_message(const Incident& inc, double eta_s, int expires_in_s) const {
+        OfferMessage m{inc.id,      inc.kind, inc.drill, inc.school, {}, {}, whole_seconds(eta_s),
+                       expires_in_s};
         if (const School* s = school(inc)) {
-            school_json["name"] = s->name;
-            school_json["lat"] = s->location.lat;
-            school_json["lon"] = s->location.lon;
+            m.school_name = s->name;
+            m.school_location = s->location;
         }
-        return json{{"type", "offer"},
-                    {"incident", inc.id},
-                    {"kind", inc.kind},
-                    {"drill", inc.drill},
-                    {"school", std::move(school_json)},
-                    {"eta_s", whole_seconds(eta_s)},
-                    {"expires_in_s", expires_in_s}};
+        return m;
     }
 
     // Every change the school could see comes with a timeline event, so the
     // incidents appended to are the ones whose status may have changed.
     void append(Incident& inc, TimelineType type, const std::string& actor, const std::string& unit,
                 json details) {
-        out_.push_back(AppendTimeline{inc.id, now_, type, actor, unit, std::move(details)});
+        out_.push_back(AppendTimeline{inc.id, now_, type, actor, unit, std::move(details),
+                                      inc.school, district_of(inc), inc.drill});
         touch(inc);
+    }
+
+    std::string district_of(const Incident& inc) const {
+        const School* s = school(inc);
+        return s == nullptr ? std::string() : s->district;
+    }
+
+    // Units assigned and not yet cleared: the ones a cancellation sends home.
+    static json open_units(const Incident& inc) {
+        json units = json::array();
+        for (const Assignment& a : inc.assignments) {
+            if (a.progress != UnitProgress::cleared) units.push_back(a.unit);
+        }
+        return units;
     }
 
     void touch(const Incident& inc) {
@@ -630,7 +636,7 @@ class DispatchCore::Step {
         }
     }
 
-    void send_if_connected(const std::string& unit, json message) {
+    void send_if_connected(const std::string& unit, UnitMessage message) {
         const UnitState* u = find_unit(unit);
         if (u != nullptr && u->connected) out_.push_back(SendToUnit{unit, std::move(message)});
     }

@@ -96,6 +96,17 @@ struct OfferTimerFired {
     std::uint64_t seq = 0;
 };
 
+// The database recorded an alarm under `recorded`, not under the incident
+// intake had opened for it (`proposed`): the alarm id was known from before,
+// from an incident this process had forgotten (a restart, a failover). The
+// database has the last word on idempotency, so the incident opened by
+// mistake is cancelled by "system" and its units freed. Nothing happens when
+// they are equal or `proposed` is no longer open.
+struct AlarmReconciled {
+    std::string proposed;
+    std::string recorded;
+};
+
 // Periodic (every few seconds, and once after restoring): expires offers whose
 // deadline passed without their timer firing (e.g. across a restart) and
 // offers the open places of restored incidents. Waiting incidents need no
@@ -105,6 +116,6 @@ struct Tick {};
 using Event = std::variant<AlarmIntaken, ConsoleCancel, ConsoleResolve, ConsoleAssign,
                            ConsoleAcknowledge, ConsoleNote, UnitConnected, UnitDisconnected,
                            UnitPosition, UnitAvailability, UnitAccept, UnitDecline, UnitEnRoute,
-                           UnitArrived, UnitClear, OfferTimerFired, Tick>;
+                           UnitArrived, UnitClear, OfferTimerFired, Tick, AlarmReconciled>;
 
 }  // namespace huxiao::dispatch

@@ -84,6 +84,41 @@ Decoded decode(std::string_view text, const std::string& unit) {
     return dispatch::Event{dispatch::UnitClear{unit, *incident, std::move(outcome)}};
 }
 
+namespace {
+
+json to_json(const dispatch::OfferMessage& m) {
+    json school{{"id", m.school}};
+    if (m.school_name) school["name"] = *m.school_name;
+    if (m.school_location) {
+        school["lat"] = m.school_location->lat;
+        school["lon"] = m.school_location->lon;
+    }
+    return json{{"type", "offer"},
+                {"incident", m.incident},
+                {"kind", m.kind},
+                {"drill", m.drill},
+                {"school", std::move(school)},
+                {"eta_s", m.eta_s},
+                {"expires_in_s", m.expires_in_s}};
+}
+
+json to_json(const dispatch::OfferWithdrawnMessage& m) {
+    return json{{"type", "offer_withdrawn"},
+                {"incident", m.incident},
+                {"reason", dispatch::to_string(m.reason)}};
+}
+
+json to_json(const dispatch::IncidentClosedMessage& m) {
+    return json{{"type", "incident_closed"}, {"incident", m.incident}};
+}
+
+}  // namespace
+
+std::string encode(const dispatch::UnitMessage& message) {
+    return std::visit([](const auto& m) { return to_json(m); }, message)
+        .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string encode_error(const std::string& code, const std::string& message,
                          const std::optional<std::string>& ref) {
     return json{{"type", "error"},

@@ -1,7 +1,8 @@
 // The patrol unit protocol (contract §4, /ws/unit): one JSON text message per
 // WebSocket frame. Decoding turns a message from the unit into a dispatch
 // event (the unit's identity comes from its token, never from the message)
-// or a protocol error with the contract's code. Pure: no I/O.
+// or a protocol error with the contract's code; encoding writes the core's
+// messages to the unit. Pure: no I/O.
 #pragma once
 
 #include <optional>
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <variant>
 
+#include "common/dispatch/actions.hpp"
 #include "common/dispatch/events.hpp"
 
 namespace huxiao::unit_protocol {
@@ -22,6 +24,9 @@ struct Error {
 using Decoded = std::variant<dispatch::Event, Error>;
 
 Decoded decode(std::string_view text, const std::string& unit);
+
+// offer, offer_withdrawn, incident_closed (contract §4).
+std::string encode(const dispatch::UnitMessage& message);
 
 std::string encode_error(const std::string& code, const std::string& message,
                          const std::optional<std::string>& ref);

@@ -244,7 +244,7 @@ asio::awaitable<Response> revoke_token(db::ReadDb& db, TokenAuthenticator& auth,
     if (std::string(PQcmdTuples(outcome.results.at(0).get())) == "0") {
         co_return fail(call, http::status::not_found, "not_found", "no active token named " + name);
     }
-    auth.forget_all();  // revocation takes effect at once
+    auth.revoked(name);  // takes effect at once, open sessions included
     co_return reply(call, http::status::ok, {{"revoked", name}});
 }
 

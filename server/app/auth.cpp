@@ -22,6 +22,11 @@ void TokenAuthenticator::forget_all() {
     cache_.clear();
 }
 
+void TokenAuthenticator::revoked(const std::string& name) {
+    forget_all();
+    if (on_revoked_) on_revoked_(name);
+}
+
 asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(
     const std::string& token) {
     if (token.empty() || token.size() > 256) co_return Outcome{};

@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,6 +44,13 @@ class TokenAuthenticator {
     // `token` must outlive the await (callers pass a named variable).
     boost::asio::awaitable<Outcome> authenticate(const std::string& token);
     void forget_all();
+    // The token `name` was revoked: the cache forgets it, and whoever
+    // listens (the Dispatcher, which ends its open sessions) is told.
+    void revoked(const std::string& name);
+    // Set once at start-up, before any request.
+    void on_revoked(std::function<void(const std::string& name)> listener) {
+        on_revoked_ = std::move(listener);
+    }
 
   private:
     struct Entry {
@@ -50,6 +58,7 @@ class TokenAuthenticator {
         std::chrono::steady_clock::time_point expires;
     };
     db::ReadDb& db_;
+    std::function<void(const std::string&)> on_revoked_;
     std::mutex mutex_;
     std::unordered_map<std::string, Entry> cache_;  // by token hash
 };

@@ -2,8 +2,10 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
 
 #include "common/protocol/bounded_json.hpp"
+#include "common/protocol/console_protocol.hpp"
 #include "common/protocol/unit_protocol.hpp"
 #include "server/app/clock.hpp"
 #include "server/app/log.hpp"
@@ -31,20 +33,59 @@ dispatch::CoreConfig core_config(const Config& config) {
 
 constexpr auto kTickInterval = std::chrono::seconds(1);
 
-std::string console_error(const std::string& code, const std::string& message, const json& ref) {
-    return json{{"type", "error"}, {"code", code}, {"message", message}, {"ref", ref}}.dump();
+// A terminal's answer to its alarm: `ack` after the commit, else `unavailable`.
+IntakeReplier alarm_replier(std::shared_ptr<TerminalPort> port, std::string alarm_id) {
+    return [port = std::move(port), alarm_id = std::move(alarm_id)](const IntakeReply& r) {
+        if (r.status == IntakeReply::Status::durable) {
+            port->send(terminal::encode_ack(alarm_id, r.incident));
+            return;
+        }
+        port->send(terminal::encode_error(ProtocolError{
+            ErrorCode::unavailable,
+            "alarm not yet durable (" + r.message + "); retry with the same id", alarm_id}));
+    };
+}
+
+IntakeReplier cancel_replier(std::shared_ptr<TerminalPort> port, std::string cancel_id,
+                             std::string alarm_id) {
+    return [port = std::move(port), cancel_id = std::move(cancel_id),
+            alarm_id = std::move(alarm_id)](const IntakeReply& r) {
+        switch (r.status) {
+            case IntakeReply::Status::durable:
+                port->send(terminal::encode_ack(cancel_id, r.incident));
+                break;
+            case IntakeReply::Status::unknown_alarm:
+                port->send(terminal::encode_error(ProtocolError{
+                    ErrorCode::bad_frame,
+                    "no alarm \"" + alarm_id + "\" from this terminal to cancel", cancel_id}));
+                break;
+            case IntakeReply::Status::unavailable:
+                port->send(terminal::encode_error(
+                    ProtocolError{ErrorCode::unavailable,
+                                  "cancel not yet durable (" + r.message + "); retry", cancel_id}));
+                break;
+        }
+    };
+}
+
+std::string unit_status(const dispatch::UnitState& u) {
+    if (!u.connected) return "offline";
+    if (!u.available) return "out_of_service";
+    return u.incident.empty() ? "available" : "busy";
 }
 
 }  // namespace
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const Config& config, db::IncidentLog& log,
                        RegistryHolder& registry, Metrics& metrics)
-    : strand_(asio::make_strand(executor)),
+    : io_(executor),
+      strand_(asio::make_strand(executor)),
       config_(config),
       log_(log),
       registry_(registry),
       metrics_(metrics),
-      triage_(config.dispatch.repeat_window_s),
+      intake_(strand_, config.dispatch.repeat_window_s, log, metrics, consoles_, registry,
+              [this](const dispatch::Event& event) { handle(event); }),
       supervisor_(config.supervision.heartbeat_s, config.supervision.missed_heartbeats),
       core_(core_config(config), registry.get()->registry()),
       tick_timer_(strand_),
@@ -58,32 +99,84 @@ std::string Dispatcher::next_event_key() {
 
 void Dispatcher::restore(const std::vector<RecoveredIncident>& open,
                          UnixMicros newest_incident_at) {
-    triage_.ids().observe(newest_incident_at);
+    AlarmTriage& triage = intake_.triage();
+    triage.ids().observe(newest_incident_at);
     for (const auto& r : open) {
-        triage_.restore(r.triage);
+        triage.restore(r.triage);
         auto incident = dispatch::replay_incident(r.header, r.timeline, core_.config());
         if (!incident) {
-            triage_.close(r.header.id);
+            intake_.incident_closed(r.header.id);
             continue;
         }
         auto timers = core_.restore(std::move(*incident));
         restored_timers_.insert(restored_timers_.end(), timers.begin(), timers.end());
     }
-    open_incidents_ = triage_.open_incidents();
+    intake_.restored();
 }
 
 void Dispatcher::start() {
     asio::post(strand_, [this] {
         // Offers whose time ran out while the server was down expire at this
         // first tick; the others get their timers back.
-        execute(restored_timers_, {});
+        for (const auto& action : restored_timers_) {
+            if (const auto* timer = std::get_if<dispatch::StartTimer>(&action)) perform(*timer);
+        }
         restored_timers_.clear();
         tick();
     });
 }
 
 void Dispatcher::replace_registry(const Registry& registry) {
-    asio::post(strand_, [this, registry] { core_.replace_registry(registry); });
+    asio::post(strand_, [this, registry] {
+        core_.replace_registry(registry);
+        revoke_sessions_outside(registry);
+    });
+}
+
+void Dispatcher::revoke_sessions_outside(const Registry& registry) {
+    const RegistryIndex index(registry);
+    for (const auto& [school, weak] : online_by_school_) {
+        auto port = weak.lock();
+        if (!port) continue;
+        const Terminal* t = index.terminal(port->terminal_id());
+        if (t != nullptr && t->enabled && t->school == school) continue;
+        log_warn("dispatch", "terminal " + port->terminal_id() +
+                                 " disabled, removed or moved: its session is ended");
+        port->revoke();
+    }
+    for (auto it = units_.begin(); it != units_.end();) {
+        if (index.unit(it->first) != nullptr) {
+            ++it;
+            continue;
+        }
+        log_warn("dispatch", "unit " + it->first + " removed: its session is ended");
+        if (auto peer = it->second.peer.lock()) peer->revoke();
+        const std::string unit = it->first;
+        it = units_.erase(it);
+        units_connected_ = units_.size();
+        handle(dispatch::UnitDisconnected{unit});
+    }
+}
+
+void Dispatcher::revoke_token(const std::string& name) {
+    asio::post(strand_, [this, name] {
+        std::size_t n = consoles_.revoke(name);
+        for (auto it = units_.begin(); it != units_.end();) {
+            if (it->second.token != name) {
+                ++it;
+                continue;
+            }
+            if (auto peer = it->second.peer.lock()) peer->revoke();
+            const std::string unit = it->first;
+            it = units_.erase(it);
+            units_connected_ = units_.size();
+            ++n;
+            handle(dispatch::UnitDisconnected{unit});
+        }
+        if (n > 0)
+            log_info("auth",
+                     "token " + name + " revoked: " + std::to_string(n) + " session(s) ended");
+    });
 }
 
 void Dispatcher::stop() {
@@ -115,6 +208,11 @@ void Dispatcher::tick() {
     tick_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) tick();
     });
+}
+
+void Dispatcher::publish_about_school(const std::string& school, std::string text) {
+    const School* s = registry_.get()->school(school);
+    consoles_.publish(s == nullptr ? std::string() : s->district, std::move(text));
 }
 
 // ---- terminals ---------------------------------------------------------------
@@ -152,12 +250,11 @@ void Dispatcher::record_transitions(
         log_at(t.online ? LogLevel::info : LogLevel::warn, "supervision",
                "terminal " + t.terminal + (t.online ? " online" : " OFFLINE since " + at));
         // Consoles hear of it at once: an alarm button that is not connected
-        // is a hole in a school's protection.
-        publish({{"type", "terminal"},
-                 {"terminal", t.terminal},
-                 {"school", known ? known->school : ""},
-                 {"online", t.online},
-                 {"at", at}});
+        // is a hole in a school's protection. A terminal missing from the
+        // registry has no district: only unrestricted consoles hear of it.
+        const std::string school = known ? known->school : "";
+        publish_about_school(school,
+                             console_protocol::encode_terminal(t.terminal, school, t.online, t.at));
     }
     terminals_online_ = supervisor_.online_count();
 }
@@ -198,156 +295,41 @@ void Dispatcher::terminal_offline(const std::shared_ptr<TerminalPort>& port,
 
 void Dispatcher::alarm(std::shared_ptr<TerminalPort> port, const std::string& school,
                        terminal::Alarm alarm, UnixMicros received_at) {
-    asio::post(strand_,
-               [this, port = std::move(port), school, alarm = std::move(alarm),
-                received_at]() mutable { on_alarm(port, school, std::move(alarm), received_at); });
+    std::string terminal = port->terminal_id();
+    IntakeReplier reply = alarm_replier(std::move(port), alarm.id);
+    this->alarm(school, terminal, std::move(alarm), received_at, std::move(reply));
 }
 
-void Dispatcher::on_alarm(const std::shared_ptr<TerminalPort>& port, const std::string& school,
-                          terminal::Alarm alarm, UnixMicros received_at) {
-    const std::string& terminal_id = port->terminal_id();
-    ++metrics_.alarms_received;
-    const TriageOutcome outcome =
-        triage_.triage({terminal_id, alarm.id, school, alarm.drill, received_at});
-
-    db::AlarmRecord record;
-    record.terminal = terminal_id;
-    record.event_id = alarm.id;
-    record.kind = alarm.kind;
-    record.terminal_at = alarm.at;
-    record.drill = alarm.drill;
-    record.note = alarm.note;
-    record.received_at = received_at;
-    std::string incident;
-    bool fresh = false;
-    if (const auto* n = std::get_if<NewIncident>(&outcome)) {
-        incident = n->incident;
-        fresh = true;
-        open_incidents_ = triage_.open_incidents();
-        ++metrics_.incidents_opened;
-        log_info("dispatch", "alarm " + alarm.id + " from " + terminal_id + " (" + alarm.kind +
-                                 (alarm.drill ? ", drill" : "") + ") opened incident " + incident);
-    } else if (const auto* r = std::get_if<RepeatAlarm>(&outcome)) {
-        incident = r->incident;
-        record.join = r->incident;
-        log_info("dispatch", "alarm " + alarm.id + " from " + terminal_id + " joins " + incident);
-    } else {
-        // A retransmission: record it again (idempotent) so the ack still
-        // follows a commit, even if the first attempt never committed.
-        incident = std::get<Retransmission>(outcome).incident;
-    }
-    record.incident = incident;
-    const bool retransmission = std::holds_alternative<Retransmission>(outcome);
-
-    // The record is queued before anything the core appends for this
-    // incident, and the IncidentLog keeps one incident's writes in order.
-    log_.record_alarm(std::move(record), [this, port, alarm_id = alarm.id, incident, received_at,
-                                          school](db::RecordResult result) {
-        metrics_.db_write_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
-        using Status = db::RecordResult::Status;
-        if (result.status != Status::committed) {
-            ++metrics_.alarms_unavailable;
-            port->send(terminal::encode_error(ProtocolError{
-                ErrorCode::unavailable,
-                "alarm not yet durable (" + result.message + "); retry with the same id",
-                alarm_id}));
-            return;
-        }
-        port->send(terminal::encode_ack(alarm_id, result.incident));
-        ++metrics_.alarms_acked;
-        metrics_.ack_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
-        asio::post(strand_, [this, terminal = port->terminal_id(), alarm_id, incident,
-                             recorded = result.incident] {
-            if (recorded != incident) {
-                // The database knew this alarm id from before (an incident this
-                // process had forgotten): its answer stands, and the incident
-                // opened by mistake is withdrawn.
-                triage_.correct(terminal, alarm_id, recorded);
-                if (core_.incident(incident)) {
-                    handle(dispatch::ConsoleCancel{incident, "system", "duplicate of " + recorded});
-                }
-                triage_.close(incident);
-                open_incidents_ = triage_.open_incidents();
-            }
-        });
+void Dispatcher::alarm(const std::string& school, const std::string& terminal,
+                       terminal::Alarm alarm, UnixMicros received_at, IntakeReplier reply) {
+    asio::post(strand_, [this, school, terminal, alarm = std::move(alarm), received_at,
+                         reply = std::move(reply)]() mutable {
+        intake_.alarm(school, terminal, std::move(alarm), received_at, std::move(reply));
     });
-
-    if (!retransmission) {
-        json details = {{"alarm", alarm.id}, {"kind", alarm.kind}, {"drill", alarm.drill}};
-        if (!alarm.note.empty()) details["note"] = alarm.note;
-        publish({{"type", "event"},
-                 {"incident", incident},
-                 {"event", fresh ? "alarm_received" : "repeat_alarm"},
-                 {"at", format_iso_micros(received_at)},
-                 {"actor", terminal_id},
-                 {"unit", nullptr},
-                 {"school", school},
-                 {"details", details}});
-        handle(dispatch::AlarmIntaken{incident, school, alarm.kind, alarm.drill,
-                                      from_unix_micros(received_at), fresh});
-    }
 }
 
 void Dispatcher::cancel(std::shared_ptr<TerminalPort> port, const std::string& school,
                         terminal::Cancel cancel, UnixMicros received_at) {
-    asio::post(strand_, [this, port = std::move(port), school, cancel = std::move(cancel),
-                         received_at]() mutable {
-        auto incident = triage_.incident_of(port->terminal_id(), cancel.alarm);
-        db::CancelRecord record{port->terminal_id(), cancel.id, cancel.alarm,
-                                cancel.reason,       incident,  received_at};
-        log_.record_cancel(std::move(record), [this, port, cancel_id = cancel.id,
-                                               alarm_id = cancel.alarm, reason = cancel.reason,
-                                               received_at, school](db::RecordResult result) {
-            using Status = db::RecordResult::Status;
-            if (result.status == Status::committed && result.outcome == "unknown_alarm") {
-                port->send(terminal::encode_error(ProtocolError{
-                    ErrorCode::bad_frame,
-                    "no alarm \"" + alarm_id + "\" from this terminal to cancel", cancel_id}));
-            } else if (result.status == Status::committed) {
-                port->send(terminal::encode_ack(cancel_id, result.incident));
-                if (result.outcome == "new") {
-                    asio::post(strand_, [this, incident = result.incident,
-                                         terminal = port->terminal_id(), cancel_id, alarm_id,
-                                         reason, received_at, school] {
-                        publish(
-                            {{"type", "event"},
-                             {"incident", incident},
-                             {"event", "cancel_requested"},
-                             {"at", format_iso_micros(received_at)},
-                             {"actor", terminal},
-                             {"unit", nullptr},
-                             {"school", school},
-                             {"details",
-                              {{"request", cancel_id}, {"alarm", alarm_id}, {"reason", reason}}}});
-                    });
-                }
-            } else {
-                port->send(terminal::encode_error(ProtocolError{
-                    ErrorCode::unavailable,
-                    "cancel not yet durable (" + result.message + "); retry", cancel_id}));
-            }
-        });
+    std::string terminal = port->terminal_id();
+    IntakeReplier reply = cancel_replier(std::move(port), cancel.id, cancel.alarm);
+    asio::post(strand_, [this, school, terminal, cancel = std::move(cancel), received_at,
+                         reply = std::move(reply)]() mutable {
+        intake_.cancel(school, terminal, std::move(cancel), received_at, std::move(reply));
     });
-}
-
-void Dispatcher::push_status(const std::string& school, const terminal::StatusPush& status) {
-    const std::string frame = terminal::encode_status(status);
-    auto [first, last] = online_by_school_.equal_range(school);
-    for (auto it = first; it != last; ++it) {
-        if (auto port = it->second.lock()) port->send(frame);
-    }
 }
 
 // ---- units -------------------------------------------------------------------
 
-void Dispatcher::unit_connected(const std::string& unit, std::shared_ptr<WsPeer> peer) {
-    asio::post(strand_, [this, unit, peer = std::move(peer)] {
-        if (auto old = units_[unit].lock(); old && old != peer) {
+void Dispatcher::unit_connected(const std::string& unit, const std::string& token,
+                                std::shared_ptr<WsPeer> peer) {
+    asio::post(strand_, [this, unit, token, peer = std::move(peer)] {
+        UnitSession& session = units_[unit];
+        if (auto old = session.peer.lock(); old && old != peer) {
             old->send(unit_protocol::encode_error("replaced", "this unit connected again elsewhere",
                                                   std::nullopt));
             old->close();
         }
-        units_[unit] = peer;
+        session = {peer, token};
         units_connected_ = units_.size();
         log_info("dispatch", "unit " + unit + " connected");
         // An extension of contract §4: the unit learns that it is signed in
@@ -368,7 +350,9 @@ void Dispatcher::unit_message(const std::string& unit, const std::string& text,
     }
     asio::post(strand_, [this, unit, event = std::get<dispatch::Event>(std::move(decoded)),
                          peer = std::move(peer)] {
-        if (units_[unit].lock() != peer) return;  // a replaced session
+        // A replaced or revoked session is not heard any more.
+        auto it = units_.find(unit);
+        if (it == units_.end() || it->second.peer.lock() != peer) return;
         if (const auto* position = std::get_if<dispatch::UnitPosition>(&event))
             sample_position(*position);
         handle(event, [&peer](const dispatch::ReplyError& e) {
@@ -383,7 +367,7 @@ void Dispatcher::unit_disconnected(const std::string& unit, const std::shared_pt
     asio::post(strand_, [this, unit, raw = peer.get()] {
         auto it = units_.find(unit);
         if (it == units_.end()) return;
-        auto current = it->second.lock();
+        auto current = it->second.peer.lock();
         if (current && current.get() != raw) return;  // the replacement stays
         units_.erase(it);
         units_connected_ = units_.size();
@@ -396,212 +380,117 @@ void Dispatcher::unit_disconnected(const std::string& unit, const std::shared_pt
 
 void Dispatcher::console_opened(const Principal& who, std::shared_ptr<WsPeer> peer) {
     asio::post(strand_, [this, who, peer = std::move(peer)] {
-        consoles_.push_back({who, peer});
-        peer->send(snapshot(who).dump());
+        consoles_.add(who, peer);
+        request_snapshot(who, peer, true);
     });
 }
 
 void Dispatcher::console_closed(const std::shared_ptr<WsPeer>& peer) {
-    asio::post(strand_, [this, raw = peer.get()] {
-        std::erase_if(consoles_, [raw](const Console& c) {
-            auto p = c.peer.lock();
-            return !p || p.get() == raw;
-        });
-    });
+    asio::post(strand_, [this, raw = peer.get()] { consoles_.remove(raw); });
 }
 
 void Dispatcher::console_message(const Principal& who, const std::string& text,
                                  std::shared_ptr<WsPeer> peer) {
-    BoundedJson parsed = parse_bounded_json(text);
-    if (auto* e = std::get_if<JsonError>(&parsed)) {
-        peer->send(console_error("bad_frame", "command: " + e->message, nullptr));
+    // Decoded on the session's strand: only valid commands reach the dispatcher's.
+    auto decoded =
+        console_protocol::decode(text, {who.name, who.role, who.is({"dispatcher", "admin"})});
+    if (auto* error = std::get_if<console_protocol::Error>(&decoded)) {
+        peer->send(console_protocol::encode_error(*error));
         return;
     }
-    json m = std::move(std::get<json>(parsed));
-    if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) {
-        peer->send(
-            console_error("bad_frame", "commands are JSON objects with a \"type\"", nullptr));
-        return;
-    }
-    const std::string type = m["type"];
-    // ref echoes the command's id (contract 1.1) only when it is a plain string
-    // or number: a client's nested JSON is never copied back.
-    const auto plain = [&m](const char* key) {
-        auto it = m.find(key);
-        return it != m.end() && (it->is_string() || it->is_number());
-    };
-    const json ref = plain("id") ? m["id"] : (plain("incident") ? m["incident"] : json(nullptr));
-    if (type == "snapshot") {  // a console may ask for a fresh picture at any time
-        const bool with_schools = !(m.contains("schools") && m["schools"] == false);
-        asio::post(strand_, [this, who, peer, with_schools] {
-            peer->send(snapshot(who, with_schools).dump());
+    if (auto* request = std::get_if<console_protocol::SnapshotRequest>(&decoded)) {
+        asio::post(strand_, [this, who, peer, with_schools = request->with_schools] {
+            request_snapshot(who, peer, with_schools);
         });
         return;
     }
-    static const std::set<std::string> kCommands = {"acknowledge", "assign", "cancel", "resolve",
-                                                    "note"};
-    if (!kCommands.count(type)) {
-        peer->send(console_error("unknown_type", "unknown command \"" + type + "\"", ref));
-        return;
-    }
-    if (!who.is({"dispatcher", "admin"})) {
-        peer->send(console_error("forbidden", "role " + who.role + " is read-only", ref));
-        return;
-    }
-    const auto field = [&](const char* name, bool required) -> std::optional<std::string> {
-        if (!m.contains(name) || !m[name].is_string() || m[name].get<std::string>().empty()) {
-            if (required) return std::nullopt;
-            return std::string();
+    asio::post(strand_,
+               [this, command = std::get<console_protocol::Command>(std::move(decoded)), peer] {
+                   // A console closed or revoked meanwhile commands nothing.
+                   if (!consoles_.contains(peer.get())) return;
+                   bool failed = false;
+                   handle(command.event, [&](const dispatch::ReplyError& e) {
+                       failed = true;
+                       peer->send(console_protocol::encode_error({e.code, e.message, command.ref}));
+                   });
+                   if (!failed) peer->send(console_protocol::encode_ok(command.ref));
+               });
+}
+
+void Dispatcher::request_snapshot(const Principal& who, const std::shared_ptr<WsPeer>& peer,
+                                  bool with_schools) {
+    if (consoles_.begin_snapshot(peer.get(), with_schools)) build_snapshot(who, peer, with_schools);
+}
+
+// On the strand only what changes under it is copied (incidents, units,
+// terminals online); the registry part and the encoding run off the strand.
+void Dispatcher::build_snapshot(const Principal& who, const std::shared_ptr<WsPeer>& peer,
+                                bool with_schools) {
+    auto view = std::make_shared<console_protocol::SnapshotView>();
+    view->server_time = system_now();
+    view->you = {who.name, who.role, who.districts};
+    view->with_schools = with_schools;
+    copy_live_state(who, *view);
+    asio::post(io_, [this, who, peer, view, registry = registry_.get()] {
+        if (view->with_schools) {
+            for (const auto& s : registry->registry().schools) {
+                if (!ConsoleHub::sees(who, s.district)) continue;
+                view->schools.push_back({s.id, s.name, s.district, s.location.lat, s.location.lon});
+            }
+            for (const auto& d : registry->registry().districts) {
+                if (ConsoleHub::sees(who, d.id)) view->districts.push_back({d.id, d.name});
+            }
         }
-        return m[name].get<std::string>();
-    };
-    auto incident = field("incident", true);
-    if (!incident) {
-        peer->send(console_error("bad_frame", "field \"incident\" is required", ref));
-        return;
-    }
-    dispatch::Event event;
-    if (type == "acknowledge") {
-        event = dispatch::ConsoleAcknowledge{*incident, who.name};
-    } else if (type == "assign") {
-        auto unit = field("unit", true);
-        if (!unit) {
-            peer->send(console_error("bad_frame", "field \"unit\" is required", ref));
-            return;
-        }
-        event = dispatch::ConsoleAssign{*incident, *unit, who.name};
-    } else if (type == "cancel") {
-        event = dispatch::ConsoleCancel{*incident, who.name, *field("reason", false)};
-    } else if (type == "resolve") {
-        event = dispatch::ConsoleResolve{*incident, who.name, *field("note", false)};
-    } else {
-        auto text_field = field("text", true);
-        if (!text_field) {
-            peer->send(console_error("bad_frame", "field \"text\" is required", ref));
-            return;
-        }
-        event = dispatch::ConsoleNote{*incident, who.name, *text_field};
-    }
-    asio::post(strand_, [this, event = std::move(event), peer, ref] {
-        bool failed = false;
-        handle(event, [&](const dispatch::ReplyError& e) {
-            failed = true;
-            peer->send(console_error(e.code, e.message, ref));
+        peer->send(console_protocol::encode_snapshot(*view));
+        asio::post(strand_, [this, who, peer] {
+            if (auto again = consoles_.end_snapshot(peer.get())) build_snapshot(who, peer, *again);
         });
-        if (!failed) peer->send(json{{"type", "ok"}, {"ref", ref}}.dump());
     });
 }
 
-bool Dispatcher::sees_district(const Principal& who, const std::string& district) {
-    if (who.role != "education" || who.districts.empty()) return true;
-    return std::find(who.districts.begin(), who.districts.end(), district) != who.districts.end();
-}
-
-json Dispatcher::snapshot(const Principal& who, bool with_schools) const {
-    json incidents = json::array();
+void Dispatcher::copy_live_state(const Principal& who, console_protocol::SnapshotView& view) const {
     const auto registry = registry_.get();
     const auto now = clock_now();
     for (const dispatch::Incident* i : core_.open_incidents()) {
-        if (const School* s = registry->school(i->school); s && !sees_district(who, s->district))
-            continue;
-        json units = json::array();
-        for (const auto& a : i->assignments) units.push_back(a.unit);
-        json offers = json::array();
-        for (const auto& o : i->offers) {
-            offers.push_back(
-                {{"unit", o.unit},
-                 {"eta_s", static_cast<int>(o.eta_s)},
-                 {"expires_in_s",
-                  std::max<long long>(
-                      0, std::chrono::duration_cast<std::chrono::seconds>(o.deadline - now)
-                             .count())}});
-        }
         const School* school = registry->school(i->school);
-        incidents.push_back({{"id", i->id},
-                             {"school", i->school},
-                             {"school_name", school ? school->name : ""},
-                             {"district", school ? school->district : ""},
-                             {"lat", school ? school->location.lat : 0},
-                             {"lon", school ? school->location.lon : 0},
-                             {"kind", i->kind},
-                             {"drill", i->drill},
-                             {"state", std::string(dispatch::to_string(core_.status_of(*i)))},
-                             {"received_at", format_iso_millis(to_unix_micros(i->received_at))},
-                             {"acknowledged", i->acknowledged},
-                             {"units", units},
-                             {"offers", offers}});
+        if (!ConsoleHub::sees(who, school ? school->district : "")) continue;
+        console_protocol::SnapshotView::Incident row;
+        row.id = i->id;
+        row.school = i->school;
+        if (school) {
+            row.school_name = school->name;
+            row.district = school->district;
+            row.lat = school->location.lat;
+            row.lon = school->location.lon;
+        }
+        row.kind = i->kind;
+        row.drill = i->drill;
+        row.state = std::string(dispatch::to_string(core_.status_of(*i)));
+        row.received_at = to_unix_micros(i->received_at);
+        row.acknowledged = i->acknowledged;
+        for (const auto& a : i->assignments) row.units.push_back(a.unit);
+        for (const auto& o : i->offers) {
+            const auto left = std::chrono::duration_cast<std::chrono::seconds>(o.deadline - now);
+            row.offers.push_back(
+                {o.unit, static_cast<int>(o.eta_s), std::max<long long>(0, left.count())});
+        }
+        view.incidents.push_back(std::move(row));
     }
-    json units = json::array();
     for (const dispatch::UnitState* u : core_.units()) {
         const Unit* reg = registry->unit(u->id);
-        std::string status = !u->connected          ? "offline"
-                             : !u->available        ? "out_of_service"
-                             : !u->incident.empty() ? "busy"
-                                                    : "available";
-        units.push_back({{"id", u->id},
-                         {"callsign", reg ? reg->callsign : u->id},
-                         {"district", reg ? reg->district : ""},
-                         {"lat", u->position.lat},
-                         {"lon", u->position.lon},
-                         {"status", status},
-                         {"incident", u->incident.empty() ? json(nullptr) : json(u->incident)}});
+        if (!ConsoleHub::sees(who, reg ? reg->district : "")) continue;
+        view.units.push_back({u->id, reg ? reg->callsign : u->id, reg ? reg->district : "",
+                              u->position.lat, u->position.lon, unit_status(*u), u->incident});
     }
-    json offline = json::array();
-    std::size_t online = 0;
     for (const auto& t : registry->registry().terminals) {
         if (!t.enabled) continue;
         const School* school = registry->school(t.school);
-        if (school && !sees_district(who, school->district)) continue;
+        if (!ConsoleHub::sees(who, school ? school->district : "")) continue;
         if (supervisor_.online(t.id)) {
-            ++online;
+            ++view.terminals_online;
         } else {
-            const UnixMicros seen = supervisor_.last_seen(t.id);
-            offline.push_back(
-                {{"id", t.id},
-                 {"school", t.school},
-                 {"last_seen", seen ? json(format_iso_millis(seen)) : json(nullptr)}});
+            view.terminals_offline.push_back({t.id, t.school, supervisor_.last_seen(t.id)});
         }
-    }
-    json schools = json::array();
-    json districts = json::array();
-    if (with_schools) {
-        for (const auto& s : registry->registry().schools) {
-            if (!sees_district(who, s.district)) continue;
-            schools.push_back({{"id", s.id},
-                               {"name", s.name},
-                               {"district", s.district},
-                               {"lat", s.location.lat},
-                               {"lon", s.location.lon}});
-        }
-        for (const auto& d : registry->registry().districts) {
-            if (sees_district(who, d.id)) districts.push_back({{"id", d.id}, {"name", d.name}});
-        }
-    }
-    json snap = {{"type", "snapshot"},
-                 {"server_time", format_iso_millis(system_now())},
-                 {"you", {{"name", who.name}, {"role", who.role}, {"districts", who.districts}}},
-                 {"incidents", incidents},
-                 {"units", units},
-                 {"schools", schools},
-                 {"terminals", {{"online", online}, {"offline", offline}}}};
-    if (with_schools)
-        snap["districts"] = districts;
-    else
-        snap.erase("schools");
-    return snap;
-}
-
-void Dispatcher::publish(const json& message) {
-    if (consoles_.empty()) return;
-    const std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
-    std::string district;
-    if (const auto it = message.find("school"); it != message.end() && it->is_string()) {
-        if (const School* s = registry_.get()->school(it->get<std::string>()))
-            district = s->district;
-    }
-    for (const auto& c : consoles_) {
-        if (!district.empty() && !sees_district(c.who, district)) continue;
-        if (auto p = c.peer.lock()) p->send(text);
     }
 }
 
@@ -618,94 +507,89 @@ void Dispatcher::handle(const dispatch::Event& event, const Replier& reply) {
         }
         log_debug("dispatch", "event #" + std::to_string(event.index()) + " -> " + kinds);
     }
-    execute(actions, reply);
-}
-
-void Dispatcher::execute(std::vector<dispatch::Action>& actions, const Replier& reply) {
-    for (auto& action : actions) {
-        std::visit(
-            [&](auto& a) {
-                using T = std::decay_t<decltype(a)>;
-                if constexpr (std::is_same_v<T, dispatch::SendToUnit>) {
-                    auto it = units_.find(a.unit);
-                    if (it == units_.end()) return;
-                    if (auto peer = it->second.lock()) {
-                        const bool offer = a.message.value("type", "") == "offer";
-                        peer->send(a.message.dump());
-                        if (offer) {
-                            ++metrics_.offers_sent;
-                            const std::string id = a.message.value("incident", "");
-                            const auto* incident = core_.incident(id);
-                            if (incident && offered_.insert(id).second) {
-                                metrics_.alarm_to_offer.observe(
-                                    static_cast<double>(system_now() -
-                                                        to_unix_micros(incident->received_at)) /
-                                    1e6);
-                            }
-                        }
-                    }
-                } else if constexpr (std::is_same_v<T, dispatch::PushStatus>) {
-                    const auto* incident = core_.incident(a.incident);
-                    push_status(a.school,
-                                {a.incident, std::string(dispatch::to_string(a.state)),
-                                 a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
-                                 a.eta_s, incident && incident->drill, to_unix_micros(a.at)});
-                } else if constexpr (std::is_same_v<T, dispatch::AppendTimeline>) {
-                    const std::string type(dispatch::to_string(a.type));
-                    db::TimelineRecord record{
-                        a.incident,
-                        to_unix_micros(a.at),
-                        type,
-                        a.actor,
-                        a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
-                        a.details.dump(),
-                        next_event_key()};
-                    log_.append(std::move(record));
-                    const auto* incident = core_.incident(a.incident);
-                    publish({{"type", "event"},
-                             {"incident", a.incident},
-                             {"event", type},
-                             {"at", format_iso_micros(to_unix_micros(a.at))},
-                             {"actor", a.actor},
-                             {"unit", a.unit.empty() ? json(nullptr) : json(a.unit)},
-                             {"school", incident ? incident->school : ""},
-                             {"drill", incident && incident->drill},
-                             {"state", incident ? std::string(dispatch::to_string(
-                                                      core_.status_of(*incident)))
-                                                : std::string()},
-                             {"details", a.details}});
-                } else if constexpr (std::is_same_v<T, dispatch::StartTimer>) {
-                    start_timer(a);
-                } else if constexpr (std::is_same_v<T, dispatch::CancelTimer>) {
-                    if (auto it = timers_.find(a.key); it != timers_.end()) {
-                        it->second->cancel();
-                        timers_.erase(it);
-                    }
-                } else if constexpr (std::is_same_v<T, dispatch::ReplyError>) {
-                    if (reply) reply(a);
-                } else if constexpr (std::is_same_v<T, dispatch::IncidentClosed>) {
-                    triage_.close(a.incident);
-                    offered_.erase(a.incident);
-                    open_incidents_ = triage_.open_incidents();
-                    log_info("dispatch", "incident " + a.incident + " " +
-                                             std::string(dispatch::to_string(a.final_state)));
-                }
-            },
-            action);
+    for (const auto& action : actions) {
+        if (const auto* error = std::get_if<dispatch::ReplyError>(&action)) {
+            if (reply) reply(*error);
+        } else {
+            std::visit(
+                [this](const auto& a) {
+                    if constexpr (!std::is_same_v<std::decay_t<decltype(a)>, dispatch::ReplyError>)
+                        perform(a);
+                },
+                action);
+        }
     }
 }
 
-void Dispatcher::start_timer(const dispatch::StartTimer& timer) {
+void Dispatcher::perform(const dispatch::SendToUnit& a) {
+    auto it = units_.find(a.unit);
+    if (it == units_.end()) return;
+    auto peer = it->second.peer.lock();
+    if (!peer) return;
+    peer->send(unit_protocol::encode(a.message));
+    const auto* offer = std::get_if<dispatch::OfferMessage>(&a.message);
+    if (offer == nullptr) return;
+    ++metrics_.offers_sent;
+    const auto* incident = core_.incident(offer->incident);
+    if (incident && offered_.insert(offer->incident).second) {
+        metrics_.alarm_to_offer.observe(
+            static_cast<double>(system_now() - to_unix_micros(incident->received_at)) / 1e6);
+    }
+}
+
+void Dispatcher::perform(const dispatch::PushStatus& a) {
+    const auto* incident = core_.incident(a.incident);
+    const std::string frame =
+        terminal::encode_status({a.incident, std::string(dispatch::to_string(a.state)),
+                                 a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
+                                 a.eta_s, incident && incident->drill, to_unix_micros(a.at)});
+    auto [first, last] = online_by_school_.equal_range(a.school);
+    for (auto it = first; it != last; ++it) {
+        if (auto port = it->second.lock()) port->send(frame);
+    }
+}
+
+void Dispatcher::perform(const dispatch::AppendTimeline& a) {
+    const std::string type(dispatch::to_string(a.type));
+    log_.append({a.incident, to_unix_micros(a.at), type, a.actor,
+                 a.unit.empty() ? std::nullopt : std::optional<std::string>(a.unit),
+                 a.details.dump(), next_event_key()});
+    // After the step that closed it the core has forgotten the incident: no
+    // state then (the event's type says how it ended), but its school and
+    // district came with the action.
+    std::string state;
+    if (const auto* incident = core_.incident(a.incident))
+        state = std::string(dispatch::to_string(core_.status_of(*incident)));
+    console_protocol::Event event{a.incident, type, to_unix_micros(a.at), a.actor, a.unit, a.school,
+                                  a.drill,    state};
+    consoles_.publish(a.district, console_protocol::encode_event(event, a.details));
+}
+
+void Dispatcher::perform(const dispatch::StartTimer& a) {
     if (stopped_) return;
     auto t = std::make_unique<asio::steady_timer>(strand_);
-    const auto delay = timer.deadline - clock_now();
+    const auto delay = a.deadline - clock_now();
     t->expires_after(std::max<std::chrono::steady_clock::duration>(delay, std::chrono::seconds(0)));
-    t->async_wait([this, key = timer.key](boost::system::error_code ec) {
+    t->async_wait([this, key = a.key](boost::system::error_code ec) {
         if (ec) return;
         timers_.erase(key);
         handle(dispatch::OfferTimerFired{key.incident, key.unit, key.seq});
     });
-    timers_[timer.key] = std::move(t);
+    timers_[a.key] = std::move(t);
+}
+
+void Dispatcher::perform(const dispatch::CancelTimer& a) {
+    if (auto it = timers_.find(a.key); it != timers_.end()) {
+        it->second->cancel();
+        timers_.erase(it);
+    }
+}
+
+void Dispatcher::perform(const dispatch::IncidentClosed& a) {
+    intake_.incident_closed(a.incident);
+    offered_.erase(a.incident);
+    log_info("dispatch",
+             "incident " + a.incident + " " + std::string(dispatch::to_string(a.final_state)));
 }
 
 }  // namespace huxiao

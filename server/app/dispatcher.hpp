@@ -1,21 +1,21 @@
 // The Dispatcher owns all live dispatch state on one strand, so it needs no
-// locks. It runs the pure cores — AlarmTriage (new incident, repeat alarm or
-// retransmission) and DispatchCore (offers, escalation, arrival, clearance) —
-// and carries out their actions: frames to units and terminals, timeline
-// appends to the IncidentLog, events to consoles, and timers.
+// locks. It runs the pure cores — AlarmTriage (through AlarmIntake),
+// TerminalSupervisor and DispatchCore (offers, escalation, arrival,
+// clearance) — and performs their actions: frames to units and terminals,
+// timeline appends to the IncidentLog, events to consoles (ConsoleHub), and
+// timers.
 //
 // Decisions are made in memory at once; the database write runs behind them,
 // so a slow database never delays an offer. Only the terminal's `ack` waits
-// for the commit of its alarm.
+// for the commit of its alarm. docs/architecture.md, "Ordering", states which
+// strand does what.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,7 +26,9 @@
 #include "common/intake/alarm_triage.hpp"
 #include "common/intake/terminal_supervisor.hpp"
 #include "common/protocol/terminal_protocol.hpp"
+#include "server/app/alarm_intake.hpp"
 #include "server/app/auth.hpp"
+#include "server/app/console_hub.hpp"
 #include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/terminal_port.hpp"
@@ -34,6 +36,10 @@
 #include "server/sessions/ws_channel.hpp"
 
 namespace huxiao {
+
+namespace console_protocol {
+struct SnapshotView;
+}
 
 // An open incident as read back at start-up.
 struct RecoveredIncident {
@@ -51,11 +57,17 @@ class Dispatcher {
     // Before the listeners open: the incidents still open in the database.
     void restore(const std::vector<RecoveredIncident>& open, UnixMicros newest_incident_at);
     void start();  // timers (restored offers, periodic tick)
-    // The registry changed (admin API): routing and lookups use the new one.
+    // The registry changed (admin API): routing and lookups use the new one,
+    // and sessions of terminals disabled, removed or moved to another school,
+    // and of units removed, are ended (contract 1.1 revocation).
     void replace_registry(const Registry& registry);
     void stop();
 
     // Everything below is thread-safe: it posts to the dispatcher's strand.
+
+    // A token was revoked: every open WebSocket session that uses it is
+    // closed with 4001 `revoked`.
+    void revoke_token(const std::string& name);
 
     // School terminals.
     void terminal_online(std::shared_ptr<TerminalPort> port, const std::string& school);
@@ -67,11 +79,16 @@ class Dispatcher {
     // Answers through `port` with `ack` once durable, or `error`.
     void alarm(std::shared_ptr<TerminalPort> port, const std::string& school, terminal::Alarm alarm,
                UnixMicros received_at);
+    // The same for any alarm source (e.g. DC-09): `reply` is called once.
+    void alarm(const std::string& school, const std::string& terminal, terminal::Alarm alarm,
+               UnixMicros received_at, IntakeReplier reply);
     void cancel(std::shared_ptr<TerminalPort> port, const std::string& school,
                 terminal::Cancel cancel, UnixMicros received_at);
 
-    // Patrol units (/ws/unit). A second session of the same unit replaces the first.
-    void unit_connected(const std::string& unit, std::shared_ptr<WsPeer> peer);
+    // Patrol units (/ws/unit). A second session of the same unit replaces the
+    // first. `token` is the name of the token the session signed in with.
+    void unit_connected(const std::string& unit, const std::string& token,
+                        std::shared_ptr<WsPeer> peer);
     void unit_message(const std::string& unit, const std::string& text,
                       std::shared_ptr<WsPeer> peer);
     void unit_disconnected(const std::string& unit, const std::shared_ptr<WsPeer>& peer);
@@ -82,36 +99,43 @@ class Dispatcher {
                          std::shared_ptr<WsPeer> peer);
     void console_closed(const std::shared_ptr<WsPeer>& peer);
 
-    std::size_t open_incidents() const { return open_incidents_; }
+    std::size_t open_incidents() const { return intake_.open_incidents(); }
     std::size_t units_connected() const { return units_connected_; }
     std::size_t terminals_online() const { return terminals_online_; }
 
   private:
     using Replier = std::function<void(const dispatch::ReplyError&)>;
 
-    void on_alarm(const std::shared_ptr<TerminalPort>& port, const std::string& school,
-                  terminal::Alarm alarm, UnixMicros received_at);
     void handle(const dispatch::Event& event, const Replier& reply = {});
-    void execute(std::vector<dispatch::Action>& actions, const Replier& reply);
-    void push_status(const std::string& school, const terminal::StatusPush& status);
-    // To every console allowed to see `school` (education tokens may be
-    // limited to districts).
-    void publish(const nlohmann::json& message);
-    void start_timer(const dispatch::StartTimer& timer);
+    // One function per action of the core, in the order the core gave them.
+    void perform(const dispatch::SendToUnit& a);
+    void perform(const dispatch::PushStatus& a);
+    void perform(const dispatch::AppendTimeline& a);
+    void perform(const dispatch::StartTimer& a);
+    void perform(const dispatch::CancelTimer& a);
+    void perform(const dispatch::IncidentClosed& a);
     void tick();
-    nlohmann::json snapshot(const Principal& who, bool with_schools = true) const;
-    static bool sees_district(const Principal& who, const std::string& district);
+    // Coalesced: at most one snapshot per console is being built (ConsoleHub).
+    void request_snapshot(const Principal& who, const std::shared_ptr<WsPeer>& peer,
+                          bool with_schools);
+    void build_snapshot(const Principal& who, const std::shared_ptr<WsPeer>& peer,
+                        bool with_schools);
+    void copy_live_state(const Principal& who, console_protocol::SnapshotView& view) const;
+    void publish_about_school(const std::string& school, std::string text);
     void record_transitions(const std::vector<TerminalSupervisor::Transition>& transitions);
+    void revoke_sessions_outside(const Registry& registry);
     void flush_seen();
     void sample_position(const dispatch::UnitPosition& p);
     std::string next_event_key();
 
+    boost::asio::any_io_executor io_;  // for work that must not hold the strand
     boost::asio::any_io_executor strand_;
     const Config& config_;
     db::IncidentLog& log_;
     RegistryHolder& registry_;
     Metrics& metrics_;
-    AlarmTriage triage_;
+    ConsoleHub consoles_;
+    AlarmIntake intake_;
     TerminalSupervisor supervisor_;
     std::set<std::string> seen_dirty_;  // terminals whose last_seen is not yet written
     std::chrono::steady_clock::time_point last_seen_flush_{};
@@ -123,18 +147,16 @@ class Dispatcher {
 
     std::multimap<std::string, std::weak_ptr<TerminalPort>> online_by_school_;
     std::map<std::string, int> terminal_sessions_;  // terminal -> open sessions
-    std::map<std::string, std::weak_ptr<WsPeer>> units_;
-    struct Console {
-        Principal who;
+    struct UnitSession {
         std::weak_ptr<WsPeer> peer;
+        std::string token;
     };
-    std::vector<Console> consoles_;
+    std::map<std::string, UnitSession> units_;
     std::map<dispatch::OfferTimerKey, std::unique_ptr<boost::asio::steady_timer>> timers_;
     boost::asio::steady_timer tick_timer_;
     std::string event_key_prefix_;
     std::uint64_t event_counter_ = 0;
     bool stopped_ = false;
-    std::atomic<std::size_t> open_incidents_{0};
     std::atomic<std::size_t> units_connected_{0};
     std::atomic<std::size_t> terminals_online_{0};
 };

@@ -81,6 +81,7 @@ void Server::start() {
     p.read_db = std::make_unique<db::ReadDb>(io_.get_executor(), config_.database, 2);
     p.read_db->start();
     p.auth = std::make_unique<TokenAuthenticator>(*p.read_db);
+    p.auth->on_revoked([&p](const std::string& name) { p.dispatcher->revoke_token(name); });
 
     const auto& t = config_.terminal_listener;
     p.terminals = std::make_shared<net::TerminalListener>(
@@ -122,8 +123,10 @@ void Server::start() {
             try {
                 db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
                 Registry fresh = db::load_registry(db);
+                // New hellos are checked against it first; then the
+                // Dispatcher ends the sessions it no longer allows.
+                p.registry->replace(fresh);
                 p.dispatcher->replace_registry(fresh);
-                p.registry->replace(std::move(fresh));
                 log_info("server", "registry reloaded");
             } catch (const std::exception& e) {
                 log_error("server", std::string("registry reload failed: ") + e.what());

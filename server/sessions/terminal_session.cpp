@@ -67,6 +67,14 @@ void TerminalSession::stop() {
     });
 }
 
+void TerminalSession::revoke() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->send_error_and_close(
+            ErrorCode::unknown_terminal,
+            "terminal " + self->terminal_id_ + " is disabled, removed or moved to another school");
+    });
+}
+
 void TerminalSession::queue(std::string frame) {
     if (closing_) return;
     if (outbox_.size() >= kMaxOutbox) {
@@ -156,7 +164,7 @@ asio::awaitable<void> TerminalSession::run() {
                     "frame longer than " + std::to_string(cfg.max_frame_bytes) + " bytes");
                 break;
             }
-            if (ec) break;
+            if (ec || closing_) break;  // closing: e.g. revoked while this frame came in
             std::string line = buffer_.substr(0, n - 1);
             buffer_.erase(0, n);
             handle_line(line);

@@ -45,7 +45,8 @@ class TerminalSession final : public TerminalPort,
     void start();
     void send(std::string frame) override;  // thread-safe
     const std::string& terminal_id() const override { return terminal_id_; }
-    void stop();  // thread-safe
+    void stop();             // thread-safe
+    void revoke() override;  // thread-safe
 
   private:
     boost::asio::awaitable<void> run();

@@ -16,7 +16,7 @@ class UnitChannel final : public WsChannel {
     void opened(const Principal& who, std::shared_ptr<WsPeer> peer) override {
         unit_ = *who.unit;
         peer_ = peer;
-        dispatcher_.unit_connected(unit_, std::move(peer));
+        dispatcher_.unit_connected(unit_, who.name, std::move(peer));
     }
     void message(const std::string& text) override {
         if (auto peer = peer_.lock()) dispatcher_.unit_message(unit_, text, peer);

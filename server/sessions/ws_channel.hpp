@@ -14,8 +14,13 @@ namespace huxiao {
 class WsPeer {
   public:
     virtual ~WsPeer() = default;
-    virtual void send(std::string text) = 0;  // thread-safe
-    virtual void close() = 0;                 // thread-safe: flush, then close
+    // Thread-safe. A message fanned out to many peers is one shared buffer.
+    virtual void send(std::shared_ptr<const std::string> text) = 0;
+    void send(std::string text) { send(std::make_shared<const std::string>(std::move(text))); }
+    virtual void close() = 0;  // thread-safe: flush, then close
+    // Thread-safe: the token (or the unit it stands for) was revoked. Nothing
+    // more is read from the peer; it is closed with 4001 `revoked` (contract 1.1).
+    virtual void revoke() = 0;
 };
 
 class WsChannel {

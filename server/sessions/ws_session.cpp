@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/protocol/bounded_json.hpp"
+#include "common/util/token_bucket.hpp"
 #include "server/app/auth.hpp"
+#include "server/app/clock.hpp"
 #include "server/app/log.hpp"
 
 namespace huxiao {
@@ -22,15 +24,34 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// Messages a console or unit may send: 20 a second, 60 at once. A console
+// needs a few per command; a unit reports its position every few seconds.
+constexpr double kMessagesPerSecond = 20;
+constexpr double kMessageBurst = 60;
+// Refused messages tolerated (5 a second, 100 at once) before the peer is
+// closed for persistent abuse.
+constexpr double kRefusalsPerSecond = 5;
+constexpr double kRefusalBurst = 100;
+// Bytes queued for a peer that does not read: a few full snapshots of a big
+// city, then it is closed (it resyncs with a snapshot when it reconnects).
+constexpr std::size_t kMaxOutboxBytes = 32 << 20;
+// Contract 1.1: the close code of a session whose token was revoked.
+constexpr auto kRevokedCloseCode = static_cast<websocket::close_code>(4001);
+
 struct WsSession::Impl {
     websocket::stream<TlsStream> ws;
     std::unique_ptr<WsChannel> channel;
     TokenAuthenticator& auth;
     std::size_t max_queued;
     asio::steady_timer write_signal;
-    std::deque<std::string> outbox;
+    std::deque<std::shared_ptr<const std::string>> outbox;
+    std::size_t outbox_bytes = 0;
+    TokenBucket messages{kMessagesPerSecond, kMessageBurst};
+    TokenBucket refusals{kRefusalsPerSecond, kRefusalBurst};
+    websocket::close_reason close_reason{websocket::close_code::normal};
     bool closing = false;
     bool open = false;
+    bool revoked = false;
 
     Impl(TlsStream stream, std::unique_ptr<WsChannel> c, TokenAuthenticator& a,
          std::size_t max_bytes, std::size_t queued)
@@ -43,9 +64,9 @@ struct WsSession::Impl {
         write_signal.expires_at(std::chrono::steady_clock::time_point::max());
     }
 
-    void queue(std::string text) {
+    void queue(std::shared_ptr<const std::string> text) {
         if (closing) return;
-        if (outbox.size() >= max_queued) {
+        if (outbox.size() >= max_queued || outbox_bytes + text->size() > kMaxOutboxBytes) {
             // A peer that does not keep up is cut off rather than grow without
             // bound; consoles resync with a snapshot when they reconnect.
             log_warn("ws", "peer does not read its messages; closing");
@@ -54,7 +75,20 @@ struct WsSession::Impl {
             write_signal.cancel();
             return;
         }
+        outbox_bytes += text->size();
         outbox.push_back(std::move(text));
+        write_signal.cancel();
+    }
+    void queue(std::string text) { queue(std::make_shared<const std::string>(std::move(text))); }
+
+    // The token was revoked: nothing more is read or sent but the close.
+    void revoke() {
+        if (revoked) return;
+        revoked = true;
+        outbox.clear();
+        outbox_bytes = 0;
+        close_reason = websocket::close_reason(kRevokedCloseCode, "revoked");
+        closing = true;
         write_signal.cancel();
     }
 };
@@ -66,11 +100,15 @@ WsSession::WsSession(TlsStream stream, std::unique_ptr<WsChannel> channel, Token
 
 WsSession::~WsSession() = default;
 
-void WsSession::send(std::string text) {
+void WsSession::send(std::shared_ptr<const std::string> text) {
     asio::post(impl_->ws.get_executor(),
                [self = shared_from_this(), text = std::move(text)]() mutable {
                    self->impl_->queue(std::move(text));
                });
+}
+
+void WsSession::revoke() {
+    asio::post(impl_->ws.get_executor(), [self = shared_from_this()] { self->impl_->revoke(); });
 }
 
 void WsSession::close() {
@@ -92,19 +130,25 @@ asio::awaitable<void> write_loop([[maybe_unused]] std::shared_ptr<WsSession> sel
     for (;;) {
         while (!s.outbox.empty()) {
             s.ws.text(true);
-            auto [ec, n] = co_await s.ws.async_write(asio::buffer(s.outbox.front()), use_tuple);
+            // The buffer is shared with other peers: hold it until written.
+            const auto text = s.outbox.front();
+            auto [ec, n] = co_await s.ws.async_write(asio::buffer(*text), use_tuple);
             if (ec) {
                 s.closing = true;
                 beast::get_lowest_layer(s.ws).close();
                 co_return;
             }
-            s.outbox.pop_front();
+            if (!s.outbox.empty() && s.outbox.front() == text) {  // revoke() may have cleared it
+                s.outbox.pop_front();
+                s.outbox_bytes -= text->size();
+            }
         }
         if (s.closing || !beast::get_lowest_layer(s.ws).socket().is_open()) break;
         co_await s.write_signal.async_wait(use_tuple);
     }
     if (beast::get_lowest_layer(s.ws).socket().is_open()) {
-        co_await s.ws.async_close(websocket::close_code::normal, use_tuple);
+        const websocket::close_reason reason = s.close_reason;
+        co_await s.ws.async_close(reason, use_tuple);
         beast::get_lowest_layer(s.ws).close();
     }
 }
@@ -172,14 +216,25 @@ asio::awaitable<void> WsSession::run(const Request& request) {
     s.channel->opened(*who, self);
     for (;;) {
         auto [ec, n] = co_await s.ws.async_read(buffer, use_tuple);
-        if (ec) break;
-        if (!s.ws.got_text()) {
+        if (ec || s.closing) break;  // closing: e.g. revoked while this message came in
+        if (!s.messages.take(system_now())) {
+            if (!s.refusals.take(system_now())) {
+                log_warn("ws", "peer keeps sending over its rate limit; closing");
+                s.close_reason =
+                    websocket::close_reason(websocket::close_code::policy_error, "rate_limited");
+                s.closing = true;
+                s.write_signal.cancel();
+                break;
+            }
+            s.queue(error_text("rate_limited",
+                               "more than " + std::to_string(static_cast<int>(kMessagesPerSecond)) +
+                                   " messages a second; message dropped"));
+        } else if (!s.ws.got_text()) {
             s.queue(error_text("bad_frame", "messages are JSON text frames"));
         } else {
             s.channel->message(beast::buffers_to_string(buffer.data()));
         }
         buffer.consume(buffer.size());
-        if (s.closing) break;
     }
     s.channel->closed();
     s.closing = true;

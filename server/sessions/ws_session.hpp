@@ -2,6 +2,10 @@
 // Authenticates (Bearer header on the upgrade, or a first `auth` message
 // within 5 s), then passes each text message to its WsChannel and writes
 // what the channel sends through one outgoing queue: one writer at a time.
+// Limits: messages in per second (token bucket: over it a message is refused
+// with `rate_limited`; a peer that keeps it up is closed), and the outgoing
+// queue in messages and in bytes (a peer that does not read is closed, not
+// buffered forever).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -34,8 +38,10 @@ class WsSession final : public WsPeer, public std::enable_shared_from_this<WsSes
     // Accepts the upgrade `request` and runs until the socket closes.
     boost::asio::awaitable<void> run(const Request& request);
 
-    void send(std::string text) override;
+    using WsPeer::send;
+    void send(std::shared_ptr<const std::string> text) override;
     void close() override;
+    void revoke() override;
 
     struct Impl;
 

@@ -169,6 +169,9 @@ std::optional<nlohmann::json> WsClient::read_type(const std::string& type,
     return std::nullopt;
 }
 
+int WsClient::close_code() const { return impl_->ws.reason().code; }
+std::string WsClient::close_reason() const { return impl_->ws.reason().reason.c_str(); }
+
 bool WsClient::wait_closed(std::chrono::milliseconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     auto& s = *impl_;

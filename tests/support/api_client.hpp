@@ -39,6 +39,10 @@ class WsClient {
     std::optional<nlohmann::json> read_type(
         const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // After wait_closed(): the code and reason of the server's close frame
+    // (0 and "" when the connection ended without one).
+    int close_code() const;
+    std::string close_reason() const;
 
   private:
     std::optional<nlohmann::json> read_new(std::chrono::milliseconds timeout);

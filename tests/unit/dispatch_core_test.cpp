@@ -11,6 +11,7 @@
 
 #include "common/geo/brute_force_router.hpp"
 #include "common/geo/nearest_unit_router.hpp"
+#include "common/protocol/unit_protocol.hpp"
 
 namespace huxiao::dispatch {
 namespace {
@@ -57,9 +58,18 @@ std::vector<AppendTimeline> events_of(const std::vector<Action>& actions, Timeli
 std::vector<std::string> sent(const std::vector<Action>& actions, const std::string& type) {
     std::vector<std::string> out;
     for (const SendToUnit& s : only<SendToUnit>(actions)) {
-        if (s.message.at("type") != type) continue;
-        std::string d = s.unit + ":" + s.message.at("incident").get<std::string>();
-        if (s.message.contains("reason")) d += ":" + s.message.at("reason").get<std::string>();
+        std::string d;
+        if (const auto* o = std::get_if<OfferMessage>(&s.message); o && type == "offer") {
+            d = s.unit + ":" + o->incident;
+        } else if (const auto* w = std::get_if<OfferWithdrawnMessage>(&s.message);
+                   w && type == "offer_withdrawn") {
+            d = s.unit + ":" + w->incident + ":" + std::string(to_string(w->reason));
+        } else if (const auto* c = std::get_if<IncidentClosedMessage>(&s.message);
+                   c && type == "incident_closed") {
+            d = s.unit + ":" + c->incident;
+        } else {
+            continue;
+        }
         out.push_back(d);
     }
     return out;
@@ -92,7 +102,7 @@ std::string describe(const std::vector<Action>& actions) {
             [&](const auto& x) {
                 using T = std::decay_t<decltype(x)>;
                 if constexpr (std::is_same_v<T, SendToUnit>) {
-                    os << "send " << x.unit << " " << x.message.dump();
+                    os << "send " << x.unit << " " << unit_protocol::encode(x.message);
                 } else if constexpr (std::is_same_v<T, PushStatus>) {
                     os << "status " << x.school << " " << x.incident << " " << to_string(x.state)
                        << " " << x.unit << " " << x.eta_s.value_or(-1) << " "
@@ -243,11 +253,24 @@ TEST_F(DispatchCoreTest, NewAlarmOffersTheNearestUnit) {
     EXPECT_EQ(core_->status_of(incident("I-1")), IncidentStatus::dispatched);
 }
 
-TEST_F(DispatchCoreTest, OfferMessageIsTheContractShape) {
+// The offer carries what contract §4 sends; its wire shape is checked in
+// unit_protocol_test.cpp (OfferIsTheContractShape).
+TEST_F(DispatchCoreTest, OfferMessageCarriesTheContractFields) {
     online_all();
     const auto a = alarm("I-1", "fire", "S-1", true);
     const auto msgs = only<SendToUnit>(a);
     ASSERT_EQ(msgs.size(), 1u);
+    const auto& offer = std::get<OfferMessage>(msgs[0].message);
+    EXPECT_EQ(offer.incident, "I-1");
+    EXPECT_EQ(offer.kind, "fire");
+    EXPECT_TRUE(offer.drill);
+    EXPECT_EQ(offer.school, "S-1");
+    EXPECT_EQ(offer.school_name, "No.1 Primary");
+    ASSERT_TRUE(offer.school_location);
+    EXPECT_EQ(offer.school_location->lat, kS1.lat);
+    EXPECT_EQ(offer.school_location->lon, kS1.lon);
+    EXPECT_EQ(offer.eta_s, 117);
+    EXPECT_EQ(offer.expires_in_s, 20);
     const json expected = {
         {"type", "offer"},
         {"incident", "I-1"},
@@ -256,7 +279,7 @@ TEST_F(DispatchCoreTest, OfferMessageIsTheContractShape) {
         {"school", {{"id", "S-1"}, {"name", "No.1 Primary"}, {"lat", kS1.lat}, {"lon", kS1.lon}}},
         {"eta_s", 117},
         {"expires_in_s", 20}};
-    EXPECT_EQ(msgs[0].message, expected);
+    EXPECT_EQ(json::parse(unit_protocol::encode(msgs[0].message)), expected);
 }
 
 TEST_F(DispatchCoreTest, ActionsComeInExecutionOrder) {
@@ -953,6 +976,59 @@ TEST_F(DispatchCoreTest, ConsoleResolveClosesTheIncident) {
     EXPECT_EQ(unit_incident("P-1"), "");
 }
 
+// Contract 1.1 district isolation: the events of the step that closes an
+// incident are published after the core forgot it, so they carry its school
+// and district themselves.
+TEST_F(DispatchCoreTest, ClosingEventsCarryTheirSchoolAndDistrict) {
+    accepted_by_p1();
+    handle(UnitArrived{"P-1", "I-1"});
+    const auto a = handle(UnitClear{"P-1", "I-1", "all well"});
+    ASSERT_EQ(core_->incident("I-1"), nullptr);
+    ASSERT_EQ(timeline_types(a), (Strings{"unit_cleared", "resolved"}));
+    for (const AppendTimeline& t : only<AppendTimeline>(a)) {
+        EXPECT_EQ(t.school, "S-1") << to_string(t.type);
+        EXPECT_EQ(t.district, "D-1") << to_string(t.type);
+        EXPECT_FALSE(t.drill);
+    }
+    const IncidentClosed closed = only<IncidentClosed>(a).at(0);
+    EXPECT_EQ(closed.school, "S-1");
+    EXPECT_EQ(closed.district, "D-1");
+}
+
+TEST_F(DispatchCoreTest, AnIncidentAtAnUnknownSchoolHasNoDistrict) {
+    online_all();
+    alarm("I-1", "medical", "S-404", true);
+    const auto closing = handle(ConsoleCancel{"I-1", "alice", "test"});
+    const AppendTimeline c = events_of(closing, TimelineType::cancelled).at(0);
+    EXPECT_EQ(c.school, "S-404");
+    EXPECT_EQ(c.district, "");  // publishers treat this as "no education console"
+    EXPECT_TRUE(c.drill);
+}
+
+// The database recorded the alarm under an older incident (an alarm id it
+// knew from before a restart): the incident intake opened is withdrawn.
+TEST_F(DispatchCoreTest, AlarmRecordedUnderAnotherIncidentCancelsTheProposedOne) {
+    accepted_by_p1();
+    const auto a = handle(AlarmReconciled{"I-1", "I-0"});
+    EXPECT_TRUE(errors(a).empty());
+    const AppendTimeline c = events_of(a, TimelineType::cancelled).at(0);
+    EXPECT_EQ(c.actor, "system");
+    EXPECT_EQ(c.details.at("reason"), "duplicate of I-0");
+    EXPECT_EQ(c.details.at("units"), json::array({"P-1"}));
+    EXPECT_EQ(sent(a, "incident_closed"), (Strings{"P-1:I-1"}));
+    EXPECT_EQ(only<IncidentClosed>(a).at(0).final_state, IncidentStatus::cancelled);
+    EXPECT_EQ(statuses(a), (Strings{"cancelled"}));
+    EXPECT_EQ(core_->incident("I-1"), nullptr);
+    EXPECT_EQ(unit_incident("P-1"), "");
+}
+
+TEST_F(DispatchCoreTest, AlarmRecordedAsProposedOrForAClosedIncidentChangesNothing) {
+    accepted_by_p1();
+    EXPECT_EQ(describe(handle(AlarmReconciled{"I-1", "I-1"})), "");
+    EXPECT_NE(core_->incident("I-1"), nullptr);
+    EXPECT_EQ(describe(handle(AlarmReconciled{"I-9", "I-0"})), "");  // no error either
+}
+
 TEST_F(DispatchCoreTest, ConsoleAcknowledgeIsRecordedOnce) {
     online_all();
     alarm("I-1");
@@ -1097,8 +1173,8 @@ TEST_F(DispatchCoreTest, RestoredOfferKeepsItsDeadlineAndIsResentOnReconnect) {
     advance(seconds{4});
     const auto a = handle(UnitConnected{"P-2"});
     ASSERT_EQ(sent(a, "offer"), (Strings{"P-2:I-7"}));
-    EXPECT_EQ(only<SendToUnit>(a)[0].message.at("expires_in_s"), 11);
-    EXPECT_EQ(only<SendToUnit>(a)[0].message.at("eta_s"), 234);
+    EXPECT_EQ(std::get<OfferMessage>(only<SendToUnit>(a)[0].message).expires_in_s, 11);
+    EXPECT_EQ(std::get<OfferMessage>(only<SendToUnit>(a)[0].message).eta_s, 234);
     EXPECT_TRUE(timeline_types(a).empty());  // a resend, not a new offer
     EXPECT_EQ(timeline_types(handle(UnitAccept{"P-2", "I-7"})), (Strings{"unit_accepted"}));
 }

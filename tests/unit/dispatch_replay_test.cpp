@@ -11,6 +11,7 @@
 
 #include "common/dispatch/dispatch_core.hpp"
 #include "common/dispatch/replay.hpp"
+#include "common/protocol/unit_protocol.hpp"
 
 namespace huxiao::dispatch {
 namespace {
@@ -219,7 +220,7 @@ std::string render(const std::vector<Action>& actions) {
             [&](const auto& x) {
                 using T = std::decay_t<decltype(x)>;
                 if constexpr (std::is_same_v<T, SendToUnit>) {
-                    out += "send " + x.unit + " " + x.message.dump();
+                    out += "send " + x.unit + " " + unit_protocol::encode(x.message);
                 } else if constexpr (std::is_same_v<T, PushStatus>) {
                     out += "status " + x.incident + " " + std::string(to_string(x.state)) + " " +
                            x.unit + " " + std::to_string(x.eta_s.value_or(-1));
