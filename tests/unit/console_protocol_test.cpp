@@ -61,7 +61,10 @@ TEST(ConsoleProtocol, RefIsTheIdElseTheIncidentElseNull) {
     EXPECT_EQ(command(R"({"type":"note","incident":"I-1","text":"x","id":42})").ref, "42");
     EXPECT_EQ(command(R"({"type":"note","incident":"I-1","text":"x"})").ref, R"("I-1")");
     EXPECT_EQ(error(R"({"type":"nope"})").ref, "null");
-    EXPECT_EQ(error(R"({"type":"nope","id":{"a":1}})").ref, R"({"a":1})");
+    // Contract 1.1: only a plain string or number is echoed; a client's
+    // nested JSON is never copied back.
+    EXPECT_EQ(error(R"({"type":"nope","id":{"a":1}})").ref, "null");
+    EXPECT_EQ(error(R"({"type":"nope","id":["x"],"incident":"I-1"})").ref, R"("I-1")");
 }
 
 TEST(ConsoleProtocol, SnapshotRequestsAreOpenToEveryRole) {
