@@ -11,6 +11,7 @@
 #include "common/geo/guard_post.hpp"
 #include "common/model/registry_import.hpp"
 #include "common/supervision/guard_post_compliance.hpp"
+#include "common/util/csv.hpp"
 #include "server/api/params.hpp"
 #include "server/app/clock.hpp"
 #include "server/db/read_db.hpp"
@@ -199,16 +200,8 @@ LoadedPost load_post(const PGresult* r, int row) {
     return p;
 }
 
-// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
+// RFC 4180 quoting, and no cell that a spreadsheet would run as a formula.
+std::string csv_field(const std::string& s) { return csv_text_cell(s); }
 
 std::string to_csv(const json& items) {
     std::string out =

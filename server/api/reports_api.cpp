@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "common/util/csv.hpp"
 #include "server/api/params.hpp"
 #include "server/db/read_db.hpp"
 
@@ -333,16 +334,8 @@ std::string iso(UnixMicros t) {
     return t % 1000 == 0 ? format_iso_millis(t) : format_iso_micros(t);
 }
 
-// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
+// RFC 4180 quoting, and no cell that a spreadsheet would run as a formula.
+std::string csv_field(const std::string& s) { return csv_text_cell(s); }
 
 // Numbers as in the JSON (shortest text that reads back the same); null empty.
 std::string csv_value(const json& v) {
