@@ -112,7 +112,9 @@ if [[ -x "$HUXIAO_SIM" ]]; then
   log_step "Starting huxiao-sim (log: $SIM_LOG)"
   # 12 units for 30 schools: an alarm a minute and a brisk 60 km/h keep the
   # city busy without a growing queue of waiting incidents.
-  "$HUXIAO_SIM" --config "$CONFIG" --certs "$CERTS" --registry "$REGISTRY" \
+  # --dc09: the five terminals with a DC-09 identity (T-0026..T-0030) are
+  # simulated as standard alarm panels, three encrypted, two plain (docs/dc09.md).
+  "$HUXIAO_SIM" --config "$CONFIG" --certs "$CERTS" --registry "$REGISTRY" --dc09 \
     --alarm-every "${HUXIAO_SIM_ALARM_EVERY:-60}" --speed-kmh "${HUXIAO_SIM_SPEED_KMH:-60}" >"$SIM_LOG" 2>&1 &
   SIM_PID=$!
   CHILDREN+=("$SIM_PID")

@@ -45,11 +45,12 @@ cat >"$DEMO_CONFIG.tmp" <<JSON
     "address": "127.0.0.1", "port": 8443,
     "cert": "$CERT_DIR_JSON/server.crt", "key": "$CERT_DIR_JSON/server.key"
   },
+  "dc09_listener": { "enabled": true, "address": "127.0.0.1", "port": 7400, "allow_plain": true },
   "log": { "level": "info", "format": "text" }
 }
 JSON
 mv "$DEMO_CONFIG.tmp" "$DEMO_CONFIG"
-log_ok "database $DB_URL, terminals on 127.0.0.1:7443, API on 127.0.0.1:8443"
+log_ok "database $DB_URL, terminals on 127.0.0.1:7443, DC-09 panels on 127.0.0.1:7400, API on 127.0.0.1:8443"
 
 log_step "Applying schema migrations (huxiaod migrate)"
 "$HUXIAOD" migrate --config "$DEMO_CONFIG" || die "huxiaod migrate failed"

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "common/protocol/bounded_json.hpp"
+#include "common/protocol/dc09_codes.hpp"
 
 namespace huxiao {
 
@@ -62,6 +63,13 @@ class Section {
                 fail(key(k), "must be a non-empty string");
             }
             out = v.get<std::string>();
+        });
+    }
+
+    void boolean(const std::string& k, bool& out) {
+        visit(k, [&](const json& v) {
+            if (!v.is_boolean()) fail(key(k), "must be true or false");
+            out = v.get<bool>();
         });
     }
 
@@ -165,6 +173,44 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.path("cert", a.cert, base_dir);
         s.path("key", a.key, base_dir);
     });
+    auto& dc = c.dc09_listener;
+    root.section("dc09_listener", [&](Section& s) {
+        s.boolean("enabled", dc.enabled);
+        s.string("address", dc.address);
+        s.integer("port", dc.port, 0, 65535);
+        s.boolean("tcp", dc.tcp);
+        s.boolean("udp", dc.udp);
+        s.boolean("allow_plain", dc.allow_plain);
+        s.section("max_skew_s", [&](Section& skew) {
+            skew.integer("future", dc.max_future_s, 0, 3600);
+            skew.integer("past", dc.max_past_s, 0, 3600);
+        });
+        s.section("kinds", [&](Section& kinds) {
+            auto read = [&](const char* name, dc09::Protocol protocol,
+                            std::map<std::string, std::string>& out) {
+                kinds.raw(name, [&](const json& v) {
+                    const std::string k = kinds.key(name);
+                    if (!v.is_object()) fail(k, "must be an object of code: meaning");
+                    for (auto it = v.begin(); it != v.end(); ++it) {
+                        if (!it->is_string()) fail(k + "." + it.key(), "must be a string");
+                        if (auto problem =
+                                dc09::check_override(protocol, it.key(), it->get<std::string>())) {
+                            fail(k + "." + it.key(), *problem);
+                        }
+                        out[it.key()] = it->get<std::string>();
+                    }
+                });
+            };
+            read("cid", dc09::Protocol::contact_id, dc.kinds_cid);
+            read("sia", dc09::Protocol::sia, dc.kinds_sia);
+        });
+        s.integer("max_connections", dc.max_connections, 1, 1'000'000);
+        s.integer("max_frame_bytes", dc.max_frame_bytes, 64, 4200);
+        s.integer("idle_timeout_s", dc.idle_timeout_s, 1, 86400);
+        s.integer("max_frames_per_s", dc.max_frames_per_s, 1, 10000);
+        s.integer("offline_after_s", dc.offline_after_s, 0, 7 * 86400);
+    });
+    if (dc.enabled && !dc.tcp && !dc.udp) fail("dc09_listener", "tcp and udp are both false");
     auto& d = c.dispatch;
     root.section("dispatch", [&](Section& s) {
         s.integer("offer_timeout_s", d.offer_timeout_s, 1, 3600);

@@ -41,6 +41,31 @@ struct ApiListenerConfig {
     std::filesystem::path key;
 };
 
+// SIA DC-09 intake (contract §9; docs/dc09.md).
+struct Dc09ListenerConfig {
+    bool enabled = false;
+    std::string address = "0.0.0.0";
+    int port = 7400;
+    bool tcp = true;
+    bool udp = true;
+    bool allow_plain = false;
+    int max_future_s = 20;  // max_skew_s.future: a panel clock ahead of ours
+    int max_past_s = 40;    // max_skew_s.past: a panel clock (or a retry) behind ours
+    // kinds: {"cid": {"151": "fire"}, "sia": {"GA": "other"}}: an alarm kind
+    // or one of cancel, test, restore, event.
+    std::map<std::string, std::string> kinds_cid;
+    std::map<std::string, std::string> kinds_sia;
+    // Extensions (docs/dc09.md): limits like the other listeners'.
+    int max_connections = 2000;
+    int max_frame_bytes = 1024;
+    int idle_timeout_s = 300;   // a TCP connection silent this long is closed
+    int max_frames_per_s = 10;  // per TCP connection or UDP sender, burst twice that
+    // A panel silent this long (no link test, no event) is offline. Panels
+    // link-test far less often than TLS terminals beat; 0: the TLS terminals'
+    // window, supervision.heartbeat_s × missed_heartbeats.
+    int offline_after_s = 0;
+};
+
 struct DispatchConfig {
     int offer_timeout_s = 20;
     int repeat_window_s = 120;
@@ -74,6 +99,7 @@ struct Config {
     DatabaseConfig database;
     TerminalListenerConfig terminal_listener;
     ApiListenerConfig api_listener;
+    Dc09ListenerConfig dc09_listener;
     DispatchConfig dispatch;
     SupervisionConfig supervision;
     SlaConfig sla;

@@ -31,13 +31,23 @@ void TerminalSupervisor::session_closed(const std::string& terminal, UnixMicros 
     s.last_seen = std::max(s.last_seen, now);
 }
 
+std::vector<TerminalSupervisor::Transition> TerminalSupervisor::heard_from(
+    const std::string& terminal, UnixMicros now, UnixMicros window_us) {
+    State& s = terminals_[terminal];
+    s.last_seen = std::max(s.last_seen, now);
+    s.window_us = window_us;
+    if (s.online) return {};
+    s.online = true;
+    return {{terminal, true, now}};
+}
+
 std::vector<TerminalSupervisor::Transition> TerminalSupervisor::tick(UnixMicros now) {
     std::vector<Transition> out;
     for (auto& [id, s] : terminals_) {
         // An open session whose terminal went silent counts too: its socket
         // may be half-dead, and the session's own idle timer may not have
         // fired yet.
-        if (s.online && now - s.last_seen > window_us_) {
+        if (s.online && now - s.last_seen > (s.window_us > 0 ? s.window_us : window_us_)) {
             s.online = false;
             out.push_back({id, false, s.last_seen});
         }

@@ -31,6 +31,12 @@ class TerminalSupervisor {
     std::vector<Transition> session_opened(const std::string& terminal, UnixMicros now);
     void frame(const std::string& terminal, UnixMicros now);
     void session_closed(const std::string& terminal, UnixMicros now);
+    // A sign of life from a terminal that keeps no session (a DC-09 panel
+    // sends a message now and then, contract §9): online now if it was not,
+    // offline after `window_us` of silence (0: the supervisor's window), like
+    // a silent TLS terminal.
+    std::vector<Transition> heard_from(const std::string& terminal, UnixMicros now,
+                                       UnixMicros window_us = 0);
     // Call periodically: terminals silent for longer than the window go offline.
     std::vector<Transition> tick(UnixMicros now);
 
@@ -43,6 +49,7 @@ class TerminalSupervisor {
         bool online = false;
         int sessions = 0;
         UnixMicros last_seen = 0;
+        UnixMicros window_us = 0;  // 0: window_us_
     };
     UnixMicros window_us_;
     std::map<std::string, State> terminals_;

@@ -33,10 +33,20 @@ struct School {
     GeoPoint location;
 };
 
+// How an SIA DC-09 panel identifies itself (contract §9): its account, and
+// the receiver and line numbers it is set up with (empty: any).
+struct Dc09Identity {
+    std::string account;   // 3-16 hex digits
+    std::string receiver;  // "R1" or empty
+    std::string line;      // "L1" or empty
+    std::string key_hex;   // AES-128/192/256 key; empty: plain messages only. Never sent out.
+};
+
 struct Terminal {
     std::string id;
     std::string school;
     bool enabled = true;
+    std::optional<Dc09Identity> dc09{};  // {}: aggregate initialisers elsewhere may leave it out
 };
 
 struct Unit {

@@ -1,7 +1,9 @@
 #include "common/model/registry_import.hpp"
 
 #include <array>
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "common/protocol/bounded_json.hpp"
@@ -144,6 +146,71 @@ bool first_time(std::set<std::string>& seen, const std::string& id, RecordReader
     return true;
 }
 
+bool all_hex(const std::string& s) {
+    for (const char c : s) {
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+}
+
+// A prefix letter and 1-6 hex digits, as DC-09 writes receiver and line numbers.
+bool is_dc09_prefixed(const std::string& s, char letter) {
+    return s.size() >= 2 && s.size() <= 7 && s[0] == letter && all_hex(s.substr(1));
+}
+
+std::optional<Dc09Identity> read_dc09(const json& d, RecordReader& r) {
+    if (!d.is_object()) {
+        r.field_error("dc09", "must be an object like {\"account\":\"1234\"}");
+        return std::nullopt;
+    }
+    Dc09Identity id;
+    bool ok = true;
+    const auto text = [&](const char* field, std::string& out) {
+        auto it = d.find(field);
+        if (it == d.end()) return;
+        if (!it->is_string()) {
+            r.field_error(std::string("dc09.") + field, "must be a string");
+            ok = false;
+            return;
+        }
+        out = it->get<std::string>();
+    };
+    for (auto it = d.begin(); it != d.end(); ++it) {
+        if (it.key() != "account" && it.key() != "receiver" && it.key() != "line" &&
+            it.key() != "key_hex") {
+            r.field_error("dc09." + it.key(), "is not a known field");
+            ok = false;
+        }
+    }
+    text("account", id.account);
+    text("receiver", id.receiver);
+    text("line", id.line);
+    text("key_hex", id.key_hex);
+    if (id.account.size() < 3 || id.account.size() > 16 || !all_hex(id.account)) {
+        r.field_error("dc09.account", "must be 3-16 hex digits");
+        ok = false;
+    }
+    if (!id.receiver.empty() && !is_dc09_prefixed(id.receiver, 'R')) {
+        r.field_error("dc09.receiver", "must be R and 1-6 hex digits, like \"R1\"");
+        ok = false;
+    }
+    if (!id.line.empty() && !is_dc09_prefixed(id.line, 'L')) {
+        r.field_error("dc09.line", "must be L and 1-6 hex digits, like \"L1\"");
+        ok = false;
+    }
+    const std::size_t k = id.key_hex.size();
+    if (!id.key_hex.empty() && (!all_hex(id.key_hex) || (k != 32 && k != 48 && k != 64))) {
+        r.field_error("dc09.key_hex", "must be 32, 48 or 64 hex digits (AES-128/192/256)");
+        ok = false;
+    }
+    // Upper case, as panels send the account and as keys are compared.
+    for (auto* s : {&id.account, &id.key_hex}) {
+        for (char& c : *s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (!ok) return std::nullopt;
+    return id;
+}
+
 }  // namespace
 
 unsigned parse_weekdays(const std::string& text) {
@@ -258,15 +325,25 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
     }
 
     seen.clear();
+    std::set<std::string> dc09_seen;
     const json& ts = section(doc, "terminals", errors);
     for (std::size_t i = 0; i < ts.size(); ++i) {
         RecordReader r(ts[i], where("terminals", i), errors);
         Terminal t;
         t.id = r.id("id");
         r.name_id(t.id);
-        r.allow_only({"id", "school", "enabled"});
+        r.allow_only({"id", "school", "enabled", "dc09"});
         t.school = r.text("school");
         t.enabled = r.boolean("enabled", true);
+        if (const json* d = r.child("dc09")) {
+            t.dc09 = read_dc09(*d, r);
+            if (t.dc09 &&
+                !dc09_seen.insert(t.dc09->account + "/" + t.dc09->receiver + "/" + t.dc09->line)
+                     .second) {
+                r.field_error("dc09", "account #" + t.dc09->account +
+                                          " is given to another terminal of this file");
+            }
+        }
         if (!t.school.empty() && !schools.count(t.school)) {
             r.field_error(
                 "school",

@@ -38,6 +38,10 @@ Response fail(const ApiRouter::Call& call, http::status status, const std::strin
     return ApiRouter::error(status, code, message, call.req.version(), call.req.keep_alive());
 }
 Response db_error(const ApiRouter::Call& call, const db::PgFailure& f) {
+    if (f.sqlstate == "23505") {
+        return fail(call, http::status::conflict, "conflict",
+                    "already taken by another record (" + f.message + ")");
+    }
     if (f.sqlstate == "23503") {
         return fail(call, http::status::conflict, "conflict",
                     "still referenced by other records (" + f.message + ")");

@@ -232,6 +232,14 @@ void Dispatcher::terminal_seen(const std::string& terminal, UnixMicros at) {
     });
 }
 
+void Dispatcher::terminal_heard_from(const std::string& terminal, UnixMicros at,
+                                     UnixMicros window_us) {
+    asio::post(strand_, [this, terminal, at, window_us] {
+        record_transitions(supervisor_.heard_from(terminal, at, window_us));
+        seen_dirty_.insert(terminal);
+    });
+}
+
 void Dispatcher::restore_terminals(const std::vector<std::pair<std::string, UnixMicros>>& online) {
     for (const auto& [terminal, since] : online) supervisor_.assume_online(terminal, since);
     terminals_online_ = supervisor_.online_count();
@@ -312,6 +320,11 @@ void Dispatcher::cancel(std::shared_ptr<TerminalPort> port, const std::string& s
                         terminal::Cancel cancel, UnixMicros received_at) {
     std::string terminal = port->terminal_id();
     IntakeReplier reply = cancel_replier(std::move(port), cancel.id, cancel.alarm);
+    this->cancel(school, terminal, std::move(cancel), received_at, std::move(reply));
+}
+
+void Dispatcher::cancel(const std::string& school, const std::string& terminal,
+                        terminal::Cancel cancel, UnixMicros received_at, IntakeReplier reply) {
     asio::post(strand_, [this, school, terminal, cancel = std::move(cancel), received_at,
                          reply = std::move(reply)]() mutable {
         intake_.cancel(school, terminal, std::move(cancel), received_at, std::move(reply));

@@ -74,6 +74,10 @@ class Dispatcher {
     void terminal_offline(const std::shared_ptr<TerminalPort>& port, const std::string& school);
     // Any frame from a terminal: a sign of life for supervision.
     void terminal_seen(const std::string& terminal, UnixMicros at);
+    // A terminal that keeps no session (a DC-09 panel) was heard from:
+    // online now, offline after `window_us` of silence (0: the supervision
+    // window of TLS terminals).
+    void terminal_heard_from(const std::string& terminal, UnixMicros at, UnixMicros window_us);
     // At start: the terminals the database last saw online, with when.
     void restore_terminals(const std::vector<std::pair<std::string, UnixMicros>>& online);
     // Answers through `port` with `ack` once durable, or `error`.
@@ -84,6 +88,8 @@ class Dispatcher {
                UnixMicros received_at, IntakeReplier reply);
     void cancel(std::shared_ptr<TerminalPort> port, const std::string& school,
                 terminal::Cancel cancel, UnixMicros received_at);
+    void cancel(const std::string& school, const std::string& terminal, terminal::Cancel cancel,
+                UnixMicros received_at, IntakeReplier reply);
 
     // Patrol units (/ws/unit). A second session of the same unit replaces the
     // first. `token` is the name of the token the session signed in with.

@@ -30,6 +30,26 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
     out += line;
 }
 
+void LabelledCounter::add(const std::string& value) {
+    std::lock_guard lock(mutex_);
+    ++counts_[value];
+}
+
+std::uint64_t LabelledCounter::get(const std::string& value) const {
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(value);
+    return it == counts_.end() ? 0 : it->second;
+}
+
+void LabelledCounter::render(std::string& out, const std::string& name, const std::string& label,
+                             const std::string& help) const {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n";
+    std::lock_guard lock(mutex_);
+    for (const auto& [value, count] : counts_) {
+        out += name + "{" + label + "=\"" + value + "\"} " + std::to_string(count) + "\n";
+    }
+}
+
 std::string Metrics::render() const {
     std::string out;
     const auto counter = [&](const char* name, const char* help,
@@ -46,6 +66,8 @@ std::string Metrics::render() const {
     counter("huxiao_incidents_opened_total", "Incidents opened.", incidents_opened);
     counter("huxiao_offers_sent_total", "Dispatch offers sent to units.", offers_sent);
     counter("huxiao_http_requests_total", "HTTP requests served.", http_requests);
+    dc09_frames.render(out, "huxiao_dc09_frames_total", "outcome",
+                       "SIA DC-09 frames by outcome (accepted, or why not).");
     for (const auto& [name, read] : gauges) {
         char line[256];
         std::snprintf(line, sizeof line, "# TYPE %s gauge\n%s %g\n", name.c_str(), name.c_str(),

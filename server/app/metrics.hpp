@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,19 @@ class Histogram {
     std::atomic<std::uint64_t> sum_us_{0};
 };
 
+// A counter with one label whose values are known only as they occur.
+class LabelledCounter {
+  public:
+    void add(const std::string& value);
+    std::uint64_t get(const std::string& value) const;
+    void render(std::string& out, const std::string& name, const std::string& label,
+                const std::string& help) const;
+
+  private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::uint64_t> counts_;
+};
+
 struct Metrics {
     std::atomic<std::uint64_t> alarms_received{0};
     std::atomic<std::uint64_t> alarms_acked{0};
@@ -32,6 +47,9 @@ struct Metrics {
     std::atomic<std::uint64_t> incidents_opened{0};
     std::atomic<std::uint64_t> offers_sent{0};
     std::atomic<std::uint64_t> http_requests{0};
+    // DC-09 frames by what became of them: accepted, the refusal (bad_crc,
+    // unknown_account, …), or not_durable / over_rate / too_large (unanswered).
+    LabelledCounter dc09_frames;
     Histogram ack_latency;       // alarm frame received -> ack queued
     Histogram db_write_latency;  // record queued -> committed
     Histogram

@@ -26,6 +26,8 @@
 #include "server/db/recovery.hpp"
 #include "server/db/registry_store.hpp"
 #include "server/net/api_listener.hpp"
+#include "server/net/dc09_intake.hpp"
+#include "server/net/dc09_listener.hpp"
 #include "server/net/terminal_listener.hpp"
 #include "server/net/tls.hpp"
 #include "server/sessions/unit_channel.hpp"
@@ -44,6 +46,8 @@ struct Server::Parts {
     std::unique_ptr<db::IncidentLog> log;
     std::unique_ptr<Dispatcher> dispatcher;
     std::shared_ptr<net::TerminalListener> terminals;
+    std::unique_ptr<Dc09Intake> dc09_intake;
+    std::shared_ptr<net::Dc09Listener> dc09;
     std::unique_ptr<asio::signal_set> signals;
     std::unique_ptr<asio::steady_timer> watchdog;
     std::atomic<bool> stopping{false};
@@ -92,6 +96,16 @@ void Server::start() {
     // Tests and scripts read this line to learn the port (port 0 = any free one).
     std::cout << "huxiaod: terminal listener on " << t.address << ":" << terminal_port()
               << std::endl;
+
+    if (config_.dc09_listener.enabled) {
+        p.dc09_intake =
+            std::make_unique<Dc09Intake>(config_, *p.dispatcher, *p.registry, p.metrics);
+        p.dc09 = std::make_shared<net::Dc09Listener>(io_.get_executor(), config_, *p.dc09_intake);
+        p.dc09->open();
+        p.dc09->start();
+        std::cout << "huxiaod: dc09 listener on " << config_.dc09_listener.address << ":"
+                  << p.dc09->port() << std::endl;
+    }
 
     p.metrics.gauges.emplace_back("huxiao_terminals_online", [&p] {
         return static_cast<double>(p.dispatcher->terminals_online());
@@ -202,6 +216,7 @@ void Server::request_stop() {
         if (p.signals) p.signals->cancel();
         if (p.watchdog) p.watchdog->cancel();
         p.terminals->stop();
+        if (p.dc09) p.dc09->stop();
         p.api->stop();
         p.dispatcher->stop();
         // In-flight writes get up to 8 s to commit (the contract allows 10 s in all).

@@ -93,10 +93,19 @@ Registry load_registry(PgSync& db) {
                                cell(r.get(), i, 2),
                                {std::stod(cell(r.get(), i, 3)), std::stod(cell(r.get(), i, 4))}});
     }
-    r = db.exec("SELECT id, school_id, enabled FROM terminals ORDER BY id");
+    r = db.exec(
+        "SELECT t.id, t.school_id, t.enabled, d.account, d.receiver, d.line, d.key_hex "
+        "FROM terminals t LEFT JOIN terminal_dc09 d ON d.terminal_id = t.id ORDER BY t.id");
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-        reg.terminals.push_back(
-            {cell(r.get(), i, 0), cell(r.get(), i, 1), cell(r.get(), i, 2) == "t"});
+        Terminal t;
+        t.id = cell(r.get(), i, 0);
+        t.school = cell(r.get(), i, 1);
+        t.enabled = cell(r.get(), i, 2) == "t";
+        if (!PQgetisnull(r.get(), i, 3)) {
+            t.dc09 = Dc09Identity{cell(r.get(), i, 3), cell(r.get(), i, 4), cell(r.get(), i, 5),
+                                  cell(r.get(), i, 6)};
+        }
+        reg.terminals.push_back(std::move(t));
     }
     r = db.exec(
         "SELECT id, callsign, district_id, home_lat, home_lon FROM units WHERE enabled ORDER BY "
@@ -160,6 +169,17 @@ std::vector<PgQuery> upsert_queries(const Registry& reg) {
             "ON CONFLICT (id) DO UPDATE SET school_id = EXCLUDED.school_id,"
             " enabled = EXCLUDED.enabled, updated_at = now()",
             {t.id, t.school, t.enabled ? "true" : "false"});
+        // The record is the whole truth about the terminal: without `dc09`
+        // it has no DC-09 identity (any earlier one is removed).
+        if (t.dc09) {
+            add("INSERT INTO terminal_dc09 (terminal_id, account, receiver, line, key_hex) "
+                "VALUES ($1,$2,$3,$4,$5) ON CONFLICT (terminal_id) DO UPDATE SET"
+                " account = EXCLUDED.account, receiver = EXCLUDED.receiver,"
+                " line = EXCLUDED.line, key_hex = EXCLUDED.key_hex, updated_at = now()",
+                {t.id, t.dc09->account, t.dc09->receiver, t.dc09->line, t.dc09->key_hex});
+        } else {
+            add("DELETE FROM terminal_dc09 WHERE terminal_id = $1", {t.id});
+        }
     }
     for (const auto& u : reg.units) {
         add("INSERT INTO units (id, callsign, district_id, home_lat, home_lon) VALUES "

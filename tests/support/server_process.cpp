@@ -105,6 +105,7 @@ void ServerProcess::start() {
             };
             terminal_port_ = port_of("terminal listener on ");
             api_port_ = port_of("api listener on ");
+            dc09_port_ = port_of("dc09 listener on ");  // printed before the api line
             if (terminal_port_ && api_port_) return;
         }
     }

@@ -27,6 +27,7 @@ class ServerProcess {
 
     int terminal_port() const { return terminal_port_; }
     int api_port() const { return api_port_; }
+    int dc09_port() const { return dc09_port_; }  // 0 unless dc09_listener is enabled
     pid_t pid() const { return pid_; }
     void kill_hard();         // SIGKILL, as a crash
     int terminate();          // SIGTERM; returns the exit status (-1 if it had to be killed)
@@ -40,6 +41,7 @@ class ServerProcess {
     int stdout_fd_ = -1;
     int terminal_port_ = 0;
     int api_port_ = 0;
+    int dc09_port_ = 0;
 };
 
 // Runs `huxiaod ARGS...` to completion; returns exit status, stdout and stderr.

@@ -9,6 +9,8 @@
 
 #include <string>
 
+#include "common/config/config.hpp"
+#include "common/model/registry_import.hpp"
 #include "common/protocol/dc09_cipher.hpp"
 #include "common/protocol/dc09_codes.hpp"
 
@@ -571,6 +573,170 @@ TEST_F(Dc09Receive, AccountsCompareInUpperCase) {
     accounts.add({"T-0004", "ABC", "", "", ""});
     EXPECT_EQ(accepted(plain("NULL", "0001", "abc", "")).terminal, "T-0004");
 }
+
+// ---------------------------------------------------------------- config (dc09_listener)
+
+namespace config_tests {
+
+const char* kRequired = R"(
+    "database": { "url": "postgresql://h@127.0.0.1/h" },
+    "terminal_listener": { "cert": "c", "key": "k", "client_ca": "ca" },
+    "api_listener": { "cert": "c", "key": "k" })";
+
+Config parse_with(const std::string& dc09) {
+    return parse_config("{" + std::string(kRequired) + (dc09.empty() ? "" : ",") + dc09 + "}",
+                        "/etc/huxiao", std::nullopt);
+}
+
+std::string error_with(const std::string& dc09) {
+    try {
+        parse_with(dc09);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Dc09Config, DefaultsOfTheContract) {
+    const auto c = parse_with("").dc09_listener;
+    EXPECT_FALSE(c.enabled);
+    EXPECT_EQ(c.address, "0.0.0.0");
+    EXPECT_EQ(c.port, 7400);
+    EXPECT_TRUE(c.tcp);
+    EXPECT_TRUE(c.udp);
+    EXPECT_FALSE(c.allow_plain);
+    EXPECT_EQ(c.max_future_s, 20);
+    EXPECT_EQ(c.max_past_s, 40);
+    EXPECT_TRUE(c.kinds_cid.empty());
+    EXPECT_TRUE(c.kinds_sia.empty());
+    EXPECT_EQ(c.offline_after_s, 0);  // the TLS terminals' supervision window
+}
+
+TEST(Dc09Config, TheContractExampleWithKinds) {
+    const auto c = parse_with(R"("dc09_listener": { "enabled": true, "address": "127.0.0.1",
+        "port": 7401, "tcp": true, "udp": false, "allow_plain": true,
+        "max_skew_s": { "future": 5, "past": 90 },
+        "kinds": { "cid": { "151": "fire", "130": "event" }, "sia": { "GA": "other" } },
+        "max_connections": 10, "max_frame_bytes": 512, "idle_timeout_s": 60,
+        "max_frames_per_s": 3, "offline_after_s": 900 })")
+                       .dc09_listener;
+    EXPECT_TRUE(c.enabled);
+    EXPECT_EQ(c.address, "127.0.0.1");
+    EXPECT_EQ(c.port, 7401);
+    EXPECT_FALSE(c.udp);
+    EXPECT_TRUE(c.allow_plain);
+    EXPECT_EQ(c.max_future_s, 5);
+    EXPECT_EQ(c.max_past_s, 90);
+    EXPECT_EQ(c.kinds_cid.at("151"), "fire");
+    EXPECT_EQ(c.kinds_cid.at("130"), "event");
+    EXPECT_EQ(c.kinds_sia.at("GA"), "other");
+    EXPECT_EQ(c.max_connections, 10);
+    EXPECT_EQ(c.max_frame_bytes, 512);
+    EXPECT_EQ(c.idle_timeout_s, 60);
+    EXPECT_EQ(c.max_frames_per_s, 3);
+    EXPECT_EQ(c.offline_after_s, 900);
+}
+
+TEST(Dc09Config, ErrorsNameTheKey) {
+    EXPECT_EQ(error_with(R"("dc09_listener": { "enable": true })"),
+              "dc09_listener.enable: unknown key");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "max_skew_s": { "futur": 1 } })"),
+              "dc09_listener.max_skew_s.futur: unknown key");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "tcp": "yes" })"),
+              "dc09_listener.tcp: must be true or false");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "port": 70000 })"),
+              "dc09_listener.port: must be an integer between 0 and 65535");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "enabled": true, "tcp": false, "udp": false })"),
+              "dc09_listener: tcp and udp are both false");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "kinds": { "cid": { "15": "fire" } } })"),
+              "dc09_listener.kinds.cid.15: Contact ID codes are three digits, not \"15\"");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "kinds": { "sia": { "GA": "flood" } } })"),
+              "dc09_listener.kinds.sia.GA: \"flood\" is not an alarm kind or one of cancel, "
+              "test, restore, event");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "kinds": { "sia": { "GA": 1 } } })"),
+              "dc09_listener.kinds.sia.GA: must be a string");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "kinds": { "adm": {} } })"),
+              "dc09_listener.kinds.adm: unknown key");
+    EXPECT_EQ(error_with(R"("dc09_listener": { "kinds": { "cid": [] } })"),
+              "dc09_listener.kinds.cid: must be an object of code: meaning");
+}
+
+}  // namespace config_tests
+
+// ---------------------------------------------------------------- registry import (terminal.dc09)
+
+namespace import_tests {
+
+RegistryParse import_terminals(const std::string& terminals) {
+    KnownIds known;
+    known.schools = {"S-1"};
+    return parse_registry(R"({"terminals": )" + terminals + "}", known);
+}
+
+std::string joined_errors(const RegistryParse& p) {
+    std::string all;
+    for (const auto& e : p.errors) all += e + "\n";
+    return all;
+}
+
+TEST(Dc09Import, IdentityIsReadAndNormalised) {
+    const auto p = import_terminals(R"([{"id":"T-1","school":"S-1","dc09":{"account":"12ab",
+        "receiver":"R1","line":"L1","key_hex":"000102030405060708090a0b0c0d0e0f"}},
+        {"id":"T-2","school":"S-1"}])");
+    ASSERT_TRUE(p.errors.empty()) << joined_errors(p);
+    ASSERT_EQ(p.registry.terminals.size(), 2u);
+    const auto& d = *p.registry.terminals[0].dc09;
+    EXPECT_EQ(d.account, "12AB");
+    EXPECT_EQ(d.receiver, "R1");
+    EXPECT_EQ(d.line, "L1");
+    EXPECT_EQ(d.key_hex, "000102030405060708090A0B0C0D0E0F");
+    EXPECT_FALSE(p.registry.terminals[1].dc09);
+}
+
+TEST(Dc09Import, KeysOfEveryAesLengthAndNoKey) {
+    for (const std::size_t hex : {32u, 48u, 64u}) {
+        const auto p = import_terminals(R"([{"id":"T-1","school":"S-1","dc09":{"account":"123",
+            "key_hex":")" + std::string(hex, 'A') +
+                                        R"("}}])");
+        EXPECT_TRUE(p.errors.empty()) << joined_errors(p);
+    }
+    const auto plain =
+        import_terminals(R"([{"id":"T-1","school":"S-1","dc09":{"account":"123"}}])");
+    ASSERT_TRUE(plain.errors.empty()) << joined_errors(plain);
+    EXPECT_EQ(plain.registry.terminals[0].dc09->key_hex, "");
+}
+
+TEST(Dc09Import, BadIdentitiesAreNamed) {
+    const auto problem = [](const std::string& dc09) {
+        return joined_errors(
+            import_terminals(R"([{"id":"T-1","school":"S-1","dc09":)" + dc09 + "}]"));
+    };
+    EXPECT_NE(problem(R"("1234")").find("field \"dc09\" must be an object"), std::string::npos);
+    EXPECT_NE(problem(R"({"account":"12"})").find("dc09.account\" must be 3-16 hex digits"),
+              std::string::npos);
+    EXPECT_NE(problem(R"({"account":"12G4"})").find("dc09.account"), std::string::npos);
+    EXPECT_NE(problem(R"({})").find("dc09.account"), std::string::npos);
+    EXPECT_NE(problem(R"({"account":"1234","receiver":"1"})").find("dc09.receiver"),
+              std::string::npos);
+    EXPECT_NE(problem(R"({"account":"1234","line":"L1234567"})").find("dc09.line"),
+              std::string::npos);
+    EXPECT_NE(problem(R"({"account":"1234","key_hex":"00112233"})").find("dc09.key_hex"),
+              std::string::npos);
+    EXPECT_NE(problem(R"({"account":"1234","key":"00"})").find("dc09.key\" is not a known field"),
+              std::string::npos);
+    EXPECT_NE(problem(R"({"account":1234})").find("dc09.account\" must be a string"),
+              std::string::npos);
+}
+
+TEST(Dc09Import, OneAccountPerReceiverAndLineInAFile) {
+    const auto p = import_terminals(R"([{"id":"T-1","school":"S-1","dc09":{"account":"123"}},
+        {"id":"T-2","school":"S-1","dc09":{"account":"123"}},
+        {"id":"T-3","school":"S-1","dc09":{"account":"123","line":"L2"}}])");
+    ASSERT_EQ(p.errors.size(), 1u) << joined_errors(p);
+    EXPECT_NE(p.errors[0].find("T-2"), std::string::npos);
+}
+
+}  // namespace import_tests
 
 }  // namespace
 }  // namespace huxiao::dc09

@@ -54,6 +54,25 @@ TEST(TerminalSupervisor, DisconnectedTerminalGoesOfflineAfterTheWindow) {
     EXPECT_TRUE(back[0].online);
 }
 
+TEST(TerminalSupervisor, PanelWithoutSessionIsOnlineWhileItsMessagesComeWithinItsOwnWindow) {
+    TerminalSupervisor sup(30, 3);  // TLS terminals: 90 s
+    auto first = sup.heard_from("T-P", s(0), s(600));
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_TRUE(first[0].online);
+    EXPECT_EQ(first[0].at, s(0));
+    EXPECT_TRUE(sup.heard_from("T-P", s(500), s(600)).empty());  // already online
+    EXPECT_TRUE(sup.tick(s(1100)).empty());  // 600 s after the last message: not yet
+    auto t = sup.tick(s(1101));
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_FALSE(t[0].online);
+    EXPECT_EQ(t[0].at, s(500));
+    auto back = sup.heard_from("T-P", s(2000));  // no window of its own: the supervisor's 90 s
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_TRUE(back[0].online);
+    EXPECT_TRUE(sup.tick(s(2090)).empty());
+    EXPECT_EQ(sup.tick(s(2091)).size(), 1u);
+}
+
 TEST(TerminalSupervisor, TerminalsAssumedOnlineAtStartGoOfflineIfTheyDoNotReturn) {
     TerminalSupervisor sup(30, 3);
     sup.assume_online("T-1", s(1000));

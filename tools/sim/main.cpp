@@ -6,6 +6,7 @@
 //
 //   main.cpp          options, unit tokens, and the city: alarms, start, stop
 //   terminal_sim.cpp  one school terminal (TLS, JSON lines)
+//   dc09_panel_sim.cpp  one SIA DC-09 alarm panel (UDP; --dc09)
 //   unit_sim.cpp      one patrol unit (WebSocket, driving)
 #include <openssl/ssl.h>
 
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +38,7 @@
 #include "server/db/pg_connection.hpp"
 #include "server/db/recovery.hpp"
 #include "server/db/registry_store.hpp"
+#include "tools/sim/dc09_panel_sim.hpp"
 #include "tools/sim/sim.hpp"
 #include "tools/sim/terminal_sim.hpp"
 #include "tools/sim/unit_sim.hpp"
@@ -67,6 +70,10 @@ One line per step on stdout. Connections that drop are made again, with backoff.
   --decline-share P   share of offers the units decline, 0-1 (default 0.15)
   --duration S        stop after S seconds; 0 = until SIGINT/SIGTERM (default 0)
   --seed N            random seed (default: a random one)
+  --dc09              terminals with a "dc09" identity in the registry are
+                      simulated as SIA DC-09 panels instead (UDP to the
+                      dc09_listener, which must be enabled; encrypted when
+                      the identity has a key_hex, else plain SIA)
 
 Exit status: 0 after a clean stop, 1 when start-up fails, 2 on a bad argument.
 )";
@@ -81,6 +88,8 @@ struct Options {
     double decline_share = 0.15;
     double duration_s = 0;
     std::optional<std::uint64_t> seed;
+    bool dc09 = false;
+    std::string dc09_where;  // for the start-up line
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -127,6 +136,8 @@ Options parse_options(const std::vector<std::string>& args) {
             o.decline_share = parse_number(a, value(), 0.0, 1.0, "a share from 0 to 1");
         } else if (a == "--duration") {
             o.duration_s = parse_number(a, value(), 0.0, 1e9, "seconds, 0 or more");
+        } else if (a == "--dc09") {
+            o.dc09 = true;
         } else if (a == "--seed") {
             o.seed = parse_number<std::uint64_t>(a, value(), 0, UINT64_MAX, "a whole number");
         } else {
@@ -286,7 +297,7 @@ constexpr AlarmKind kAlarmKinds[] = {
 class City {
   public:
     City(SimContext& ctx, const Options& options, const Registry& registry,
-         const DatabaseState& database)
+         const DatabaseState& database, const Config& config)
         : ctx_(ctx),
           options_(options),
           resume_(database.resume),
@@ -300,6 +311,14 @@ class City {
         unit_tls_.set_verify_mode(ssl::verify_peer);
         for (const Terminal& t : registry.terminals) {
             if (!t.enabled) continue;  // the server would turn it away
+            if (options.dc09 && t.dc09) {
+                const auto& d = config.dc09_listener;
+                const asio::ip::udp::endpoint server(connect_address(d.address),
+                                                     static_cast<unsigned short>(d.port));
+                panels_.push_back(std::make_unique<Dc09PanelSim>(
+                    ctx, t, server, std::max(1, config.supervision.heartbeat_s)));
+                continue;
+            }
             terminals_.push_back(std::make_unique<TerminalSim>(ctx, t.id, t.school, options.certs));
         }
         for (const Unit& u : registry.units) {
@@ -334,7 +353,14 @@ class City {
                 if (!ec) stop("--duration is over");
             });
         }
+        if (!panels_.empty()) {
+            const auto encrypted = std::count_if(panels_.begin(), panels_.end(),
+                                                 [](const auto& p) { return p->encrypted(); });
+            say(std::to_string(panels_.size()) + " DC-09 panels (" + std::to_string(encrypted) +
+                " encrypted) → udp " + options_.dc09_where);
+        }
         for (auto& t : terminals_) t->start();
+        for (auto& p : panels_) p->start();
         for (auto& u : units_) u->start();
         watch_online();
         schedule_alarm();
@@ -350,6 +376,7 @@ class City {
         watch_timer_.cancel();
         signals_.cancel();
         for (auto& t : terminals_) t->stop();
+        for (auto& p : panels_) p->stop();
         for (auto& u : units_) u->stop();
     }
 
@@ -363,7 +390,9 @@ class City {
     OnlineCount count_online() const {
         OnlineCount n;
         n.terminals = std::count_if(terminals_.begin(), terminals_.end(),
-                                    [](const auto& t) { return t->online(); });
+                                    [](const auto& t) { return t->online(); }) +
+                      std::count_if(panels_.begin(), panels_.end(),
+                                    [](const auto& p) { return p->online(); });
         n.units =
             std::count_if(units_.begin(), units_.end(), [](const auto& u) { return u->online(); });
         return n;
@@ -373,13 +402,13 @@ class City {
     // settled (the same for two checks), or when everyone is.
     void watch_online() {
         const OnlineCount now = count_online();
-        const bool all = now.terminals == static_cast<long>(terminals_.size()) &&
+        const bool all = now.terminals == static_cast<long>(terminals_.size() + panels_.size()) &&
                          now.units == static_cast<long>(units_.size());
         if (now != said_ && (now == last_check_ || all)) {
             std::string text = std::to_string(now.terminals) + " of " +
-                               std::to_string(terminals_.size()) + " terminals and " +
-                               std::to_string(now.units) + " of " + std::to_string(units_.size()) +
-                               " units online";
+                               std::to_string(terminals_.size() + panels_.size()) +
+                               " terminals and " + std::to_string(now.units) + " of " +
+                               std::to_string(units_.size()) + " units online";
             if (!all && !ctx_.network_problem.empty()) {
                 text += " (" + ctx_.network_problem + "); trying again";
             }
@@ -407,9 +436,23 @@ class City {
     }
 
     void raise_random_alarm() {
-        std::vector<TerminalSim*> online;
+        // TLS terminals and DC-09 panels alike.
+        std::vector<std::function<void(const std::string&, bool, const std::string&)>> online;
         for (auto& t : terminals_) {
-            if (t->online()) online.push_back(t.get());
+            if (t->online()) {
+                online.push_back(
+                    [t = t.get()](const std::string& kind, bool drill, const std::string& note) {
+                        t->raise_alarm(kind, drill, note);
+                    });
+            }
+        }
+        for (auto& p : panels_) {
+            if (p->online()) {
+                online.push_back(
+                    [p = p.get()](const std::string& kind, bool drill, const std::string& note) {
+                        p->raise_alarm(kind, drill, note);
+                    });
+            }
         }
         if (online.empty()) {
             say("no terminal is online; no alarm this time");
@@ -423,9 +466,9 @@ class City {
         const std::size_t which =
             std::discrete_distribution<std::size_t>(weights.begin(), weights.end())(ctx_.rng);
         const AlarmKind& kind = kAlarmKinds[which];
-        TerminalSim& terminal = *online[pick(online.size())];
+        const auto& raise = online[pick(online.size())];
         const char* note = kind.notes[pick(std::size(kind.notes))];
-        terminal.raise_alarm(kind.kind, ctx_.chance(options_.drill_share), note);
+        raise(kind.kind, ctx_.chance(options_.drill_share), note);
     }
 
     SimContext& ctx_;
@@ -433,6 +476,7 @@ class City {
     std::map<std::string, Resumable> resume_;  // unit id → the incident it picks up at start
     ssl::context unit_tls_;  // shared by the units: they have no client certificate
     std::vector<std::unique_ptr<TerminalSim>> terminals_;
+    std::vector<std::unique_ptr<Dc09PanelSim>> panels_;
     std::vector<std::unique_ptr<UnitSim>> units_;
     asio::steady_timer alarm_timer_;
     asio::steady_timer duration_timer_;
@@ -486,7 +530,14 @@ int run(const Options& options) {
     ctx.run_tag = run_tag();
     ctx.rng.seed(options.seed ? *options.seed : std::random_device{}());
 
-    City city(ctx, options, registry, database);
+    if (options.dc09 && !config.dc09_listener.enabled) {
+        throw std::runtime_error("--dc09: dc09_listener is not enabled in " +
+                                 options.config.string());
+    }
+    Options with_where = options;
+    with_where.dc09_where =
+        config.dc09_listener.address + ":" + std::to_string(config.dc09_listener.port);
+    City city(ctx, with_where, registry, database, config);
     city.start();
     // run() returns when every connection and timer is done. Should a peer
     // not finish its close handshake, give up 5 s after the stop.

@@ -1,0 +1,178 @@
+#include "server/net/dc09_intake.hpp"
+
+#include <openssl/rand.h>
+
+#include "common/protocol/dc09_cipher.hpp"
+#include "server/app/clock.hpp"
+#include "server/app/dispatcher.hpp"
+#include "server/app/log.hpp"
+#include "server/app/metrics.hpp"
+#include "server/app/registry_holder.hpp"
+
+namespace huxiao {
+
+namespace {
+
+// Random pad characters for encrypted responses (printable, none of | [ ]).
+std::string random_pad(std::size_t count) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string bytes(count, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(count)) != 1) {
+        throw std::runtime_error("no randomness for a DC-09 pad");
+    }
+    for (char& c : bytes) c = kAlphabet[static_cast<unsigned char>(c) % (sizeof kAlphabet - 1)];
+    return bytes;
+}
+
+std::string note_of(const dc09::Accepted& a) {
+    std::string note = "DC-09 " + std::string(dc09::to_string(a.message.envelope.token));
+    if (a.decisive) note += " " + dc09::describe(*a.decisive);
+    if (a.message.latitude && a.message.longitude) {
+        char where[64];
+        std::snprintf(where, sizeof where, " at %.6f,%.6f", *a.message.latitude,
+                      *a.message.longitude);
+        note += where;
+    }
+    for (const auto& f : a.message.extended) {
+        if (f.type == 'I' && note.size() + f.value.size() < 480) note += " \"" + f.value + "\"";
+    }
+    // Contract §3: at most 500 characters; keep it printable.
+    for (char& c : note) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+    }
+    return note.substr(0, 500);
+}
+
+}  // namespace
+
+Dc09Intake::Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHolder& registry,
+                       Metrics& metrics)
+    : config_(config),
+      dispatcher_(dispatcher),
+      registry_(registry),
+      metrics_(metrics),
+      offline_after_us_(static_cast<UnixMicros>(config.dc09_listener.offline_after_s) *
+                        kMicrosPerSecond) {
+    const auto& c = config.dc09_listener;
+    settings_.allow_plain = c.allow_plain;
+    settings_.max_future_s = c.max_future_s;
+    settings_.max_past_s = c.max_past_s;
+    settings_.codes.contact_id = c.kinds_cid;
+    settings_.codes.sia = c.kinds_sia;
+}
+
+std::shared_ptr<const Dc09Intake::Directory> Dc09Intake::directory() {
+    RegistrySnapshot snapshot = registry_.get();
+    std::lock_guard lock(mutex_);
+    if (directory_ && directory_->snapshot == snapshot) return directory_;
+    auto next = std::make_shared<Directory>();
+    for (const auto& t : snapshot->registry().terminals) {
+        if (!t.enabled || !t.dc09) continue;
+        auto key = dc09::from_hex(t.dc09->key_hex);
+        next->accounts.add({t.id, t.dc09->account, t.dc09->receiver, t.dc09->line,
+                            key ? std::move(*key) : std::string()});
+    }
+    next->snapshot = std::move(snapshot);
+    directory_ = next;
+    return next;
+}
+
+void Dc09Intake::dropped(const std::string& why) { metrics_.dc09_frames.add(why); }
+
+void Dc09Intake::remember_alarm(const std::string& terminal, const std::string& alarm_id) {
+    std::lock_guard lock(mutex_);
+    latest_alarm_[terminal] = alarm_id;
+}
+
+std::string Dc09Intake::latest_alarm(const std::string& terminal) {
+    std::lock_guard lock(mutex_);
+    auto it = latest_alarm_.find(terminal);
+    return it == latest_alarm_.end() ? std::string() : it->second;
+}
+
+void Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply reply) {
+    const UnixMicros now = system_now();
+    const auto dir = directory();
+    dc09::Verdict verdict = dc09::receive(frame, now, dir->accounts, settings_, random_pad);
+    if (auto* refused = std::get_if<dc09::Refused>(&verdict)) {
+        log_info("dc09", peer + ": " + std::string(dc09::to_string(refused->reason)) + " (" +
+                             refused->message + ")");
+        metrics_.dc09_frames.add(std::string(dc09::to_string(refused->reason)));
+        reply(std::move(refused->response));
+        return;
+    }
+    metrics_.dc09_frames.add("accepted");
+    auto& accepted = std::get<dc09::Accepted>(verdict);
+    const Terminal* terminal = dir->snapshot->terminal(accepted.terminal);
+    if (terminal == nullptr) {  // cannot happen: the directory is built from this snapshot
+        reply(dc09::make_duh(&accepted.message.envelope));
+        return;
+    }
+    // A sign of life: online now, offline after offline_after_s of silence
+    // (contract §9: every message is the panel's heartbeat).
+    dispatcher_.terminal_heard_from(accepted.terminal, now, offline_after_us_);
+
+    const auto meaning = accepted.classification.meaning;
+    if (meaning == dc09::Meaning::alarm) {
+        terminal::Alarm alarm;
+        alarm.id = accepted.event_id;
+        alarm.kind = accepted.classification.kind;
+        alarm.at = accepted.message.timestamp;
+        alarm.note = note_of(accepted);
+        log_info("dc09", accepted.terminal + " (#" + accepted.message.envelope.account + " seq " +
+                             accepted.message.envelope.sequence + "): " + alarm.kind + " alarm " +
+                             alarm.id);
+        // ACK only once the alarm is durable; otherwise no answer at all, so
+        // that the panel retransmits (the standard's NAK would say "your
+        // message was bad", which it was not).
+        dispatcher_.alarm(
+            terminal->school, accepted.terminal, std::move(alarm), now,
+            [this, reply = std::move(reply), ack = std::move(accepted.ack),
+             terminal_id = accepted.terminal, id = accepted.event_id](const IntakeReply& r) {
+                if (r.status != IntakeReply::Status::durable) {
+                    metrics_.dc09_frames.add("not_durable");
+                    log_warn("dc09", terminal_id + ": alarm " + id + " not durable (" + r.message +
+                                         "); no ACK, the panel will retry");
+                    return;
+                }
+                remember_alarm(terminal_id, id);
+                reply(ack);
+            });
+        return;
+    }
+    if (meaning == dc09::Meaning::cancel) {
+        terminal::Cancel cancel;
+        cancel.id = accepted.event_id;
+        cancel.alarm = latest_alarm(accepted.terminal);
+        cancel.reason = note_of(accepted);
+        if (cancel.alarm.empty()) {
+            log_info("dc09", accepted.terminal + ": cancel with no alarm to cancel");
+            reply(std::move(accepted.ack));
+            return;
+        }
+        dispatcher_.cancel(terminal->school, accepted.terminal, std::move(cancel), now,
+                           [this, reply = std::move(reply), ack = std::move(accepted.ack),
+                            terminal_id = accepted.terminal](const IntakeReply& r) {
+                               // A cancel of an alarm the database does not know was
+                               // understood; it changes nothing.
+                               if (r.status == IntakeReply::Status::unavailable) {
+                                   metrics_.dc09_frames.add("not_durable");
+                                   log_warn("dc09", terminal_id + ": cancel not durable (" +
+                                                        r.message +
+                                                        "); no ACK, the panel will retry");
+                                   return;
+                               }
+                               reply(ack);
+                           });
+        return;
+    }
+    // Tests, link tests, restores and other events: supervision and the log.
+    if (meaning != dc09::Meaning::test) {
+        log_info("dc09", accepted.terminal + ": " + std::string(dc09::to_string(meaning)) + " " +
+                             (accepted.decisive ? dc09::describe(*accepted.decisive) : ""));
+    }
+    reply(std::move(accepted.ack));
+}
+
+}  // namespace huxiao

@@ -1,0 +1,66 @@
+// Dc09Intake: what the DC-09 receiver does with one frame, whichever
+// transport brought it (contract §9). The pure decision (dc09::receive) says
+// NAK, DUH or accept; an accepted alarm or cancel goes to the alarm intake
+// (Dispatcher::alarm/cancel with an IntakeReplier) like a TLS terminal's, and
+// its ACK is sent only once the intake reports the commit. When the event cannot be made durable
+// nothing is answered: the panel retransmits, and the retransmission (same account, sequence number
+// and timestamp, hence the same alarm id) joins the same incident.
+//
+// Every accepted message, NULL link tests included, is a sign of life for
+// supervision. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "common/config/config.hpp"
+#include "common/model/registry_index.hpp"
+#include "common/protocol/dc09.hpp"
+
+namespace huxiao {
+
+class Dispatcher;
+class RegistryHolder;
+struct Metrics;
+
+class Dc09Intake {
+  public:
+    // Sends one response frame back the way the message came. May be called
+    // from any thread, at most once per frame.
+    using Reply = std::function<void(std::string)>;
+
+    Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHolder& registry,
+               Metrics& metrics);
+
+    // `peer` names the sender in logs.
+    void handle(std::string_view frame, const std::string& peer, Reply reply);
+    // A frame the listener dropped unanswered (over_rate, too_large), for the
+    // metrics.
+    void dropped(const std::string& why);
+
+  private:
+    struct Directory {
+        RegistrySnapshot snapshot;
+        dc09::AccountDirectory accounts;
+    };
+    std::shared_ptr<const Directory> directory();
+    void remember_alarm(const std::string& terminal, const std::string& alarm_id);
+    std::string latest_alarm(const std::string& terminal);
+
+    const Config& config_;
+    Dispatcher& dispatcher_;
+    RegistryHolder& registry_;
+    Metrics& metrics_;
+    UnixMicros offline_after_us_;  // 0: the supervision window of TLS terminals
+    dc09::ReceiverSettings settings_;
+    std::mutex mutex_;
+    std::shared_ptr<const Directory> directory_;
+    // The alarm a cancel refers to: the account's latest acknowledged alarm.
+    std::map<std::string, std::string> latest_alarm_;
+};
+
+}  // namespace huxiao
