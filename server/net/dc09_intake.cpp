@@ -91,7 +91,7 @@ std::string Dc09Intake::latest_alarm(const std::string& terminal) {
     return it == latest_alarm_.end() ? std::string() : it->second;
 }
 
-void Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply reply) {
+bool Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply reply) {
     const UnixMicros now = system_now();
     const auto dir = directory();
     dc09::Verdict verdict = dc09::receive(frame, now, dir->accounts, settings_, random_pad);
@@ -100,14 +100,14 @@ void Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
                              refused->message + ")");
         metrics_.dc09_frames.add(std::string(dc09::to_string(refused->reason)));
         reply(std::move(refused->response));
-        return;
+        return false;
     }
     metrics_.dc09_frames.add("accepted");
     auto& accepted = std::get<dc09::Accepted>(verdict);
     const Terminal* terminal = dir->snapshot->terminal(accepted.terminal);
     if (terminal == nullptr) {  // cannot happen: the directory is built from this snapshot
         reply(dc09::make_duh(&accepted.message.envelope));
-        return;
+        return false;
     }
     // A sign of life: online now, offline after offline_after_s of silence
     // (contract §9: every message is the panel's heartbeat).
@@ -139,7 +139,7 @@ void Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
                 remember_alarm(terminal_id, id);
                 reply(ack);
             });
-        return;
+        return true;
     }
     if (meaning == dc09::Meaning::cancel) {
         terminal::Cancel cancel;
@@ -149,7 +149,7 @@ void Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
         if (cancel.alarm.empty()) {
             log_info("dc09", accepted.terminal + ": cancel with no alarm to cancel");
             reply(std::move(accepted.ack));
-            return;
+            return true;
         }
         dispatcher_.cancel(terminal->school, accepted.terminal, std::move(cancel), now,
                            [this, reply = std::move(reply), ack = std::move(accepted.ack),
@@ -165,7 +165,7 @@ void Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
                                }
                                reply(ack);
                            });
-        return;
+        return true;
     }
     // Tests, link tests, restores and other events: supervision and the log.
     if (meaning != dc09::Meaning::test) {
@@ -173,6 +173,7 @@ void Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
                              (accepted.decisive ? dc09::describe(*accepted.decisive) : ""));
     }
     reply(std::move(accepted.ack));
+    return true;
 }
 
 }  // namespace huxiao

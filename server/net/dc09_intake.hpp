@@ -36,8 +36,9 @@ class Dc09Intake {
     Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHolder& registry,
                Metrics& metrics);
 
-    // `peer` names the sender in logs.
-    void handle(std::string_view frame, const std::string& peer, Reply reply);
+    // `peer` names the sender in logs. False when the frame was refused
+    // (NAK or DUH, already passed to `reply`).
+    bool handle(std::string_view frame, const std::string& peer, Reply reply);
     // A frame the listener dropped unanswered (over_rate, too_large), for the
     // metrics.
     void dropped(const std::string& why);

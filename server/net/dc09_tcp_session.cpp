@@ -13,7 +13,10 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kMaxOutbox = 256;  // answers; a panel that reads none is dropped
-}
+// Like the terminal protocol (contract §3): a sender that says nothing we
+// understand ten times in a row is not a panel with a glitch.
+constexpr int kMaxRefusedInARow = 10;
+}  // namespace
 
 Dc09TcpSession::Dc09TcpSession(asio::ip::tcp::socket socket, const Config& config,
                                Dc09Intake& intake, std::shared_ptr<void> connection_slot)
@@ -96,7 +99,7 @@ void Dc09TcpSession::on_read(std::size_t n) {
             intake_.dropped("over_rate");
             continue;
         }
-        intake_.handle(
+        const bool accepted = intake_.handle(
             frame, peer_,
             [weak = std::weak_ptr<Dc09TcpSession>(shared_from_this())](std::string r) {
                 if (auto self = weak.lock()) {
@@ -104,6 +107,15 @@ void Dc09TcpSession::on_read(std::size_t n) {
                                [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
                 }
             });
+        refused_in_a_row_ = accepted ? 0 : refused_in_a_row_ + 1;
+        if (refused_in_a_row_ >= kMaxRefusedInARow) {
+            log_warn("dc09", peer_ + ": " + std::to_string(kMaxRefusedInARow) +
+                                 " refused frames in a row; closing after the answers");
+            // The last refusal's answer is posted to this strand already:
+            // write_next() closes once it is out.
+            close_when_written_ = true;
+            return;  // reads no more
+        }
     }
     if (buffer_.size() > max) {
         log_warn("dc09", peer_ + ": no <CR> within max_frame_bytes; closing");
@@ -128,6 +140,7 @@ void Dc09TcpSession::send(std::string frame) {
 void Dc09TcpSession::write_next() {
     if (outbox_.empty() || closed_) {
         writing_ = false;
+        if (close_when_written_) close();
         return;
     }
     writing_ = true;

@@ -2,7 +2,8 @@
 // receiver (SIA DC-09). Frames run from <LF> to <CR>; each goes to the
 // Dc09Intake and its answer (ACK once durable, NAK, DUH) is written back in
 // the order answers arrive. Closed after idle_timeout_s of silence, for a
-// frame longer than max_frame_bytes, or on stop().
+// frame longer than max_frame_bytes, after 10 refused frames in a row (once
+// their answers are written), or on stop().
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -44,6 +45,8 @@ class Dc09TcpSession : public std::enable_shared_from_this<Dc09TcpSession> {
     std::deque<std::string> outbox_;
     bool writing_ = false;
     bool closed_ = false;
+    int refused_in_a_row_ = 0;
+    bool close_when_written_ = false;  // after too many refusals
     TokenBucket rate_;
 };
 

@@ -443,6 +443,34 @@ TEST_F(Dc09, OversizedFramesAreDroppedAndCounted) {
     EXPECT_EQ(frames_counted("too_large"), "2");
 }
 
+TEST_F(Dc09, TenRefusedFramesInARowCloseTheTcpConnectionAfterTheirAnswers) {
+    auto p = panel();
+    const UnixMicros at = whole_seconds(now_micros());
+    // An accepted frame in between resets the count (without it, the fifth
+    // of the ten below would be the tenth in a row). 16 frames: within the
+    // default burst of max_frames_per_s.
+    std::string frames;
+    for (int i = 0; i < 5; ++i) {
+        frames += *dc09::make_frame({"SIA-DCS", "0060", "", "L0", "9999"}, "#9999|Nri1/PA1", {}, at,
+                                    "", pad);
+    }
+    p->send(frames);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(p->read()) << i;
+    p->send(link_test_frame(61, key()));
+    ASSERT_EQ(envelope_of(*p->read()).token, dc09::Token::ack);
+    std::string bad = panic_frame("0062", at);
+    bad[1] = bad[1] == '0' ? '1' : '0';
+    std::string ten;
+    for (int i = 0; i < 10; ++i) ten += bad;
+    p->send(ten);
+    for (int i = 0; i < 10; ++i) {
+        auto answer = p->read();
+        ASSERT_TRUE(answer) << "answer " << i << " missing\n" << server().log();
+        EXPECT_EQ(envelope_of(*answer).token, dc09::Token::nak);
+    }
+    EXPECT_TRUE(p->closed_by_server());
+}
+
 TEST_F(Dc09, UdpSenderOverItsRateIsNotAnswered) {
     config()["dc09_listener"]["max_frames_per_s"] = 1;  // burst 2
     start_server();
