@@ -99,7 +99,7 @@ void Server::start() {
 
     if (config_.dc09_listener.enabled) {
         p.dc09_intake =
-            std::make_unique<Dc09Intake>(config_, *p.dispatcher, *p.registry, p.metrics);
+            std::make_unique<Dc09Intake>(config_, *p.dispatcher, *p.registry, *p.log, p.metrics);
         p.dc09 = std::make_shared<net::Dc09Listener>(io_.get_executor(), config_, *p.dc09_intake);
         p.dc09->open();
         p.dc09->start();

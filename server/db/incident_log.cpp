@@ -45,6 +45,9 @@ std::vector<PreparedStatement> IncidentLog::statements() {
          "UPDATE terminals SET last_seen_at = greatest(coalesce(last_seen_at, $2::timestamptz), "
          "$2::timestamptz)"
          " WHERE id = $1"},
+        {"dc09_event",
+         "INSERT INTO dc09_events (terminal_id, event_id, meaning, code, received_at) "
+         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
         {"prune_positions", "DELETE FROM unit_positions WHERE at < $1"},
         {"unit_position",
          "INSERT INTO unit_positions (unit_id, at, lat, lon) VALUES ($1, $2, $3, $4) "

@@ -8,6 +8,7 @@
 #include "server/app/log.hpp"
 #include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
+#include "server/db/incident_log.hpp"
 
 namespace huxiao {
 
@@ -47,10 +48,11 @@ std::string note_of(const dc09::Accepted& a) {
 }  // namespace
 
 Dc09Intake::Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHolder& registry,
-                       Metrics& metrics)
+                       db::IncidentLog& log, Metrics& metrics)
     : config_(config),
       dispatcher_(dispatcher),
       registry_(registry),
+      log_(log),
       metrics_(metrics),
       offline_after_us_(static_cast<UnixMicros>(config.dc09_listener.offline_after_s) *
                         kMicrosPerSecond) {
@@ -167,11 +169,19 @@ bool Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
                            });
         return true;
     }
-    // Tests, link tests, restores and other events: supervision and the log.
-    if (meaning != dc09::Meaning::test) {
-        log_info("dc09", accepted.terminal + ": " + std::string(dc09::to_string(meaning)) + " " +
-                             (accepted.decisive ? dc09::describe(*accepted.decisive) : ""));
+    // Restores and other events are recorded, not dispatched (contract §9).
+    // The write is queued and retried like supervision events; the ACK does
+    // not wait for it (only alarms and cancels carry the durability promise).
+    if (meaning == dc09::Meaning::restore || meaning == dc09::Meaning::event) {
+        const std::string code = accepted.decisive ? dc09::describe(*accepted.decisive) : "";
+        log_info("dc09",
+                 accepted.terminal + ": " + std::string(dc09::to_string(meaning)) + " " + code);
+        log_.execute(accepted.terminal,
+                     {"dc09_event",
+                      {accepted.terminal, accepted.event_id, std::string(dc09::to_string(meaning)),
+                       code, format_iso_micros(now)}});
     }
+    // Tests and link tests: supervision only (above).
     reply(std::move(accepted.ack));
     return true;
 }

@@ -26,6 +26,9 @@ namespace huxiao {
 class Dispatcher;
 class RegistryHolder;
 struct Metrics;
+namespace db {
+class IncidentLog;
+}
 
 class Dc09Intake {
   public:
@@ -34,7 +37,7 @@ class Dc09Intake {
     using Reply = std::function<void(std::string)>;
 
     Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHolder& registry,
-               Metrics& metrics);
+               db::IncidentLog& log, Metrics& metrics);
 
     // `peer` names the sender in logs. False when the frame was refused
     // (NAK or DUH, already passed to `reply`).
@@ -55,6 +58,7 @@ class Dc09Intake {
     const Config& config_;
     Dispatcher& dispatcher_;
     RegistryHolder& registry_;
+    db::IncidentLog& log_;  // restores and other events (dc09_events)
     Metrics& metrics_;
     UnixMicros offline_after_us_;  // 0: the supervision window of TLS terminals
     dc09::ReceiverSettings settings_;

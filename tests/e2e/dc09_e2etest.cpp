@@ -402,6 +402,35 @@ TEST_F(Dc09, ContactIdCancelIsACancelRequestForTheLatestAlarm) {
         "cancel");
 }
 
+TEST_F(Dc09, RestoresAreRecordedNotDispatchedAndTestsAreSupervisionOnly) {
+    auto p = panel();
+    const UnixMicros at = whole_seconds(now_micros());
+    const auto acked = [&](const std::string& seq, const std::string& cid) {
+        p->send(panic_frame(seq, at, cid));
+        auto answer = p->read();
+        ASSERT_TRUE(answer) << server().log();
+        EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack) << seq;
+    };
+    // Test and link test first: the writes of one panel commit in order, so
+    // once the restore is in, anything they wrote would be too.
+    acked("0071", "1602");  // periodic test report
+    p->send(link_test_frame(72, key()));
+    ASSERT_TRUE(p->read());
+    acked("0070", "3120");  // panic restore
+    acked("0070", "3120");  // its retransmission
+    // The record is written behind the ACK: wait for it.
+    const std::string recorded = "SELECT count(*) FROM dc09_events";
+    for (int i = 0; i < 100 && db_->scalar(recorded) == "0"; ++i) {
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(db_->scalar("SELECT terminal_id || ' ' || event_id || ' ' || meaning || ' ' || code "
+                          "FROM dc09_events"),
+              "T-D1 " + event_id("0070", at) + " restore CID 3120 01 015");
+    EXPECT_EQ(db_->scalar(recorded), "1");
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM incidents"), "0");
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM terminal_events"), "0");
+}
+
 TEST_F(Dc09, EveryRefusalIsCountedByItsReason) {
     auto p = panel();
     const UnixMicros at = whole_seconds(now_micros());
