@@ -631,4 +631,22 @@ Verdict receive(std::string_view frame, UnixMicros now, const AccountDirectory& 
     return a;
 }
 
+std::string RetransmissionMemory::event_id(const Accepted& accepted, UnixMicros now) {
+    // Forget what is past the window, and the oldest when full. A message
+    // refreshed since has a later entry in `order_`: its early ones only go.
+    while (!order_.empty() && (now - order_.front().first > window_ || seen_.size() >= capacity_ ||
+                               order_.size() >= 2 * capacity_)) {
+        auto old = seen_.find(order_.front().second);
+        if (old != seen_.end() && old->second.last == order_.front().first) seen_.erase(old);
+        order_.pop_front();
+    }
+    const auto& e = accepted.message.envelope;
+    std::string key = accepted.terminal;
+    key.append(1, '\x1f').append(e.sequence).append(1, '\x1f').append(accepted.message.data);
+    auto it = seen_.try_emplace(key, Seen{accepted.event_id, now}).first;
+    it->second.last = now;
+    order_.emplace_back(now, std::move(key));
+    return it->second.event_id;
+}
+
 }  // namespace huxiao::dc09

@@ -18,7 +18,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -191,5 +193,32 @@ using Verdict = std::variant<Accepted, Refused>;
 
 Verdict receive(std::string_view frame, UnixMicros now, const AccountDirectory& accounts,
                 const ReceiverSettings& settings, const PadSource& pad);
+
+// Retransmissions whose timestamp was renewed (some panels stamp every
+// attempt) or that carry none: the same terminal, sequence number and data
+// block within `window` of the last attempt are one event, so they keep the
+// first attempt's event id (same incident, nothing new recorded). Sequence
+// numbers advance with every new message and wrap at 9999, far beyond what
+// max_frames_per_s lets a panel send in a window. Pure: time is passed in;
+// at most `capacity` messages are remembered, the oldest forgotten first.
+class RetransmissionMemory {
+  public:
+    RetransmissionMemory(UnixMicros window, std::size_t capacity)
+        : window_(window), capacity_(capacity) {}
+
+    // The event id `accepted` stands for: the first attempt's, or its own.
+    std::string event_id(const Accepted& accepted, UnixMicros now);
+    std::size_t size() const { return seen_.size(); }
+
+  private:
+    struct Seen {
+        std::string event_id;
+        UnixMicros last = 0;
+    };
+    UnixMicros window_;
+    std::size_t capacity_;
+    std::map<std::string, Seen> seen_;
+    std::deque<std::pair<UnixMicros, std::string>> order_;  // (when, key), oldest first
+};
 
 }  // namespace huxiao::dc09

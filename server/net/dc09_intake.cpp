@@ -14,6 +14,8 @@ namespace huxiao {
 
 namespace {
 
+constexpr UnixMicros kRetransmissionWindow = 120 * kMicrosPerSecond;
+
 // Random pad characters for encrypted responses (printable, none of | [ ]).
 std::string random_pad(std::size_t count) {
     static constexpr char kAlphabet[] =
@@ -55,7 +57,12 @@ Dc09Intake::Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHol
       log_(log),
       metrics_(metrics),
       offline_after_us_(static_cast<UnixMicros>(config.dc09_listener.offline_after_s) *
-                        kMicrosPerSecond) {
+                        kMicrosPerSecond),
+      // At most 20,000 messages (a few MB; ~25 MB if all were as long as
+      // max_frame_bytes allows). When more arrive within the window the
+      // oldest are forgotten: a restamped retransmission of one of those
+      // joins its incident as a repeat alarm instead.
+      retransmissions_(kRetransmissionWindow, 20'000) {
     const auto& c = config.dc09_listener;
     settings_.allow_plain = c.allow_plain;
     settings_.max_future_s = c.max_future_s;
@@ -106,6 +113,10 @@ bool Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
     }
     metrics_.dc09_frames.add("accepted");
     auto& accepted = std::get<dc09::Accepted>(verdict);
+    {
+        std::lock_guard lock(mutex_);
+        accepted.event_id = retransmissions_.event_id(accepted, now);
+    }
     const Terminal* terminal = dir->snapshot->terminal(accepted.terminal);
     if (terminal == nullptr) {  // cannot happen: the directory is built from this snapshot
         reply(dc09::make_duh(&accepted.message.envelope));

@@ -66,6 +66,8 @@ class Dc09Intake {
     std::shared_ptr<const Directory> directory_;
     // The alarm a cancel refers to: the account's latest acknowledged alarm.
     std::map<std::string, std::string> latest_alarm_;
+    // Restamped or unstamped retransmissions keep their first event id.
+    dc09::RetransmissionMemory retransmissions_;
 };
 
 }  // namespace huxiao

@@ -267,6 +267,20 @@ TEST_F(Dc09, RetransmissionIsAckedAgainAndJoinsTheSameIncident) {
     EXPECT_EQ(db_->scalar(timeline_alarms), "1");
 }
 
+TEST_F(Dc09, RestampedRetransmissionIsTheSameAlarm) {
+    auto p = panel(true);
+    const UnixMicros at = whole_seconds(now_micros());
+    const std::string first = acked_panic(*p, "0015", at);
+    ASSERT_FALSE(first.empty());
+    // The panel stamps its retry anew (same sequence number and data).
+    p->send(panic_frame("0015", at + kMicrosPerSecond));
+    auto answer = p->read();
+    ASSERT_TRUE(answer) << server().log();
+    EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM terminal_events WHERE terminal_id = 'T-D1'"), "1");
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM incidents"), "1");
+}
+
 TEST_F(Dc09, BadCrcIsNakWithTheReceiverTimeAndRecordsNothing) {
     auto p = panel();
     std::string frame = panic_frame("0004", whole_seconds(now_micros()));

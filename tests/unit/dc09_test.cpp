@@ -462,6 +462,59 @@ TEST_F(Dc09Receive, RetransmissionHasTheSameEventId) {
     EXPECT_NE(next.event_id, first.event_id);
 }
 
+TEST_F(Dc09Receive, RestampedOrUnstampedRetransmissionKeepsTheFirstEventId) {
+    RetransmissionMemory memory(60 * kSecond, 100);
+    const auto first = accepted(encrypted("ADM-CID", "0010", "#1234|1120 01 015", kNoon), kNoon);
+    const std::string id = memory.event_id(first, kNoon);
+    EXPECT_EQ(id, first.event_id);
+    // The same message stamped anew 5 s later: the same event.
+    const auto restamped =
+        accepted(encrypted("ADM-CID", "0010", "#1234|1120 01 015", kNoon + 5 * kSecond),
+                 kNoon + 5 * kSecond);
+    ASSERT_NE(restamped.event_id, first.event_id);
+    EXPECT_EQ(memory.event_id(restamped, kNoon + 5 * kSecond), id);
+    // Each attempt extends the window: 50 s after the last one, still the same.
+    const auto late =
+        accepted(encrypted("ADM-CID", "0010", "#1234|1120 01 015", kNoon + 55 * kSecond),
+                 kNoon + 55 * kSecond);
+    EXPECT_EQ(memory.event_id(late, kNoon + 55 * kSecond), id);
+    // Another sequence number, or other data under the same one: another event.
+    const auto next =
+        accepted(encrypted("ADM-CID", "0011", "#1234|1120 01 015", kNoon + 6 * kSecond),
+                 kNoon + 6 * kSecond);
+    EXPECT_EQ(memory.event_id(next, kNoon + 6 * kSecond), next.event_id);
+    const auto other =
+        accepted(encrypted("ADM-CID", "0010", "#1234|1130 01 015", kNoon + 7 * kSecond),
+                 kNoon + 7 * kSecond);
+    EXPECT_EQ(memory.event_id(other, kNoon + 7 * kSecond), other.event_id);
+    // A plain message without timestamp, sent again a second later.
+    const auto bare = accepted(plain("SIA-DCS", "0042", "5678", "Nri1/PA1", std::nullopt), kNoon);
+    const auto bare_again =
+        accepted(plain("SIA-DCS", "0042", "5678", "Nri1/PA1", std::nullopt), kNoon + kSecond);
+    ASSERT_NE(bare.event_id, bare_again.event_id);
+    EXPECT_EQ(memory.event_id(bare, kNoon), memory.event_id(bare_again, kNoon + kSecond));
+    // Past the window after the last attempt: a new event (the panel moved on
+    // long ago; sequence numbers wrap).
+    const auto much_later =
+        accepted(encrypted("ADM-CID", "0010", "#1234|1120 01 015", kNoon + 200 * kSecond),
+                 kNoon + 200 * kSecond);
+    EXPECT_EQ(memory.event_id(much_later, kNoon + 200 * kSecond), much_later.event_id);
+}
+
+TEST_F(Dc09Receive, RetransmissionMemoryIsBounded) {
+    RetransmissionMemory memory(3600 * kSecond, 10);
+    for (int i = 0; i < 1000; ++i) {
+        char seq[8];
+        std::snprintf(seq, sizeof seq, "%04d", i);
+        memory.event_id(accepted(plain("SIA-DCS", seq, "5678", "Nri1/PA1", kNoon), kNoon), kNoon);
+        EXPECT_LE(memory.size(), 10u);
+    }
+    // The same message over and over stays one entry.
+    const auto one = accepted(plain("SIA-DCS", "0001", "5678", "Nri1/BA1", kNoon), kNoon);
+    for (int i = 0; i < 1000; ++i) memory.event_id(one, kNoon + i);
+    EXPECT_LE(memory.size(), 10u);
+}
+
 TEST_F(Dc09Receive, NullIsALinkTest) {
     const auto a = accepted(encrypted("NULL", "0009", ""));
     EXPECT_EQ(a.classification.meaning, Meaning::test);
