@@ -56,6 +56,7 @@ TriageOutcome AlarmTriage::triage(const TriageInput& alarm) {
             open.last_alarm_at = std::max(open.last_alarm_at, alarm.received_at);
             incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = open.incident;
             remember(key(alarm.terminal, alarm.alarm_id), alarm.received_at);
+            latest_by_terminal_[alarm.terminal] = {alarm.alarm_id, open.incident};
             return RepeatAlarm{open.incident};
         }
     }
@@ -64,6 +65,7 @@ TriageOutcome AlarmTriage::triage(const TriageInput& alarm) {
     open_ids_.insert(incident);
     incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = incident;
     remember(key(alarm.terminal, alarm.alarm_id), alarm.received_at);
+    latest_by_terminal_[alarm.terminal] = {alarm.alarm_id, incident};
     return NewIncident{std::move(incident)};
 }
 
@@ -74,6 +76,7 @@ void AlarmTriage::restore(const OpenIncident& incident) {
     for (const auto& [terminal, alarm_id] : incident.alarms) {
         incident_by_alarm_[key(terminal, alarm_id)] = incident.incident;
         remember(key(terminal, alarm_id), incident.last_alarm_at);
+        latest_by_terminal_[terminal] = {alarm_id, incident.incident};  // in recorded order
     }
 }
 
@@ -90,6 +93,18 @@ void AlarmTriage::close(const std::string& incident) {
 void AlarmTriage::correct(const std::string& terminal, const std::string& alarm_id,
                           const std::string& recorded) {
     incident_by_alarm_[key(terminal, alarm_id)] = recorded;
+    auto latest = latest_by_terminal_.find(terminal);
+    if (latest != latest_by_terminal_.end() && latest->second.alarm_id == alarm_id) {
+        latest->second.incident = recorded;
+    }
+}
+
+std::optional<std::string> AlarmTriage::latest_open_alarm(const std::string& terminal) const {
+    auto it = latest_by_terminal_.find(terminal);
+    if (it == latest_by_terminal_.end() || !open_ids_.count(it->second.incident)) {
+        return std::nullopt;
+    }
+    return it->second.alarm_id;
 }
 
 std::optional<std::string> AlarmTriage::incident_of(const std::string& terminal,

@@ -70,7 +70,8 @@ class AlarmTriage {
         std::string school;
         bool drill = false;
         UnixMicros last_alarm_at = 0;
-        std::vector<std::pair<std::string, std::string>> alarms;  // (terminal, alarm id)
+        // (terminal, alarm id), in the order received
+        std::vector<std::pair<std::string, std::string>> alarms;
     };
     void restore(const OpenIncident& incident);
 
@@ -86,6 +87,10 @@ class AlarmTriage {
     // The incident that a (terminal, alarm id) belongs to, if known.
     std::optional<std::string> incident_of(const std::string& terminal,
                                            const std::string& alarm_id) const;
+
+    // The terminal's latest alarm, if its incident is still open (a DC-09
+    // cancel names no alarm: contract §9, "the account's latest open alarm").
+    std::optional<std::string> latest_open_alarm(const std::string& terminal) const;
 
     IncidentIdGenerator& ids() { return ids_; }
     std::size_t open_incidents() const { return open_by_school_.size(); }
@@ -111,6 +116,11 @@ class AlarmTriage {
     void forget_old(UnixMicros now);
     std::deque<std::pair<UnixMicros, std::string>> remembered_;
     std::unordered_set<std::string> open_ids_;
+    struct Latest {
+        std::string alarm_id;
+        std::string incident;
+    };
+    std::unordered_map<std::string, Latest> latest_by_terminal_;  // one per terminal
 };
 
 }  // namespace huxiao

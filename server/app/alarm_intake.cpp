@@ -112,6 +112,15 @@ void AlarmIntake::committed(const std::string& terminal, const std::string& alar
 
 void AlarmIntake::cancel(const std::string& school, const std::string& terminal,
                          terminal::Cancel cancel, UnixMicros received_at, IntakeReplier reply) {
+    if (cancel.alarm.empty()) {
+        // A DC-09 cancel names no alarm: the terminal's latest open one.
+        auto latest = triage_.latest_open_alarm(terminal);
+        if (!latest) {
+            reply({IntakeReply::Status::unknown_alarm, {}, "no open alarm to cancel"});
+            return;
+        }
+        cancel.alarm = *latest;
+    }
     auto incident = triage_.incident_of(terminal, cancel.alarm);
     db::CancelRecord record{terminal,      cancel.id, cancel.alarm,
                             cancel.reason, incident,  received_at};

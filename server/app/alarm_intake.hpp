@@ -49,6 +49,8 @@ class AlarmIntake {
                 Metrics& metrics, ConsoleHub& consoles, RegistryHolder& registry, ToCore to_core);
 
     // On the dispatcher's strand. `reply` is called once, from any thread.
+    // A cancel with an empty `alarm` (DC-09, contract §9) refers to the
+    // terminal's latest alarm whose incident is open; with none, unknown_alarm.
     void alarm(const std::string& school, const std::string& terminal, terminal::Alarm alarm,
                UnixMicros received_at, IntakeReplier reply);
     void cancel(const std::string& school, const std::string& terminal, terminal::Cancel cancel,

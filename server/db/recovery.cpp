@@ -37,7 +37,7 @@ RecoveredState load_open_incidents(PgSync& db) {
     auto alarms = db.exec(
         "SELECT te.incident_id, te.terminal_id, te.event_id FROM terminal_events te"
         "  JOIN incidents i ON i.id = te.incident_id WHERE i.closed_at IS NULL AND te.kind = "
-        "'alarm'");
+        "'alarm' ORDER BY te.received_at, te.event_id");  // latest last: AlarmTriage::restore
     for (int row = 0; row < PQntuples(alarms.get()); ++row) {
         auto it = index.find(cell(alarms.get(), row, 0));
         if (it == index.end()) continue;

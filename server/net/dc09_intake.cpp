@@ -89,17 +89,6 @@ std::shared_ptr<const Dc09Intake::Directory> Dc09Intake::directory() {
 
 void Dc09Intake::dropped(const std::string& why) { metrics_.dc09_frames.add(why); }
 
-void Dc09Intake::remember_alarm(const std::string& terminal, const std::string& alarm_id) {
-    std::lock_guard lock(mutex_);
-    latest_alarm_[terminal] = alarm_id;
-}
-
-std::string Dc09Intake::latest_alarm(const std::string& terminal) {
-    std::lock_guard lock(mutex_);
-    auto it = latest_alarm_.find(terminal);
-    return it == latest_alarm_.end() ? std::string() : it->second;
-}
-
 bool Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply reply) {
     const UnixMicros now = system_now();
     const auto dir = directory();
@@ -149,35 +138,33 @@ bool Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
                                          "); no ACK, the panel will retry");
                     return;
                 }
-                remember_alarm(terminal_id, id);
                 reply(ack);
             });
         return true;
     }
     if (meaning == dc09::Meaning::cancel) {
+        // Contract §9: a cancel request for the account's latest open alarm.
+        // The alarm intake finds it (empty `alarm`) on the dispatcher's strand.
         terminal::Cancel cancel;
         cancel.id = accepted.event_id;
-        cancel.alarm = latest_alarm(accepted.terminal);
         cancel.reason = note_of(accepted);
-        if (cancel.alarm.empty()) {
-            log_info("dc09", accepted.terminal + ": cancel with no alarm to cancel");
-            reply(std::move(accepted.ack));
-            return true;
-        }
-        dispatcher_.cancel(terminal->school, accepted.terminal, std::move(cancel), now,
-                           [this, reply = std::move(reply), ack = std::move(accepted.ack),
-                            terminal_id = accepted.terminal](const IntakeReply& r) {
-                               // A cancel of an alarm the database does not know was
-                               // understood; it changes nothing.
-                               if (r.status == IntakeReply::Status::unavailable) {
-                                   metrics_.dc09_frames.add("not_durable");
-                                   log_warn("dc09", terminal_id + ": cancel not durable (" +
-                                                        r.message +
-                                                        "); no ACK, the panel will retry");
-                                   return;
-                               }
-                               reply(ack);
-                           });
+        dispatcher_.cancel(
+            terminal->school, accepted.terminal, std::move(cancel), now,
+            [this, reply = std::move(reply), ack = std::move(accepted.ack),
+             terminal_id = accepted.terminal](const IntakeReply& r) {
+                if (r.status == IntakeReply::Status::unavailable) {
+                    metrics_.dc09_frames.add("not_durable");
+                    log_warn("dc09", terminal_id + ": cancel not durable (" + r.message +
+                                         "); no ACK, the panel will retry");
+                    return;
+                }
+                // With no open alarm to cancel it was understood and changes
+                // nothing: ACK all the same, or the panel would retry forever.
+                if (r.status == IntakeReply::Status::unknown_alarm) {
+                    log_info("dc09", terminal_id + ": cancel with no open alarm to cancel");
+                }
+                reply(ack);
+            });
         return true;
     }
     // Restores and other events are recorded, not dispatched (contract §9).

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,8 +51,6 @@ class Dc09Intake {
         dc09::AccountDirectory accounts;
     };
     std::shared_ptr<const Directory> directory();
-    void remember_alarm(const std::string& terminal, const std::string& alarm_id);
-    std::string latest_alarm(const std::string& terminal);
 
     const Config& config_;
     Dispatcher& dispatcher_;
@@ -64,8 +61,6 @@ class Dc09Intake {
     dc09::ReceiverSettings settings_;
     std::mutex mutex_;
     std::shared_ptr<const Directory> directory_;
-    // The alarm a cancel refers to: the account's latest acknowledged alarm.
-    std::map<std::string, std::string> latest_alarm_;
     // Restamped or unstamped retransmissions keep their first event id.
     dc09::RetransmissionMemory retransmissions_;
 };

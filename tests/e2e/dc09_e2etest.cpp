@@ -416,6 +416,37 @@ TEST_F(Dc09, ContactIdCancelIsACancelRequestForTheLatestAlarm) {
         "cancel");
 }
 
+TEST_F(Dc09, CancelAfterARestartStillFindsTheLatestOpenAlarm) {
+    const UnixMicros at = whole_seconds(now_micros());
+    std::string incident;
+    {
+        auto p = panel();
+        acked_panic(*p, "0012", at);
+        incident = acked_panic(*p, "0013", at);  // a repeat alarm: the latest
+        ASSERT_FALSE(incident.empty());
+    }
+    start_server();  // recovery reads the open incident and its alarms back
+    auto p = panel();
+    p->send(panic_frame("0014", whole_seconds(now_micros()), "1406"));
+    auto answer = p->read();
+    ASSERT_TRUE(answer) << server().log();
+    EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
+    EXPECT_EQ(db_->scalar("SELECT details->>'alarm' FROM incident_events WHERE incident_id = $1 "
+                          "AND type = 'cancel_requested'",
+                          {incident}),
+              event_id("0013", at));
+}
+
+TEST_F(Dc09, CancelWithNoOpenAlarmIsAckedAndRecordsNothing) {
+    auto p = panel();
+    p->send(panic_frame("0016", whole_seconds(now_micros()), "1406"));
+    auto answer = p->read();
+    ASSERT_TRUE(answer) << server().log();
+    EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM terminal_events"), "0");
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM incident_events"), "0");
+}
+
 TEST_F(Dc09, RestoresAreRecordedNotDispatchedAndTestsAreSupervisionOnly) {
     auto p = panel();
     const UnixMicros at = whole_seconds(now_micros());

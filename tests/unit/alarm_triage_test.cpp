@@ -323,6 +323,38 @@ TEST(AlarmTriage, CorrectCanTeachAnAlarmIdNeverSeen) {
     EXPECT_EQ(triage.open_incidents(), 0u);
 }
 
+TEST(AlarmTriage, LatestOpenAlarmOfATerminalIsWhatANamelessCancelRefersTo) {
+    AlarmTriage triage(kWindowS);
+    EXPECT_FALSE(triage.latest_open_alarm("T-1"));
+    const std::string first = expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-1");
+    expect<RepeatAlarm>(triage.triage(input("T-1", "A-2", "S-1", kT0 + 10 * kSecond)));
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-2");
+    // A retransmission of an older alarm is not a newer alarm.
+    expect<Retransmission>(triage.triage(input("T-1", "A-1", "S-1", kT0 + 20 * kSecond)));
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-2");
+    // Another terminal of the school has its own.
+    expect<RepeatAlarm>(triage.triage(input("T-2", "B-1", "S-1", kT0 + 30 * kSecond)));
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-2");
+    EXPECT_EQ(triage.latest_open_alarm("T-2"), "B-1");
+    // Once its incident is closed, there is nothing open to cancel.
+    triage.close(first);
+    EXPECT_FALSE(triage.latest_open_alarm("T-1"));
+    EXPECT_FALSE(triage.latest_open_alarm("T-2"));
+}
+
+TEST(AlarmTriage, LatestOpenAlarmSurvivesARestartAndFollowsACorrection) {
+    AlarmTriage triage(kWindowS);
+    triage.restore({"I-R", "S-1", false, kT0, {{"T-1", "A-1"}, {"T-1", "A-2"}}});
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-2");  // the last one received
+    // A3 was guessed into a new incident; the database says it belongs to I-R.
+    const std::string guessed =
+        expect<NewIncident>(triage.triage(input("T-1", "A-3", "S-1", kT0 + kDay)));
+    triage.correct("T-1", "A-3", "I-R");
+    triage.close(guessed);
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-3");
+}
+
 TEST(AlarmTriage, IncidentOfUnknownAlarmIsEmpty) {
     AlarmTriage triage(kWindowS);
     expect<NewIncident>(triage.triage(input("T-1", "A-1", "S-1", kT0)));
