@@ -172,6 +172,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.integer("port", a.port, 0, 65535);
         s.path("cert", a.cert, base_dir);
         s.path("key", a.key, base_dir);
+        s.one_of("metrics", a.metrics, {"loopback", "token", "public"});
     });
     auto& dc = c.dc09_listener;
     root.section("dc09_listener", [&](Section& s) {

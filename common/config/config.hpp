@@ -39,6 +39,9 @@ struct ApiListenerConfig {
     int port = 8443;
     std::filesystem::path cert;
     std::filesystem::path key;
+    // Who may read /metrics (contract 1.1): "loopback" clients only, any
+    // "token" of any role, or "public" (everyone who reaches the port).
+    std::string metrics = "loopback";
 };
 
 // SIA DC-09 intake (contract §9; docs/dc09.md).

@@ -38,15 +38,16 @@ Response fail(const ApiRouter::Call& call, http::status status, const std::strin
     return ApiRouter::error(status, code, message, call.req.version(), call.req.keep_alive());
 }
 Response db_error(const ApiRouter::Call& call, const db::PgFailure& f) {
+    // The client's mistakes: say what, not PostgreSQL's words (those go to
+    // the log with the other database errors).
     if (f.sqlstate == "23505") {
         return fail(call, http::status::conflict, "conflict",
-                    "already taken by another record (" + f.message + ")");
+                    "already taken by another record (an id or DC-09 account in use)");
     }
     if (f.sqlstate == "23503") {
-        return fail(call, http::status::conflict, "conflict",
-                    "still referenced by other records (" + f.message + ")");
+        return fail(call, http::status::conflict, "conflict", "still referenced by other records");
     }
-    return fail(call, http::status::service_unavailable, "unavailable", "database: " + f.message);
+    return ApiRouter::database_error(call, f);
 }
 
 asio::awaitable<KnownIds> known_ids(db::ReadDb& db, bool& ok) {
@@ -207,25 +208,52 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
         co_return fail(call, http::status::bad_request, "bad_body",
                        "unit tokens, and only they, name a unit");
     }
+    // Districts travel as a JSON array parameter, never a hand-built array
+    // literal; an education token must name at least one (contract 1.1).
     std::optional<std::string> districts;
-    if (body.contains("districts") && body["districts"].is_array()) {
-        std::string a = "{";
-        for (const auto& d : body["districts"]) {
-            if (!d.is_string())
-                co_return fail(call, http::status::bad_request, "bad_body", "districts are ids");
-            a += (a.size() > 1 ? "," : "") + d.get<std::string>();
+    if (auto d = body.find("districts"); d != body.end() && !d->is_null()) {
+        if (!d->is_array())
+            co_return fail(call, http::status::bad_request, "bad_body",
+                           "\"districts\" must be an array of district ids");
+        for (const auto& id : *d) {
+            if (!id.is_string() || id.get_ref<const std::string&>().empty())
+                co_return fail(call, http::status::bad_request, "bad_body",
+                               "\"districts\" must be an array of district ids");
         }
-        districts = a + "}";
+        if (!d->empty()) districts = d->dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    if (role == "education" && !districts) {
+        co_return fail(call, http::status::bad_request, "bad_body",
+                       "an education token needs \"districts\": [\"D-1\", ...]");
+    }
+    if (districts) {
+        const std::string unknown_sql =
+            "SELECT d FROM json_array_elements_text($1::json) d "
+            "WHERE d NOT IN (SELECT id FROM districts) LIMIT 1";
+        const std::vector<std::optional<std::string>> unknown_params{districts};
+        auto unknown = co_await db.query(unknown_sql, unknown_params);
+        if (unknown.failure) co_return db_error(call, *unknown.failure);
+        if (PQntuples(unknown.results.at(0).get()) != 0) {
+            co_return fail(call, http::status::bad_request, "bad_body",
+                           "unknown district \"" + db::cell(unknown.results.at(0).get(), 0, 0) +
+                               "\" in \"districts\"");
+        }
     }
     unsigned char random[32];
-    RAND_bytes(random, sizeof random);
+    if (RAND_bytes(random, sizeof random) != 1) {
+        co_return ApiRouter::error(http::status::service_unavailable, "unavailable",
+                                   "no randomness for a token; try again", call.req.version(),
+                                   call.req.keep_alive());
+    }
     static constexpr char kAlphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string token = "hx_";
     for (unsigned char b : random) token.push_back(kAlphabet[b & 63]);
     const std::string sql =
         "INSERT INTO api_tokens (name, role, unit_id, districts, token_hash) "
-        "VALUES ($1, $2, $3, $4::text[], decode($5, 'hex')) ON CONFLICT (name) DO NOTHING";
+        "VALUES ($1, $2, $3, CASE WHEN $4::json IS NULL THEN NULL ELSE "
+        "ARRAY(SELECT json_array_elements_text($4::json)) END, decode($5, 'hex')) "
+        "ON CONFLICT (name) DO NOTHING";
     const std::vector<std::optional<std::string>> params{
         body["name"].get<std::string>(), role, unit, districts, db::token_hash_hex(token)};
     auto outcome = co_await db.query(sql, params);

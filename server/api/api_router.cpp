@@ -1,13 +1,15 @@
 #include "server/api/api_router.hpp"
 
+#include <atomic>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "server/api/console_files.hpp"
 #include "server/app/clock.hpp"
+#include "server/app/log.hpp"
 #include "server/app/metrics.hpp"
+#include "server/db/pg_error.hpp"
 #include "server/db/read_db.hpp"
 
 namespace huxiao {
@@ -59,49 +61,115 @@ bool ApiRouter::rate_ok(const std::string& who) {
 }
 
 namespace {
-const char* content_type(const std::filesystem::path& p) {
-    const auto ext = p.extension().string();
-    if (ext == ".html") return "text/html; charset=utf-8";
-    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-    if (ext == ".css") return "text/css; charset=utf-8";
-    if (ext == ".svg") return "image/svg+xml";
-    if (ext == ".png") return "image/png";
-    if (ext == ".json") return "application/json";
-    if (ext == ".wav") return "audio/wav";
-    return "application/octet-stream";
+
+// Sent with every response. The console loads only its own files (no inline
+// script or style, no framing); images may come from a tile server the user
+// configured, which is why img-src is wider than 'self'.
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+void add_security_headers(ApiRouter::Response& res) {
+    res.set("Content-Security-Policy", kContentSecurityPolicy);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
 }
+
+// Request ids name a failure in the log without telling the client anything
+// else: the process start time (base 36 µs) and a counter.
+std::string next_request_id() {
+    static const std::string prefix = [] {
+        auto us = static_cast<unsigned long long>(system_now());
+        std::string out;
+        do {
+            out.insert(out.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[us % 36]);
+            us /= 36;
+        } while (us);
+        return "r-" + out + "-";
+    }();
+    static std::atomic<unsigned long long> counter{0};
+    return prefix + std::to_string(++counter);
+}
+
 }  // namespace
 
-ApiRouter::Response ApiRouter::serve_static(const Request& req, const std::string& path) const {
-    std::string rel = path == "/" ? "index.html" : path.substr(1);
-    if (rel.find("..") != std::string::npos) {
-        return error(http::status::bad_request, "bad_path", "path may not contain ..",
-                     req.version(), req.keep_alive());
-    }
-    const auto file = ctx_.web_root / rel;
-    std::ifstream in(file, std::ios::binary);
-    if (!in || std::filesystem::is_directory(file)) {
-        return error(http::status::not_found, "not_found", "no such page: " + path, req.version(),
+ApiRouter::Response ApiRouter::database_error(const Call& call, const db::PgFailure& failure) {
+    const Request& req = call.req;
+    const std::string id = next_request_id();
+    log_error("api", "request " + id + " " + std::string(req.method_string()) + " " + call.path +
+                         " (" + call.who.name + "): database error" +
+                         (failure.sqlstate.empty() ? "" : " [" + failure.sqlstate + "]") + ": " +
+                         failure.message);
+    auto res = json(http::status::service_unavailable,
+                    {{"error", "unavailable"},
+                     {"message", "the database could not answer; request id " + id},
+                     {"request_id", id}},
+                    req.version(), req.keep_alive());
+    res.set(http::field::retry_after, "1");
+    return res;
+}
+
+ApiRouter::Response ApiRouter::serve_console(const Request& req) {
+    const api::ConsoleLookup found = api::find_console_file(req.target());
+    if (found.outcome == api::ConsoleLookup::Outcome::malformed) {
+        return error(http::status::bad_request, "bad_path", found.reason, req.version(),
                      req.keep_alive());
     }
-    std::stringstream body;
-    body << in.rdbuf();
+    if (found.outcome == api::ConsoleLookup::Outcome::not_found) {
+        return error(http::status::not_found, "not_found", "no such page", req.version(),
+                     req.keep_alive());
+    }
     Response res{http::status::ok, req.version()};
     res.set(http::field::server, "huxiaod");
-    res.set(http::field::content_type, content_type(file));
+    res.set(http::field::content_type, found.file->content_type);
     res.set(http::field::cache_control, "no-cache");
     res.keep_alive(req.keep_alive());
-    res.body() = body.str();
+    res.body().assign(found.file->bytes.data(), found.file->bytes.size());
     res.prepare_payload();
     return res;
 }
 
-asio::awaitable<ApiRouter::Response> ApiRouter::handle(Request& req) {
-    ++ctx_.metrics.http_requests;
-    co_return co_await dispatch(req);
+// Contract 1.1: /metrics goes to loopback clients only, unless
+// api_listener.metrics widens it to "public" or to any valid "token".
+asio::awaitable<std::optional<ApiRouter::Response>> ApiRouter::refuse_metrics(
+    const Request& req, const Client& client) {
+    const std::string& access = ctx_.config.api_listener.metrics;
+    if (access == "public") co_return std::nullopt;
+    if (access == "token") {
+        std::optional<std::string> token;
+        if (auto it = req.find(http::field::authorization); it != req.end()) {
+            token = bearer_token(std::string(it->value()));
+        }
+        if (!token) {
+            co_return error(http::status::unauthorized, "unauthorized",
+                            "/metrics needs Authorization: Bearer TOKEN", req.version(),
+                            req.keep_alive());
+        }
+        const auto auth = co_await ctx_.auth.authenticate(*token);
+        if (auth.who) co_return std::nullopt;
+        if (auth.unavailable) {
+            co_return error(http::status::service_unavailable, "unavailable",
+                            "the database is unreachable; try again", req.version(),
+                            req.keep_alive());
+        }
+        co_return error(http::status::unauthorized, "unauthorized", "unknown or revoked token",
+                        req.version(), req.keep_alive());
+    }
+    if (client.loopback) co_return std::nullopt;
+    co_return error(http::status::forbidden, "forbidden",
+                    "/metrics is served to loopback clients only (api_listener.metrics)",
+                    req.version(), req.keep_alive());
 }
 
-asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
+asio::awaitable<ApiRouter::Response> ApiRouter::handle(Request& req, const Client& client) {
+    ++ctx_.metrics.http_requests;
+    Response res = co_await dispatch(req, client);
+    add_security_headers(res);
+    co_return res;
+}
+
+asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Client& client) {
     const std::string target(req.target());
     const auto qpos = target.find('?');
     const std::string path = target.substr(0, qpos);
@@ -116,6 +184,7 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
                        ka);
     }
     if (path == "/metrics") {
+        if (auto refused = co_await refuse_metrics(req, client)) co_return std::move(*refused);
         Response res{http::status::ok, v};
         res.set(http::field::content_type, "text/plain; version=0.0.4");
         res.keep_alive(ka);
@@ -133,7 +202,7 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req) {
     }
     if (!route) {
         if (req.method() == http::verb::get && path.rfind("/api/", 0) != 0) {
-            co_return serve_static(req, path);
+            co_return serve_console(req);
         }
         bool other_method = false;
         for (const auto& r : routes_) {

@@ -1,13 +1,13 @@
 // ApiRouter: HTTP requests of contract §5 in, responses out. Knows nothing
 // of sockets (HttpSession reads and writes); authenticates the bearer token,
 // checks the role, validates parameters (400 names the parameter), applies the
-// per-token rate limit (429) and answers from PostgreSQL.
+// per-token rate limit (429) and answers from PostgreSQL. `GET` outside /api/
+// is answered from the web console compiled into the binary, never the disk.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,7 +25,8 @@ namespace huxiao {
 
 namespace db {
 class ReadDb;
-}
+struct PgFailure;
+}  // namespace db
 struct Metrics;
 
 struct ApiContext {
@@ -33,9 +34,8 @@ struct ApiContext {
     db::ReadDb& db;
     TokenAuthenticator& auth;
     Metrics& metrics;
-    std::function<bool()> ready;     // database reachable and listeners up
-    std::filesystem::path web_root;  // static files of the web console
-    double rate_per_s = 20;          // per token, burst twice that
+    std::function<bool()> ready;  // database reachable and listeners up
+    double rate_per_s = 20;       // per token, burst twice that
 };
 
 class ApiRouter {
@@ -46,8 +46,13 @@ class ApiRouter {
     explicit ApiRouter(ApiContext ctx);
     ~ApiRouter();
 
-    // `req` must outlive the await.
-    boost::asio::awaitable<Response> handle(Request& req);
+    // Where a request comes from, as far as the router cares.
+    struct Client {
+        bool loopback = false;  // 127.0.0.0/8 or ::1: may read /metrics by default
+    };
+
+    // `req` and `client` must outlive the await.
+    boost::asio::awaitable<Response> handle(Request& req, const Client& client);
 
     static Response error(boost::beast::http::status status, const std::string& code,
                           const std::string& message, unsigned version, bool keep_alive);
@@ -63,13 +68,19 @@ class ApiRouter {
         std::map<std::string, std::string> query;  // decoded parameters
     };
     using Handler = std::function<boost::asio::awaitable<Response>(const Call&)>;
+
+    // The one answer to a failed database query: the details go to the log
+    // under a new request id; the client gets 503 with only that id.
+    static Response database_error(const Call& call, const db::PgFailure& failure);
     void add(const std::string& method, const std::string& path_prefix,
              std::initializer_list<const char*> roles, Handler handler);
 
   private:
     struct Route;
-    boost::asio::awaitable<Response> dispatch(Request& req);
-    Response serve_static(const Request& req, const std::string& path) const;
+    boost::asio::awaitable<Response> dispatch(Request& req, const Client& client);
+    boost::asio::awaitable<std::optional<Response>> refuse_metrics(const Request& req,
+                                                                   const Client& client);
+    static Response serve_console(const Request& req);
     bool rate_ok(const std::string& who);
 
     ApiContext ctx_;

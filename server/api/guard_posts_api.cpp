@@ -12,6 +12,7 @@
 #include "common/model/registry_import.hpp"
 #include "common/supervision/guard_post_compliance.hpp"
 #include "common/util/csv.hpp"
+#include "server/api/district_scope.hpp"
 #include "server/api/params.hpp"
 #include "server/app/clock.hpp"
 #include "server/db/read_db.hpp"
@@ -36,7 +37,7 @@ SELECT g.school_id, s.name, s.district_id, s.lat, s.lon, g.unit_id, g.days,
  WHERE ($1::text IS NULL OR g.school_id = $1)
    AND ($2::text IS NULL OR g.unit_id = $2)
    AND ($3::text IS NULL OR s.district_id = $3)
-   AND ($4::text[] IS NULL OR s.district_id = ANY($4::text[]))
+   AND ($4::json IS NULL OR s.district_id IN (SELECT json_array_elements_text($4::json)))
  ORDER BY g.school_id, g.unit_id
 )sql";
 
@@ -160,12 +161,6 @@ std::string pg_array(const std::vector<std::string>& items) {
     return out;
 }
 
-// Education tokens limited to districts see only those (as in incidents_api).
-std::optional<std::string> district_limit(const Principal& who) {
-    if (who.role != "education" || who.districts.empty()) return std::nullopt;
-    return pg_array(who.districts);
-}
-
 struct LoadedPost {
     GuardPost post;
     std::string school_name;
@@ -241,11 +236,6 @@ std::string to_csv(const json& items) {
     return out;
 }
 
-ApiRouter::Response unavailable(const ApiRouter::Call& call, const std::string& message) {
-    return ApiRouter::error(http::status::service_unavailable, "unavailable",
-                            "database: " + message, call.req.version(), call.req.keep_alive());
-}
-
 asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config,
                                             const ApiRouter::Call& call, bool csv) {
     const ReportQuery r = parse(call.query);
@@ -259,9 +249,9 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
 
     const std::string posts_sql = kPostsSql;
     const std::vector<std::optional<std::string>> posts_params{r.school, r.unit, r.district,
-                                                               district_limit(call.who)};
+                                                               visible_districts_json(call.who)};
     auto posts_outcome = co_await db.query(posts_sql, posts_params);
-    if (posts_outcome.failure) co_return unavailable(call, posts_outcome.failure->message);
+    if (posts_outcome.failure) co_return ApiRouter::database_error(call, *posts_outcome.failure);
 
     std::vector<LoadedPost> posts;
     json skipped = json::array();
@@ -318,7 +308,7 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
             const std::vector<std::optional<std::string>> positions_params{
                 pg_array(span_units), pg_array(span_from), pg_array(span_to)};
             auto outcome = co_await db.query(positions_sql, positions_params);
-            if (outcome.failure) co_return unavailable(call, outcome.failure->message);
+            if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
             const PGresult* res = outcome.results.at(0).get();
             for (int row = 0; row < PQntuples(res); ++row) {
                 samples[db::cell(res, row, 0)].push_back(

@@ -3,6 +3,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "server/api/district_scope.hpp"
 #include "server/api/params.hpp"
 #include "server/db/read_db.hpp"
 
@@ -47,22 +48,6 @@ json incident_row(const PGresult* r, int row) {
               {"arrival_s", seconds_or_null(r, row, 12)},
               {"closed_at", PQgetisnull(r, row, 13) ? json(nullptr) : json(db::cell(r, row, 13))}};
     return j;
-}
-
-ApiRouter::Response db_unavailable(const ApiRouter::Call& call, const db::PgBatchOutcome& outcome) {
-    return ApiRouter::error(http::status::service_unavailable, "unavailable",
-                            "database: " + outcome.failure->message, call.req.version(),
-                            call.req.keep_alive());
-}
-
-// Education tokens limited to districts see only those.
-std::optional<std::string> district_limit(const Principal& who) {
-    if (who.role != "education" || who.districts.empty()) return std::nullopt;
-    std::string array = "{";
-    for (std::size_t i = 0; i < who.districts.size(); ++i) {
-        array += (i ? "," : "") + who.districts[i];
-    }
-    return array + "}";
 }
 
 asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call& call) {
@@ -112,7 +97,8 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
         }
     }
     if (drill) add("i.drill = ?::boolean", *drill ? "true" : "false");
-    if (auto limit_to = district_limit(call.who)) add("i.district_id = ANY(?::text[])", *limit_to);
+    if (auto limit_to = visible_districts_json(call.who))
+        add(district_in("i.district_id", "?"), *limit_to);
     if (cursor) {
         params.push_back(std::to_string(cursor->first));
         params.push_back(cursor->second);
@@ -123,7 +109,7 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
     sql += " ORDER BY i.received_at DESC, i.id DESC LIMIT " + std::to_string(limit + 1);
 
     auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) co_return db_unavailable(call, outcome);
+    if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
     const PGresult* r = outcome.results.at(0).get();
     json items = json::array();
     const int rows = PQntuples(r);
@@ -141,8 +127,8 @@ asio::awaitable<ApiRouter::Response> detail(db::ReadDb& db, const ApiRouter::Cal
     std::string sql = std::string("SELECT ") + kIncidentColumns +
                       " FROM incidents i JOIN schools s ON s.id = i.school_id WHERE i.id = $1";
     std::vector<std::optional<std::string>> params{id};
-    if (auto limit_to = district_limit(call.who)) {
-        sql += " AND i.district_id = ANY($2::text[])";
+    if (auto limit_to = visible_districts_json(call.who)) {
+        sql += " AND " + district_in("i.district_id", "$2");
         params.push_back(*limit_to);
     }
     queries.push_back({sql, params, false});
@@ -152,7 +138,7 @@ asio::awaitable<ApiRouter::Response> detail(db::ReadDb& db, const ApiRouter::Cal
          {id},
          false});
     auto outcome = co_await db.transaction(std::move(queries));
-    if (outcome.failure) co_return db_unavailable(call, outcome);
+    if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
     const PGresult* r = outcome.results.at(0).get();
     if (PQntuples(r) == 0) {
         co_return ApiRouter::error(http::status::not_found, "not_found", "no incident " + id,

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/util/csv.hpp"
+#include "server/api/district_scope.hpp"
 #include "server/api/params.hpp"
 #include "server/db/read_db.hpp"
 
@@ -58,9 +59,10 @@ ReportQuery parse(const Query& q) {
     return r;
 }
 
-// Education tokens limited to districts see only those (as in incidents_api).
+// The districts a caller may see (default-deny, see district_scope.hpp):
+// null for every district, else exactly these (possibly none).
 const std::vector<std::string>* district_limit(const Principal& who) {
-    if (who.role != "education" || who.districts.empty()) return nullptr;
+    if (!visible_districts_json(who)) return nullptr;
     return &who.districts;
 }
 
@@ -212,9 +214,7 @@ class ReportSql {
         std::string filters;
         if (r_.district) filters += " AND i.district_id = " + param(*r_.district);
         if (r_.school) filters += " AND k.id = " + param(*r_.school);
-        if (limit_)
-            filters +=
-                " AND i.district_id = ANY(" + param(array_literal(*limit_, true)) + "::text[])";
+        if (limit_) filters += " AND " + district_in("i.district_id", param(json_array(*limit_)));
         std::vector<std::string> ids, acks, arrivals;
         for (const auto& d : districts_) {
             ids.push_back(d.id);
@@ -253,9 +253,7 @@ class ReportSql {
         std::string filters = where();
         if (r_.district) filters += " AND i.district_id = " + param(*r_.district);
         if (r_.school) filters += " AND i.school_id = " + param(*r_.school);
-        if (limit_)
-            filters +=
-                " AND i.district_id = ANY(" + param(array_literal(*limit_, true)) + "::text[])";
+        if (limit_) filters += " AND " + district_in("i.district_id", param(json_array(*limit_)));
         const std::string ack =
             "coalesce(sd.sla_ack_s, " + param(std::to_string(default_ack_)) + ")";
         const std::string arrival =
@@ -382,12 +380,6 @@ std::string to_csv(const json& groups) {
     return out;
 }
 
-ApiRouter::Response unavailable(const ApiRouter::Call& call, const db::PgBatchOutcome& outcome) {
-    return ApiRouter::error(http::status::service_unavailable, "unavailable",
-                            "database: " + outcome.failure->message, call.req.version(),
-                            call.req.keep_alive());
-}
-
 asio::awaitable<ApiRouter::Response> response_times(db::ReadDb& db, const Config& config,
                                                     const ApiRouter::Call& call, bool csv) {
     const ReportQuery r = parse(call.query);
@@ -399,7 +391,7 @@ asio::awaitable<ApiRouter::Response> response_times(db::ReadDb& db, const Config
         "SELECT id, name, sla_ack_s, sla_arrival_s FROM districts ORDER BY id";
     const std::vector<std::optional<std::string>> no_params;
     auto registry = co_await db.query(districts_sql, no_params);
-    if (registry.failure) co_return unavailable(call, registry);
+    if (registry.failure) co_return ApiRouter::database_error(call, *registry.failure);
     std::vector<DistrictSla> districts;
     const PGresult* d = registry.results.at(0).get();
     for (int row = 0; row < PQntuples(d); ++row) {
@@ -423,7 +415,7 @@ asio::awaitable<ApiRouter::Response> response_times(db::ReadDb& db, const Config
              false});
         queries.push_back({sql, builder.params(), false});
         auto outcome = co_await db.transaction(queries);
-        if (outcome.failure) co_return unavailable(call, outcome);
+        if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
         const PGresult* res = outcome.results.back().get();
         // Branches come back in any order: by key, the unassigned (null) last.
         std::vector<std::pair<std::optional<std::string>, int>> order;

@@ -3,6 +3,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "server/api/district_scope.hpp"
 #include "server/api/params.hpp"
 #include "server/app/clock.hpp"
 #include "server/db/read_db.hpp"
@@ -47,7 +48,7 @@ SELECT t.id, t.school_id, s.name, s.district_id, t.enabled, coalesce(l.online, f
   LEFT JOIN up u ON u.terminal_id = t.id
  WHERE ($3::text IS NULL OR t.school_id = $3)
    AND ($4::text IS NULL OR s.district_id = $4)
-   AND ($5::text[] IS NULL OR s.district_id = ANY($5::text[]))
+   AND ($5::json IS NULL OR s.district_id IN (SELECT json_array_elements_text($5::json)))
    AND ($6::boolean IS NULL OR coalesce(l.online, false) = $6)
  ORDER BY t.id
 )sql";
@@ -60,14 +61,7 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
     const UnixMicros to = time(q, "to").value_or(now);
     const UnixMicros from = time(q, "from").value_or(to - 30LL * 86400 * kMicrosPerSecond);
     if (from >= to) throw BadParameter{"to", "must be after from"};
-    std::optional<std::string> limit_to;
-    if (call.who.role == "education" && !call.who.districts.empty()) {
-        std::string array = "{";
-        for (std::size_t i = 0; i < call.who.districts.size(); ++i) {
-            array += (i ? "," : "") + call.who.districts[i];
-        }
-        limit_to = array + "}";
-    }
+    const std::optional<std::string> limit_to = visible_districts_json(call.who);
     const std::string sql = kTerminalsSql;
     const std::vector<std::optional<std::string>> params{
         format_iso_micros(from),
@@ -77,11 +71,7 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
         limit_to,
         status ? std::optional<std::string>(*status == "online" ? "true" : "false") : std::nullopt};
     auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) {
-        co_return ApiRouter::error(http::status::service_unavailable, "unavailable",
-                                   "database: " + outcome.failure->message, call.req.version(),
-                                   call.req.keep_alive());
-    }
+    if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
     const PGresult* r = outcome.results.at(0).get();
     json items = json::array();
     for (int i = 0; i < PQntuples(r); ++i) {

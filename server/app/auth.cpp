@@ -1,6 +1,6 @@
 #include "server/app/auth.hpp"
 
-#include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "server/db/read_db.hpp"
 #include "server/db/registry_store.hpp"
@@ -41,7 +41,7 @@ asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(
     // Named values, not temporaries, inside co_await: GCC 12 mishandles those.
     std::vector<std::optional<std::string>> params{hash};
     const std::string sql =
-        "SELECT name, role, unit_id, coalesce(array_to_string(districts, ','), '') FROM api_tokens "
+        "SELECT name, role, unit_id, coalesce(array_to_json(districts), '[]') FROM api_tokens "
         "WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL";
     auto outcome = co_await db_.query(sql, params);
     if (outcome.failure) co_return Outcome{std::nullopt, true};
@@ -52,9 +52,13 @@ asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(
         p.name = db::cell(r, 0, 0);
         p.role = db::cell(r, 0, 1);
         if (!PQgetisnull(r, 0, 2)) p.unit = db::cell(r, 0, 2);
-        std::stringstream list(db::cell(r, 0, 3));
-        std::string d;
-        while (std::getline(list, d, ',')) p.districts.push_back(d);
+        // A JSON array, so a district id may hold any character (no splitting on ',').
+        const auto districts = nlohmann::json::parse(db::cell(r, 0, 3), nullptr, false);
+        if (districts.is_array()) {
+            for (const auto& d : districts) {
+                if (d.is_string()) p.districts.push_back(d.get<std::string>());
+            }
+        }
         principal = std::move(p);
     }
     std::lock_guard lock(mutex_);

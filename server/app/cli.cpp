@@ -148,6 +148,10 @@ int cmd_token(const std::vector<std::string>& rest) {
             if (!item.empty()) info.districts.push_back(item);
         }
     }
+    // Contract 1.1: an education token without districts cannot be created
+    // (it must never mean "every district").
+    if (info.role == "education" && info.districts.empty())
+        throw UsageError("--districts: an education token needs --districts D-1[,D-2...]");
     db::PgSync db(config.database.url, config.database.connect_timeout_s);
     db::apply_migrations(db);
     std::cout << db::create_token(db, info) << "\n";

@@ -123,9 +123,10 @@ void Server::start() {
     p.metrics.gauges.emplace_back("huxiao_write_queue_records", [&p] {
         return static_cast<double>(p.log->stats().queued.load());
     });
-    p.router = std::make_unique<ApiRouter>(
-        ApiContext{config_, *p.read_db, *p.auth, p.metrics,
-                   [&p] { return p.read_db->up() && p.log->database_up(); }, web_root()});
+    p.router =
+        std::make_unique<ApiRouter>(ApiContext{config_, *p.read_db, *p.auth, p.metrics, [&p] {
+                                                   return p.read_db->up() && p.log->database_up();
+                                               }});
     api::add_incident_routes(*p.router, *p.read_db);
     api::add_report_routes(*p.router, *p.read_db, config_);
     api::add_terminal_routes(*p.router, *p.read_db);
@@ -192,18 +193,6 @@ void Server::keep_watchdog_fed(std::chrono::microseconds interval) {
     p.watchdog->async_wait([this, interval](boost::system::error_code ec) {
         if (!ec && !parts_->stopping) keep_watchdog_fed(interval);
     });
-}
-
-std::filesystem::path Server::web_root() {
-    // The web console's files: next to the binary when installed
-    // (../share/huxiao/web), else the source tree's web/dist or web/.
-    if (const char* env = std::getenv("HUXIAO_WEB_ROOT")) return env;
-    for (const char* candidate :
-         {"/usr/share/huxiao/web", HUXIAO_SOURCE_DIR "/web/dist", HUXIAO_SOURCE_DIR "/web"}) {
-        if (std::filesystem::exists(std::filesystem::path(candidate) / "index.html"))
-            return candidate;
-    }
-    return HUXIAO_SOURCE_DIR "/web";
 }
 
 unsigned short Server::terminal_port() const { return parts_->terminals->local_endpoint().port(); }

@@ -27,7 +27,6 @@ class Server {
     void request_stop();
 
     unsigned short terminal_port() const;
-    static std::filesystem::path web_root();
 
   private:
     void keep_watchdog_fed(std::chrono::microseconds interval);

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
@@ -252,6 +253,28 @@ std::string create_token(PgSync& db, const TokenInfo& info) {
         if (PQntuples(r.get()) == 0)
             throw std::runtime_error("--unit: unknown unit \"" + *info.unit + "\"");
     }
+    // Contract 1.1: an education token is limited to districts it names, and
+    // an empty list is refused (it must never mean "every district").
+    if (info.role == "education" && info.districts.empty()) {
+        throw std::runtime_error("--districts: an education token needs --districts D-1[,D-2...]");
+    }
+    nlohmann::json district_ids = nlohmann::json::array();
+    for (const auto& d : info.districts) {
+        if (d.empty()) throw std::runtime_error("--districts: empty district id");
+        district_ids.push_back(d);
+    }
+    const std::string districts_json =
+        district_ids.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!info.districts.empty()) {
+        auto unknown = db.exec(
+            "SELECT d FROM json_array_elements_text($1::json) d "
+            "WHERE d NOT IN (SELECT id FROM districts) LIMIT 1",
+            {districts_json});
+        if (PQntuples(unknown.get()) != 0) {
+            throw std::runtime_error("--districts: unknown district \"" +
+                                     cell(unknown.get(), 0, 0) + "\"");
+        }
+    }
     auto existing = db.exec("SELECT 1 FROM api_tokens WHERE name = $1", {info.name});
     if (PQntuples(existing.get()) != 0) {
         throw std::runtime_error("--name: a token named \"" + info.name + "\" already exists");
@@ -262,10 +285,10 @@ std::string create_token(PgSync& db, const TokenInfo& info) {
     const std::string token = "hx_" + base64url(random, sizeof random);
     db.exec(
         "INSERT INTO api_tokens (name, role, unit_id, districts, token_hash) "
-        "VALUES ($1, $2, $3, $4, decode($5, 'hex'))",
+        "VALUES ($1, $2, $3, CASE WHEN $4::json IS NULL THEN NULL ELSE "
+        "ARRAY(SELECT json_array_elements_text($4::json)) END, decode($5, 'hex'))",
         {info.name, info.role, info.unit,
-         info.districts.empty() ? std::nullopt
-                                : std::optional<std::string>(pg_array(info.districts)),
+         info.districts.empty() ? std::nullopt : std::optional<std::string>(districts_json),
          token_hash_hex(token)});
     return token;
 }

@@ -32,6 +32,14 @@ asio::awaitable<void> run_http_session(tcp::socket socket, asio::ssl::context& t
                                        HttpSessionContext ctx) {
     // beast::tcp_stream carries the timeouts: every stage that takes longer
     // than the idle timeout ends the session.
+    boost::system::error_code peer_error;
+    const auto peer = socket.remote_endpoint(peer_error);
+    ApiRouter::Client client;
+    client.loopback =
+        !peer_error &&
+        (peer.address().is_loopback() ||
+         (peer.address().is_v6() && peer.address().to_v6().is_v4_mapped() &&
+          asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()).is_loopback()));
     WsSession::TlsStream stream(beast::tcp_stream(std::move(socket)), tls);
     auto& lowest = beast::get_lowest_layer(stream);
     lowest.expires_after(kIdleTimeout);
@@ -80,7 +88,7 @@ asio::awaitable<void> run_http_session(tcp::socket socket, asio::ssl::context& t
             co_await ws->run(req);
             co_return;
         }
-        auto res = co_await ctx.router.handle(req);
+        auto res = co_await ctx.router.handle(req, client);
         const bool keep_alive = res.keep_alive();
         lowest.expires_after(kIdleTimeout);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);

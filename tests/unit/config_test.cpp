@@ -394,6 +394,18 @@ TEST(Config, LogLevelAndFormatAreEnumerations) {
     }
 }
 
+TEST(Config, MetricsAccessIsLoopbackUnlessWidened) {
+    EXPECT_EQ(parse(minimal()).api_listener.metrics, "loopback");
+    for (const char* access : {"loopback", "token", "public"}) {
+        EXPECT_EQ(parse(with(minimal(), "/api_listener/metrics", access)).api_listener.metrics,
+                  access);
+    }
+    EXPECT_EQ(error_of(with(minimal(), "/api_listener/metrics", "open")),
+              "api_listener.metrics: must be one of loopback, token, public (got \"open\")");
+    EXPECT_EQ(error_of(with(minimal(), "/api_listener/metrics", true)),
+              "api_listener.metrics: must be a non-empty string");
+}
+
 TEST(Config, SectionsMustBeObjects) {
     EXPECT_EQ(error_of(with(minimal(), "/dispatch", json::array())), "dispatch: must be an object");
     EXPECT_EQ(error_of(with(minimal(), "/log", "info")), "log: must be an object");

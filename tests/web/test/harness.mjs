@@ -113,7 +113,7 @@ export class Environment {
     const log = createWriteStream(path.join(ARTIFACTS, 'huxiaod.log'));
     this.cleanups.push(() => new Promise((r) => log.end(r)));
     const child = spawn(HUXIAOD, ['serve', '--config', this.config], {
-      env: { ...process.env, HUXIAO_WEB_ROOT: path.join(REPO, 'web') },
+      env: { ...process.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.server = child;
