@@ -423,8 +423,7 @@ TEST_F(Reports, DistrictAndSchoolFilters) {
 }
 
 TEST_F(Reports, EducationTokensLimitedToDistrictsSeeOnlyThose) {
-    const auto edu = make_token("education", "bureau-hanyang");
-    db_->column("UPDATE api_tokens SET districts = '{D-2}' WHERE name = 'bureau-hanyang'");
+    const auto edu = make_token("education", "bureau-hanyang", "", "D-2");
     const auto only_d2 = [](const Incident& i) { return i.district == "D-2"; };
     expect_groups(report(kRange + "&group_by=district", edu),
                   expected(incidents_, false, by_district, only_d2));
@@ -433,8 +432,9 @@ TEST_F(Reports, EducationTokensLimitedToDistrictsSeeOnlyThose) {
     expect_groups(report(kRange + "&group_by=unit", edu),
                   expected(incidents_, false, by_unit, only_d2));
     EXPECT_EQ(report(kRange + "&group_by=district&district=D-1", edu)["groups"].size(), 0u);
-    // An education token without a limit sees everything.
-    const auto all = make_token("education", "bureau-city");
+    // A token of both districts sees both (there is no education token of
+    // every district: one without districts cannot be created).
+    const auto all = make_token("education", "bureau-city", "", "D-1,D-2");
     expect_groups(report(kRange + "&group_by=district", all),
                   expected(incidents_, false, by_district));
 }
@@ -581,7 +581,8 @@ TEST_F(Reports, NeedATokenAndARole) {
         get("/api/v1/reports/response-times.csv?" + kRange + "&group_by=district", unit);
     EXPECT_EQ(csv_forbidden.status, 403);
     for (const char* role : {"dispatcher", "education", "admin"}) {
-        const auto token = make_token(role, std::string("who-") + role);
+        const auto token = make_token(role, std::string("who-") + role, "",
+                                      role == std::string("education") ? "D-1" : "");
         EXPECT_EQ(get("/api/v1/reports/response-times?" + kRange + "&group_by=kind", token).status,
                   200)
             << role;

@@ -74,12 +74,16 @@ std::unique_ptr<TerminalClient> ServerTest::hello(const std::string& terminal) {
 namespace huxiao::test {
 
 std::string ServerTest::make_token(const std::string& role, const std::string& name,
-                                   const std::string& unit) {
+                                   const std::string& unit, const std::string& districts) {
     std::vector<std::string> args{"token",  "create", "--config", (dir_ / "huxiao.json").string(),
                                   "--role", role,     "--name",   name};
     if (!unit.empty()) {
         args.push_back("--unit");
         args.push_back(unit);
+    }
+    if (!districts.empty()) {
+        args.push_back("--districts");
+        args.push_back(districts);
     }
     auto r = run_huxiaod(args);
     if (r.status != 0) throw std::runtime_error("token create failed: " + r.err);

@@ -34,8 +34,9 @@ class ServerTest : public ::testing::Test {
     int port() const { return server_->terminal_port(); }
     int api_port() const { return server_->api_port(); }
     // Creates an API token with `huxiaod token create`.
+    // `districts`: "D-1,D-2" for an education token (which needs at least one).
     std::string make_token(const std::string& role, const std::string& name,
-                           const std::string& unit = "");
+                           const std::string& unit = "", const std::string& districts = "");
     HttpReply get(const std::string& target, const std::string& token);
 
     // A client that presents the certificate of `terminal`.
