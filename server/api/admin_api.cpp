@@ -196,11 +196,12 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
                        "needs {\"name\": …, \"role\": …}");
     }
     const std::string role = body["role"];
-    static const std::set<std::string> kRoles = {"admin", "dispatcher", "auditor", "education",
-                                                 "unit"};
+    static const std::set<std::string> kRoles = {"admin",     "dispatcher", "auditor",
+                                                 "education", "unit",       "inspector"};
     if (!kRoles.count(role)) {
         co_return fail(call, http::status::bad_request, "bad_body",
-                       "role must be one of admin, dispatcher, auditor, education, unit");
+                       "role must be one of admin, dispatcher, auditor, education, unit, "
+                       "inspector");
     }
     std::optional<std::string> unit;
     if (body.contains("unit") && body["unit"].is_string()) unit = body["unit"].get<std::string>();

@@ -11,7 +11,8 @@ std::string json_array(const std::vector<std::string>& ids) {
 }
 
 std::optional<std::string> visible_districts_json(const Principal& who) {
-    if (who.is({"admin", "dispatcher", "auditor"})) return std::nullopt;
+    // inspector: "reads what an auditor reads" (contract §10).
+    if (who.is({"admin", "dispatcher", "auditor", "inspector"})) return std::nullopt;
     return json_array(who.districts);
 }
 

@@ -1,5 +1,5 @@
 // Which districts an HTTP caller may see (contract 1.1): default-deny. Only
-// admin, dispatcher and auditor see every district; any other role (education)
+// admin, dispatcher, auditor and inspector (§10) see every district; any other role (education)
 // sees exactly the districts on its token, and a token with none sees nothing
 // (never everything). The list goes to PostgreSQL as a JSON array parameter,
 // not as a hand-built array literal, so no district id can widen it.

@@ -236,25 +236,34 @@ std::string to_csv(const json& items) {
     return out;
 }
 
-asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config,
-                                            const ApiRouter::Call& call, bool csv) {
-    const ReportQuery r = parse(call.query);
-    supervision::ComplianceRules rules;
-    rules.radius_m = r.radius_m;
-    rules.missed_below_pct = r.missed_below_pct;
-    rules.hold = std::chrono::seconds{2 * std::max(1, config.supervision.position_sample_s)};
+// Posts of the selection with their compliance per local day over [from, to].
+struct ComputedPosts {
+    std::vector<LoadedPost> posts;
+    json skipped = json::array();
+    std::optional<db::PgFailure> failure;
+};
+
+// `limit`: the districts visible to the caller as a JSON array
+// (visible_districts_json), nothing for all. The arguments must outlive the
+// await (callers pass named variables).
+asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& r,
+                                             const std::optional<std::string>& limit,
+                                             const supervision::ComplianceRules& rules) {
+    ComputedPosts out;
     // Minutes not yet over are not counted (nor held against the unit).
     const TimePoint now_minute =
         std::chrono::floor<std::chrono::minutes>(from_unix_micros(system_now()));
 
     const std::string posts_sql = kPostsSql;
-    const std::vector<std::optional<std::string>> posts_params{r.school, r.unit, r.district,
-                                                               visible_districts_json(call.who)};
+    const std::vector<std::optional<std::string>> posts_params{r.school, r.unit, r.district, limit};
     auto posts_outcome = co_await db.query(posts_sql, posts_params);
-    if (posts_outcome.failure) co_return ApiRouter::database_error(call, *posts_outcome.failure);
+    if (posts_outcome.failure) {
+        out.failure = posts_outcome.failure;
+        co_return out;
+    }
 
-    std::vector<LoadedPost> posts;
-    json skipped = json::array();
+    std::vector<LoadedPost>& posts = out.posts;
+    json& skipped = out.skipped;
     {
         const PGresult* res = posts_outcome.results.at(0).get();
         for (int row = 0; row < PQntuples(res); ++row) {
@@ -278,7 +287,6 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
             posts.push_back(std::move(p));
         }
     }
-
     // Positions, a few units at a time, only within the scheduled windows.
     std::map<std::string, std::vector<std::size_t>> posts_of_unit;
     for (std::size_t i = 0; i < posts.size(); ++i) posts_of_unit[posts[i].post.unit].push_back(i);
@@ -308,7 +316,10 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
             const std::vector<std::optional<std::string>> positions_params{
                 pg_array(span_units), pg_array(span_from), pg_array(span_to)};
             auto outcome = co_await db.query(positions_sql, positions_params);
-            if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
+            if (outcome.failure) {
+                out.failure = outcome.failure;
+                co_return out;
+            }
             const PGresult* res = outcome.results.at(0).get();
             for (int row = 0; row < PQntuples(res); ++row) {
                 samples[db::cell(res, row, 0)].push_back(
@@ -325,6 +336,22 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
             }
         }
     }
+
+    co_return out;
+}
+
+asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config,
+                                            const ApiRouter::Call& call, bool csv) {
+    const ReportQuery r = parse(call.query);
+    supervision::ComplianceRules rules;
+    rules.radius_m = r.radius_m;
+    rules.missed_below_pct = r.missed_below_pct;
+    rules.hold = std::chrono::seconds{2 * std::max(1, config.supervision.position_sample_s)};
+    const std::optional<std::string> limit = visible_districts_json(call.who);
+    ComputedPosts computed = co_await compute_posts(db, r, limit, rules);
+    if (computed.failure) co_return ApiRouter::database_error(call, *computed.failure);
+    const std::vector<LoadedPost>& posts = computed.posts;
+    json& skipped = computed.skipped;
 
     json items = json::array();
     long long scheduled_total = 0, present_total = 0, missed_total = 0;
@@ -385,12 +412,38 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
 
 }  // namespace
 
+asio::awaitable<GuardPostMinutesBySchool> guard_post_minutes(
+    db::ReadDb& db, const Config& config, const std::optional<std::string>& school,
+    const std::optional<std::string>& district, const std::optional<std::string>& districts,
+    UnixMicros from, UnixMicros to) {
+    ReportQuery r;
+    r.from.time = from;
+    r.to.time = to;
+    r.school = school;
+    r.district = district;
+    supervision::ComplianceRules rules;
+    rules.hold = std::chrono::seconds{2 * std::max(1, config.supervision.position_sample_s)};
+    const ComputedPosts computed = co_await compute_posts(db, r, districts, rules);
+    GuardPostMinutesBySchool out;
+    if (computed.failure) out.failure = computed.failure->message;
+    for (const LoadedPost& p : computed.posts) {
+        auto& m = out.schools[p.post.school];
+        for (const auto& d : p.days) {
+            m.scheduled_min += d.scheduled_min;
+            m.present_min += d.present_min;
+        }
+    }
+    co_return out;
+}
+
 void add_guard_post_routes(ApiRouter& router, db::ReadDb& db, const Config& config) {
     router.add(
-        "GET", "/api/v1/reports/guard-posts", {"auditor", "dispatcher", "education", "admin"},
+        "GET", "/api/v1/reports/guard-posts",
+        {"auditor", "dispatcher", "education", "admin", "inspector"},
         [&db, &config](const ApiRouter::Call& call) { return report(db, config, call, false); });
     router.add(
-        "GET", "/api/v1/reports/guard-posts.csv", {"auditor", "dispatcher", "education", "admin"},
+        "GET", "/api/v1/reports/guard-posts.csv",
+        {"auditor", "dispatcher", "education", "admin", "inspector"},
         [&db, &config](const ApiRouter::Call& call) { return report(db, config, call, true); });
 }
 

@@ -163,9 +163,11 @@ asio::awaitable<ApiRouter::Response> detail(db::ReadDb& db, const ApiRouter::Cal
 }  // namespace
 
 void add_incident_routes(ApiRouter& router, db::ReadDb& db) {
-    router.add("GET", "/api/v1/incidents", {"dispatcher", "auditor", "education", "admin"},
+    router.add("GET", "/api/v1/incidents",
+               {"dispatcher", "auditor", "education", "admin", "inspector"},
                [&db](const ApiRouter::Call& call) { return list(db, call); });
-    router.add("GET", "/api/v1/incidents/", {"dispatcher", "auditor", "education", "admin"},
+    router.add("GET", "/api/v1/incidents/",
+               {"dispatcher", "auditor", "education", "admin", "inspector"},
                [&db](const ApiRouter::Call& call) { return detail(db, call); });
 }
 

@@ -459,12 +459,12 @@ asio::awaitable<ApiRouter::Response> response_times(db::ReadDb& db, const Config
 
 void add_report_routes(ApiRouter& router, db::ReadDb& db, const Config& config) {
     router.add("GET", "/api/v1/reports/response-times",
-               {"auditor", "dispatcher", "education", "admin"},
+               {"auditor", "dispatcher", "education", "admin", "inspector"},
                [&db, &config](const ApiRouter::Call& call) {
                    return response_times(db, config, call, false);
                });
     router.add("GET", "/api/v1/reports/response-times.csv",
-               {"auditor", "dispatcher", "education", "admin"},
+               {"auditor", "dispatcher", "education", "admin", "inspector"},
                [&db, &config](const ApiRouter::Call& call) {
                    return response_times(db, config, call, true);
                });

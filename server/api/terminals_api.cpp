@@ -94,7 +94,8 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
 }  // namespace
 
 void add_terminal_routes(ApiRouter& router, db::ReadDb& db) {
-    router.add("GET", "/api/v1/terminals", {"dispatcher", "auditor", "education", "admin"},
+    router.add("GET", "/api/v1/terminals",
+               {"dispatcher", "auditor", "education", "admin", "inspector"},
                [&db](const ApiRouter::Call& call) { return list(db, call); });
 }
 

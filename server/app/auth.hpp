@@ -21,7 +21,7 @@ class ReadDb;
 
 struct Principal {
     std::string name;
-    std::string role;  // admin | dispatcher | auditor | education | unit
+    std::string role;  // admin | dispatcher | auditor | education | unit | inspector
     std::optional<std::string> unit;
     std::vector<std::string> districts;  // education tokens may be limited to these
 

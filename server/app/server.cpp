@@ -10,8 +10,11 @@
 #include "server/api/admin_api.hpp"
 #include "server/api/api_router.hpp"
 #include "server/api/guard_posts_api.hpp"
+#include "server/api/hazards_api.hpp"
 #include "server/api/incidents_api.hpp"
+#include "server/api/inspections_api.hpp"
 #include "server/api/reports_api.hpp"
+#include "server/api/school_safety_api.hpp"
 #include "server/api/terminals_api.hpp"
 #include "server/app/auth.hpp"
 #include "server/app/dispatcher.hpp"
@@ -131,6 +134,9 @@ void Server::start() {
     api::add_report_routes(*p.router, *p.read_db, config_);
     api::add_terminal_routes(*p.router, *p.read_db);
     api::add_guard_post_routes(*p.router, *p.read_db, config_);
+    api::add_inspection_routes(*p.router, *p.read_db, config_);
+    api::add_hazard_routes(*p.router, *p.read_db);
+    api::add_school_safety_routes(*p.router, *p.read_db, config_);
     api::add_admin_routes(*p.router, *p.read_db, *p.auth, [this, &p] {
         // A fresh snapshot, read off the I/O threads; sessions keep the old
         // one until they next look.

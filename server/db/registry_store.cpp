@@ -237,11 +237,12 @@ std::string token_hash_hex(const std::string& token) {
 }
 
 std::string create_token(PgSync& db, const TokenInfo& info) {
-    static const std::set<std::string> kRoles = {"admin", "dispatcher", "auditor", "education",
-                                                 "unit"};
+    static const std::set<std::string> kRoles = {"admin",     "dispatcher", "auditor",
+                                                 "education", "unit",       "inspector"};
     if (!kRoles.count(info.role)) {
-        throw std::runtime_error("--role: \"" + info.role +
-                                 "\" is not one of admin, dispatcher, auditor, education, unit");
+        throw std::runtime_error(
+            "--role: \"" + info.role +
+            "\" is not one of admin, dispatcher, auditor, education, unit, inspector");
     }
     if ((info.role == "unit") != info.unit.has_value()) {
         throw std::runtime_error(info.role == "unit"

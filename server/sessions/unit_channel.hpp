@@ -38,7 +38,7 @@ class ConsoleChannel final : public WsChannel {
     explicit ConsoleChannel(Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
 
     bool allowed(const Principal& who) const override {
-        return who.is({"dispatcher", "auditor", "education", "admin"});
+        return who.is({"dispatcher", "auditor", "education", "admin", "inspector"});
     }
     void opened(const Principal& who, std::shared_ptr<WsPeer> peer) override {
         who_ = who;

@@ -1,0 +1,203 @@
+#include "server/api/hazards_api.hpp"
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/inspection/hazard_lifecycle.hpp"
+#include "server/api/district_scope.hpp"
+#include "server/api/inspection_support.hpp"
+#include "server/api/params.hpp"
+#include "server/app/clock.hpp"
+#include "server/db/read_db.hpp"
+
+namespace huxiao::api {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using nlohmann::json;
+using namespace inspection_support;
+using Response = ApiRouter::Response;
+
+namespace {
+
+constexpr const char* kPrefix = "/api/v1/hazards/";
+
+// $1 id, $2 status, $3 school, $4 district, $5 visible districts, $6 limit.
+std::string hazards_sql() {
+    return std::string("SELECT ") + kHazardColumns + R"sql(
+  FROM hazards h JOIN schools s ON s.id = h.school_id
+ WHERE ($1::text IS NULL OR h.id = $1)
+   AND ($2::text IS NULL OR h.status = $2)
+   AND ($3::text IS NULL OR h.school_id = $3)
+   AND ($4::text IS NULL OR h.district_id = $4)
+   AND ($5::json IS NULL OR h.district_id IN (SELECT json_array_elements_text($5::json)))
+ ORDER BY h.deadline, substr(h.id, 3)::bigint
+ LIMIT $6
+)sql";
+}
+
+asio::awaitable<Response> list(db::ReadDb& db, const ApiRouter::Call& call) {
+    const auto& q = call.query;
+    only(q, {"status", "school", "district", "limit"});
+    const auto status = one_of(q, "status", {"open", "rectified", "verified", "overdue"});
+    const int limit = integer(q, "limit", 1000, 1, 5000);
+    // Overdue is open past the deadline: the rule (hazard_lifecycle) decides, not SQL.
+    const bool overdue = status && *status == "overdue";
+    const std::optional<std::string> db_status =
+        overdue ? std::optional<std::string>("open") : status;
+    const std::string sql = hazards_sql();
+    const std::vector<std::optional<std::string>> params{std::nullopt,
+                                                         db_status,
+                                                         text(q, "school"),
+                                                         text(q, "district"),
+                                                         visible_districts_json(call.who),
+                                                         std::to_string(limit)};
+    auto outcome = co_await db.query(sql, params);
+    if (outcome.failure) co_return unavailable(call, *outcome.failure);
+    const PGresult* r = outcome.results.at(0).get();
+    const UnixMicros now = system_now();
+    json items = json::array();
+    for (int row = 0; row < PQntuples(r); ++row) {
+        json h = hazard_json(r, row, now);
+        if (overdue && !h["overdue"].get<bool>()) continue;
+        items.push_back(std::move(h));
+    }
+    co_return reply(call, http::status::ok, {{"items", std::move(items)}});
+}
+
+struct Found {
+    std::optional<json> hazard;
+    std::optional<db::PgFailure> failure;
+};
+
+// The arguments must outlive the await (callers pass named variables).
+asio::awaitable<Found> find(db::ReadDb& db, const std::string& id, const Principal& who) {
+    Found out;
+    const std::string sql = hazards_sql();
+    const std::vector<std::optional<std::string>> params{
+        id, std::nullopt, std::nullopt, std::nullopt, visible_districts_json(who), "1"};
+    auto outcome = co_await db.query(sql, params);
+    if (outcome.failure) {
+        out.failure = outcome.failure;
+        co_return out;
+    }
+    const PGresult* r = outcome.results.at(0).get();
+    if (PQntuples(r) == 1) out.hazard = hazard_json(r, 0, system_now());
+    co_return out;
+}
+
+asio::awaitable<Response> one(db::ReadDb& db, const ApiRouter::Call& call) {
+    only(call.query, {});
+    const std::string id = call.path.substr(std::string(kPrefix).size());
+    Found found = co_await find(db, id, call.who);
+    if (found.failure) co_return unavailable(call, *found.failure);
+    // Another district's hazard is as unknown to an education token as a missing one.
+    if (!found.hazard) co_return not_found(call, "no hazard " + id);
+    co_return reply(call, http::status::ok, *found.hazard);
+}
+
+// POST /api/v1/hazards/{id}/rectify and /verify.
+asio::awaitable<Response> act(db::ReadDb& db, const ApiRouter::Call& call) {
+    only(call.query, {});
+    const std::string rest = call.path.substr(std::string(kPrefix).size());
+    const auto slash = rest.find('/');
+    const std::string id = rest.substr(0, slash);
+    const std::string verb = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (verb != "rectify" && verb != "verify") {
+        co_return not_found(
+            call, "no endpoint " + call.path + " (use /api/v1/hazards/{id}/rectify or /verify)");
+    }
+    if (verb == "verify" && call.who.role != "inspector") {
+        co_return reply(call, http::status::forbidden,
+                        {{"error", "forbidden"},
+                         {"field", "role"},
+                         {"message", "role " + call.who.role +
+                                         " may not verify a rectification (needs inspector)"}});
+    }
+    std::optional<Response> error;
+    const auto body = read_body(call, error);
+    if (!body) co_return std::move(*error);
+    for (const auto& [k, v] : body->items()) {
+        const bool known =
+            k == "note" || (verb == "verify" && (k == "accepted" || k == "deadline"));
+        if (!known) co_return field_error(call, {k, "unknown field"});
+    }
+    const auto note = inspection::optional_text(*body, "note", inspection::kMaxNoteChars);
+    if (const auto* e = std::get_if<inspection::FieldError>(&note)) co_return field_error(call, *e);
+    const std::optional<std::string> note_text = std::get<std::optional<std::string>>(note);
+    const UnixMicros now = system_now();
+
+    inspection::HazardAction action = inspection::Rectify{call.who.role};
+    if (verb == "rectify") {
+        if (!note_text || note_text->find_first_not_of(" \t\r\n") == std::string::npos) {
+            co_return field_error(call, {"note", "is required: say what was done"});
+        }
+    } else {
+        const auto accepted = body->find("accepted");
+        if (accepted == body->end() || !accepted->is_boolean()) {
+            co_return field_error(call, {"accepted", "is required: true or false"});
+        }
+        inspection::Verify v{call.who.role, accepted->get<bool>(), std::nullopt};
+        if (const auto d = body->find("deadline"); d != body->end() && !d->is_null()) {
+            const auto t = d->is_string() ? parse_iso8601(d->get<std::string>()) : std::nullopt;
+            if (!t) {
+                co_return field_error(
+                    call, {"deadline", "is not an ISO-8601 time like 2026-12-01T08:00:00Z"});
+            }
+            v.new_deadline = *t;
+        }
+        action = v;
+    }
+
+    Found found = co_await find(db, id, call.who);
+    if (found.failure) co_return unavailable(call, *found.failure);
+    if (!found.hazard) co_return not_found(call, "no hazard " + id);
+    const auto status = inspection::hazard_status((*found.hazard)["status"].get<std::string>());
+    const auto step =
+        inspection::apply(status.value_or(inspection::HazardStatus::open), action, now);
+    if (const auto* e = std::get_if<inspection::FieldError>(&step)) {
+        co_return field_error(call, {e->field, "hazard " + id + ": " + e->message});
+    }
+    const auto& t = std::get<inspection::HazardTransition>(step);
+    const std::string sql =
+        "INSERT INTO hazard_events (hazard_id, at, type, actor, actor_role, note, deadline) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    const std::vector<std::optional<std::string>> params{
+        id,
+        format_iso_micros(now),
+        t.event,
+        call.who.name,
+        call.who.role,
+        note_text,
+        t.deadline ? std::optional<std::string>(format_iso_micros(*t.deadline)) : std::nullopt};
+    auto outcome = co_await db.query(sql, params);
+    if (outcome.failure) {
+        if (outcome.failure->sqlstate == "23514") {  // another request changed it meanwhile
+            co_return ApiRouter::error(http::status::conflict, "conflict",
+                                       "hazard " + id + " changed meanwhile; reload it",
+                                       call.req.version(), call.req.keep_alive());
+        }
+        co_return unavailable(call, *outcome.failure);
+    }
+    Found after = co_await find(db, id, call.who);
+    if (after.failure || !after.hazard) {
+        co_return reply(call, http::status::ok,
+                        {{"id", id}, {"status", std::string(to_string(t.to))}});
+    }
+    co_return reply(call, http::status::ok, *after.hazard);
+}
+
+}  // namespace
+
+void add_hazard_routes(ApiRouter& router, db::ReadDb& db) {
+    router.add("GET", "/api/v1/hazards", {"inspector", "auditor", "education", "dispatcher"},
+               [&db](const ApiRouter::Call& call) { return list(db, call); });
+    router.add("GET", kPrefix, {"inspector", "auditor", "education", "dispatcher"},
+               [&db](const ApiRouter::Call& call) { return one(db, call); });
+    // Education reports rectifications; only an inspector verifies them (checked in `act`,
+    // so that the answer names the role).
+    router.add("POST", kPrefix, {"inspector", "education"},
+               [&db](const ApiRouter::Call& call) { return act(db, call); });
+}
+
+}  // namespace huxiao::api

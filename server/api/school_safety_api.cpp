@@ -1,0 +1,299 @@
+#include "server/api/school_safety_api.hpp"
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/inspection/hazard_lifecycle.hpp"
+#include "common/inspection/school_status.hpp"
+#include "server/api/district_scope.hpp"
+#include "server/api/inspection_support.hpp"
+#include "server/api/params.hpp"
+#include "server/app/clock.hpp"
+#include "server/db/read_db.hpp"
+
+namespace huxiao::api {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using nlohmann::json;
+using namespace inspection_support;
+using Response = ApiRouter::Response;
+
+namespace {
+
+// The latest answer to each checklist code per school, from inspections that
+// had taken place and been recorded by as_of. $1 school, $2 district,
+// $3 visible districts, $4 as_of.
+constexpr const char* kLatestSql = R"sql(
+SELECT DISTINCT ON (i.school_id, it.code)
+       i.school_id, it.code, it.result, i.id, (extract(epoch FROM i.at) * 1000000)::bigint
+  FROM inspection_items it JOIN inspections i ON i.id = it.inspection_id
+ WHERE it.result IS NOT NULL
+   AND i.at <= $4::timestamptz AND i.recorded_at <= $4::timestamptz
+   AND ($1::text IS NULL OR i.school_id = $1)
+   AND ($2::text IS NULL OR i.district_id = $2)
+   AND ($3::json IS NULL OR i.district_id IN (SELECT json_array_elements_text($3::json)))
+ ORDER BY i.school_id, it.code, i.at DESC, substr(i.id, 3)::bigint DESC
+)sql";
+
+constexpr const char* kLastInspectionSql = R"sql(
+SELECT DISTINCT ON (i.school_id)
+       i.school_id, i.id, (extract(epoch FROM i.at) * 1000000)::bigint, i.kind
+  FROM inspections i
+ WHERE i.at <= $4::timestamptz AND i.recorded_at <= $4::timestamptz
+   AND ($1::text IS NULL OR i.school_id = $1)
+   AND ($2::text IS NULL OR i.district_id = $2)
+   AND ($3::json IS NULL OR i.district_id IN (SELECT json_array_elements_text($3::json)))
+ ORDER BY i.school_id, i.at DESC, substr(i.id, 3)::bigint DESC
+)sql";
+
+// Each hazard as it stood at as_of: the type of its last event then, and the
+// deadline set last (by creation or a rejected verification).
+constexpr const char* kHazardsAsOfSql = R"sql(
+SELECT h.school_id, h.id,
+       (SELECT e.type FROM hazard_events e
+         WHERE e.hazard_id = h.id AND e.at <= $4::timestamptz ORDER BY e.seq DESC LIMIT 1),
+       (SELECT (extract(epoch FROM e.deadline) * 1000000)::bigint FROM hazard_events e
+         WHERE e.hazard_id = h.id AND e.at <= $4::timestamptz AND e.deadline IS NOT NULL
+         ORDER BY e.seq DESC LIMIT 1)
+  FROM hazards h
+ WHERE h.created_at <= $4::timestamptz
+   AND ($1::text IS NULL OR h.school_id = $1)
+   AND ($2::text IS NULL OR h.district_id = $2)
+   AND ($3::json IS NULL OR h.district_id IN (SELECT json_array_elements_text($3::json)))
+)sql";
+
+inspection::HazardStatus status_after(const std::string& event_type) {
+    if (event_type == "rectified") return inspection::HazardStatus::rectified;
+    if (event_type == "verification_accepted") return inspection::HazardStatus::verified;
+    return inspection::HazardStatus::open;  // created, verification_rejected
+}
+
+struct SchoolHazards {
+    int open = 0, rectified = 0, verified = 0, overdue = 0;
+    std::optional<UnixMicros> oldest_overdue_deadline;
+};
+
+// CSV cells are neutralised against formula injection in spreadsheets (a
+// leading = + - @ makes one a formula): such a cell gets a leading '.
+std::string csv_cell(std::string s) {
+    if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+                       s[0] == '\r')) {
+        s.insert(s.begin(), '\'');
+    }
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string csv_value(const json& v) {
+    if (v.is_null()) return "";
+    if (v.is_string()) return csv_cell(v.get<std::string>());
+    return csv_cell(v.dump());
+}
+
+std::string to_csv(const json& schools) {
+    std::string out = "school,school_name,district,status,last_inspection_at";
+    for (const auto code : inspection::checklist_codes()) out += "," + std::string(code);
+    for (const auto code : inspection::checklist_codes()) {
+        if (inspection::is_auto_code(code)) out += ",auto_" + std::string(code);
+    }
+    out +=
+        ",open_hazards,rectified_hazards,overdue_hazards,availability_pct,last_drill_at,"
+        "last_drill_arrival_s,guard_post_scheduled_min,guard_post_present_min,guard_post_pct,"
+        "reasons\r\n";
+    for (const auto& s : schools) {
+        std::string reasons;
+        for (const auto& r : s["reasons"])
+            reasons += (reasons.empty() ? "" : "; ") + r.get<std::string>();
+        out +=
+            csv_value(s["school"]) + "," + csv_value(s["school_name"]) + "," +
+            csv_value(s["district"]) + "," + csv_value(s["status"]) + "," +
+            csv_value(s["last_inspection"].is_null() ? json(nullptr) : s["last_inspection"]["at"]);
+        for (const auto code : inspection::checklist_codes()) {
+            out += "," + csv_value(s["checklist"][std::string(code)]["result"]);
+        }
+        for (const auto code : inspection::checklist_codes()) {
+            if (inspection::is_auto_code(code)) {
+                out += "," + csv_value(s["checklist"][std::string(code)]["auto"]);
+            }
+        }
+        const json& h = s["hazards"];
+        const json& d = s["last_drill"];
+        const json& g = s["guard_post"];
+        out += "," + csv_value(h["open"]) + "," + csv_value(h["rectified"]) + "," +
+               csv_value(h["overdue"]) + "," + csv_value(s["availability_pct"]) + "," +
+               csv_value(d.is_null() ? json(nullptr) : d["at"]) + "," +
+               csv_value(d.is_null() ? json(nullptr) : d["arrival_s"]) + "," +
+               csv_value(g["scheduled_min"]) + "," + csv_value(g["present_min"]) + "," +
+               csv_value(g["compliance_pct"]) + "," + csv_cell(reasons) + "\r\n";
+    }
+    return out;
+}
+
+asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const ApiRouter::Call& call,
+                                 bool csv) {
+    const auto& q = call.query;
+    only(q, {"district", "school", "as_of"});
+    const UnixMicros now = system_now();
+    const UnixMicros as_of = time(q, "as_of").value_or(now);
+    if (as_of > now) throw BadParameter{"as_of", "is in the future"};
+    SchoolSelection sel;
+    sel.school = text(q, "school");
+    sel.district = text(q, "district");
+    sel.visible = visible_districts_json(call.who);
+
+    SchoolRows schools = co_await load_schools(db, config, sel, as_of);
+    if (schools.failure) co_return unavailable(call, db::PgFailure{{}, "", *schools.failure});
+
+    const std::vector<std::optional<std::string>> params{sel.school, sel.district, sel.visible,
+                                                         format_iso_micros(as_of)};
+    const std::string latest_sql = kLatestSql;
+    auto latest = co_await db.query(latest_sql, params);
+    if (latest.failure) co_return unavailable(call, *latest.failure);
+    const std::string last_sql = kLastInspectionSql;
+    auto last = co_await db.query(last_sql, params);
+    if (last.failure) co_return unavailable(call, *last.failure);
+    const std::string hazards_sql = kHazardsAsOfSql;
+    auto hazards = co_await db.query(hazards_sql, params);
+    if (hazards.failure) co_return unavailable(call, *hazards.failure);
+
+    std::map<std::string, std::map<std::string, json>> latest_by_school;
+    std::map<std::string, inspection::SchoolSafetyFacts> facts;
+    {
+        const PGresult* r = latest.results.at(0).get();
+        for (int row = 0; row < PQntuples(r); ++row) {
+            const std::string school = db::cell(r, row, 0), code = db::cell(r, row, 1);
+            const std::string result = db::cell(r, row, 2);
+            latest_by_school[school][code] = {
+                {"result", result},
+                {"inspection", db::cell(r, row, 3)},
+                {"at", format_iso_millis(std::stoll(db::cell(r, row, 4)))}};
+            facts[school].latest[code] = result;
+        }
+    }
+    std::map<std::string, json> last_inspection;
+    {
+        const PGresult* r = last.results.at(0).get();
+        for (int row = 0; row < PQntuples(r); ++row) {
+            const std::string school = db::cell(r, row, 0);
+            const UnixMicros at = std::stoll(db::cell(r, row, 2));
+            last_inspection[school] = {{"id", db::cell(r, row, 1)},
+                                       {"at", format_iso_millis(at)},
+                                       {"kind", db::cell(r, row, 3)}};
+            facts[school].last_inspection = at;
+        }
+    }
+    std::map<std::string, SchoolHazards> hazard_counts;
+    {
+        const PGresult* r = hazards.results.at(0).get();
+        for (int row = 0; row < PQntuples(r); ++row) {
+            if (PQgetisnull(r, row, 2) || PQgetisnull(r, row, 3)) continue;
+            SchoolHazards& c = hazard_counts[db::cell(r, row, 0)];
+            const auto status = status_after(db::cell(r, row, 2));
+            const UnixMicros deadline = std::stoll(db::cell(r, row, 3));
+            if (status == inspection::HazardStatus::open) ++c.open;
+            if (status == inspection::HazardStatus::rectified) ++c.rectified;
+            if (status == inspection::HazardStatus::verified) ++c.verified;
+            if (inspection::is_overdue(status, deadline, as_of)) {
+                ++c.overdue;
+                c.oldest_overdue_deadline =
+                    std::min(c.oldest_overdue_deadline.value_or(deadline), deadline);
+            }
+        }
+    }
+
+    json items = json::array();
+    std::map<std::string, int> totals = {{"green", 0}, {"amber", 0}, {"red", 0}};
+    for (const auto& s : schools.rows) {
+        inspection::SchoolSafetyFacts& f = facts[s.id];
+        const SchoolHazards& h = hazard_counts[s.id];
+        f.open_hazards = h.open + h.rectified;
+        f.overdue_hazards = h.overdue;
+        f.auto_now = inspection::auto_items(s.facts, as_of);
+        const auto status = inspection::school_status(f, as_of);
+        ++totals[status.status];
+
+        json checklist = json::object();
+        for (const auto code : inspection::checklist_codes()) {
+            const std::string c(code);
+            json entry = latest_by_school[s.id].count(c) ? latest_by_school[s.id][c]
+                                                         : json{{"result", nullptr}};
+            for (const auto& a : f.auto_now) {
+                if (a.code == c) {
+                    entry["auto"] = a.result;
+                    entry["auto_reason"] = a.reason;
+                }
+            }
+            checklist[c] = std::move(entry);
+        }
+        const auto pct = inspection::guard_post_pct(s.facts);
+        items.push_back(
+            {{"school", s.id},
+             {"school_name", s.name},
+             {"district", s.district},
+             {"lat", s.lat},
+             {"lon", s.lon},
+             {"status", status.status},
+             {"reasons", status.reasons},
+             {"last_inspection",
+              last_inspection.count(s.id) ? last_inspection[s.id] : json(nullptr)},
+             {"checklist", std::move(checklist)},
+             {"hazards",
+              {{"open", h.open},
+               {"rectified", h.rectified},
+               {"verified", h.verified},
+               {"overdue", h.overdue},
+               {"oldest_overdue_deadline", h.oldest_overdue_deadline
+                                               ? json(format_iso_millis(*h.oldest_overdue_deadline))
+                                               : json(nullptr)}}},
+             {"terminals", {{"enabled", s.facts.terminals}, {"online", s.facts.terminals_online}}},
+             {"availability_pct", s.availability_pct ? json(*s.availability_pct) : json(nullptr)},
+             {"last_drill",
+              s.facts.last_drill
+                  ? json{{"at", format_iso_millis(*s.facts.last_drill)},
+                         {"arrival_s",
+                          s.last_drill_arrival_s ? json(*s.last_drill_arrival_s) : json(nullptr)}}
+                  : json(nullptr)},
+             {"guard_post",
+              {{"scheduled_min", s.facts.guard_scheduled_min},
+               {"present_min", s.facts.guard_present_min},
+               {"compliance_pct", pct ? json(*pct) : json(nullptr)}}}});
+    }
+
+    if (csv) {
+        Response out{http::status::ok, call.req.version()};
+        out.set(http::field::server, "huxiaod");
+        out.set(http::field::content_type, "text/csv; charset=utf-8");
+        out.set(http::field::content_disposition, "attachment; filename=\"school-safety.csv\"");
+        out.set(http::field::cache_control, "no-store");
+        out.keep_alive(call.req.keep_alive());
+        out.body() = to_csv(items);
+        out.prepare_payload();
+        co_return out;
+    }
+    co_return reply(call, http::status::ok,
+                    {{"as_of", format_iso_millis(as_of)},
+                     {"district", sel.district ? json(*sel.district) : json(nullptr)},
+                     {"summary", totals},
+                     {"schools", std::move(items)}});
+}
+
+}  // namespace
+
+void add_school_safety_routes(ApiRouter& router, db::ReadDb& db, const Config& config) {
+    for (const bool csv : {false, true}) {
+        router.add("GET",
+                   csv ? "/api/v1/reports/school-safety.csv" : "/api/v1/reports/school-safety",
+                   {"inspector", "auditor", "education"},
+                   [&db, &config, csv](const ApiRouter::Call& call) {
+                       return report(db, config, call, csv);
+                   });
+    }
+}
+
+}  // namespace huxiao::api
