@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/inspection/hazard_lifecycle.hpp"
+#include "common/protocol/bounded_json.hpp"
 #include "server/api/district_scope.hpp"
 #include "server/api/guard_posts_api.hpp"
 #include "server/db/read_db.hpp"
@@ -48,34 +49,6 @@ ApiRouter::Response unavailable(const ApiRouter::Call& call, const db::PgFailure
                             "database: " + f.message, call.req.version(), call.req.keep_alive());
 }
 
-namespace {
-// Nesting depth of a JSON text, counted without parsing it (strings skipped).
-int json_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false, escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            max_depth = std::max(max_depth, ++depth);
-        } else if (c == '}' || c == ']') {
-            --depth;
-        }
-    }
-    return max_depth;
-}
-}  // namespace
-
 std::optional<json> read_body(const ApiRouter::Call& call,
                               std::optional<ApiRouter::Response>& error) {
     const std::string& body = call.req.body();
@@ -85,16 +58,17 @@ std::optional<json> read_body(const ApiRouter::Call& call,
                                  call.req.version(), call.req.keep_alive());
         return std::nullopt;
     }
-    if (json_depth(body) > kMaxJsonDepth) {
-        error = field_error(call, {"body", "nested deeper than " + std::to_string(kMaxJsonDepth)});
+    BoundedJson parsed = parse_bounded_json(body);
+    if (const auto* e = std::get_if<JsonError>(&parsed)) {
+        error = field_error(call, {"body", e->message});
         return std::nullopt;
     }
-    json parsed = json::parse(body, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
+    json& value = std::get<json>(parsed);
+    if (!value.is_object()) {
         error = field_error(call, {"body", "must be a JSON object"});
         return std::nullopt;
     }
-    return parsed;
+    return std::move(value);
 }
 
 // Times leave PostgreSQL as microseconds since the epoch; the history as JSON text.

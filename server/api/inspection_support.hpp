@@ -35,7 +35,6 @@ ApiRouter::Response not_found(const ApiRouter::Call& call, const std::string& me
 ApiRouter::Response unavailable(const ApiRouter::Call& call, const db::PgFailure& f);
 
 inline constexpr std::size_t kMaxBodyBytes = 256 * 1024;
-inline constexpr int kMaxJsonDepth = 64;
 // Parses a JSON object body within kMaxBodyBytes and kMaxJsonDepth; on failure
 // sets `error` to the 413/400 answer.
 std::optional<nlohmann::json> read_body(const ApiRouter::Call& call,

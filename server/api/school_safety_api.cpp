@@ -5,6 +5,7 @@
 
 #include "common/inspection/hazard_lifecycle.hpp"
 #include "common/inspection/school_status.hpp"
+#include "common/util/csv.hpp"
 #include "server/api/district_scope.hpp"
 #include "server/api/inspection_support.hpp"
 #include "server/api/params.hpp"
@@ -74,26 +75,12 @@ struct SchoolHazards {
     std::optional<UnixMicros> oldest_overdue_deadline;
 };
 
-// CSV cells are neutralised against formula injection in spreadsheets (a
-// leading = + - @ makes one a formula): such a cell gets a leading '.
-std::string csv_cell(std::string s) {
-    if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                       s[0] == '\r')) {
-        s.insert(s.begin(), '\'');
-    }
-    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (const char c : s) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
 std::string csv_value(const json& v) {
     if (v.is_null()) return "";
-    if (v.is_string()) return csv_cell(v.get<std::string>());
-    return csv_cell(v.dump());
+    // Text through the shared neutralisation (common/util/csv); numbers and
+    // booleans are not text cells and are written as they are.
+    if (v.is_string()) return csv_text_cell(v.get<std::string>());
+    return v.dump();
 }
 
 std::string to_csv(const json& schools) {
@@ -130,7 +117,7 @@ std::string to_csv(const json& schools) {
                csv_value(d.is_null() ? json(nullptr) : d["at"]) + "," +
                csv_value(d.is_null() ? json(nullptr) : d["arrival_s"]) + "," +
                csv_value(g["scheduled_min"]) + "," + csv_value(g["present_min"]) + "," +
-               csv_value(g["compliance_pct"]) + "," + csv_cell(reasons) + "\r\n";
+               csv_value(g["compliance_pct"]) + "," + csv_text_cell(reasons) + "\r\n";
     }
     return out;
 }
