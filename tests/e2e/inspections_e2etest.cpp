@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "common/util/time.hpp"
 #include "server/app/clock.hpp"
@@ -44,6 +47,8 @@ class Inspections : public ServerTest {
         // from before must see nothing, never everything.
         edu_none_ = make_token("education", "bureau-old");
         db_->column("UPDATE api_tokens SET districts = NULL WHERE name = 'bureau-old'");
+        edu_empty_ = make_token("education", "bureau-empty");
+        db_->column("UPDATE api_tokens SET districts = '{}' WHERE name = 'bureau-empty'");
     }
 
     std::string token_with_districts(const std::string& role, const std::string& name,
@@ -98,8 +103,29 @@ class Inspections : public ServerTest {
         EXPECT_EQ(r.json()["field"], field) << r.body;
     }
 
-    std::string inspector_, auditor_, dispatcher_, admin_, unit_, edu_d1_, edu_d2_, edu_none_;
+    std::string inspector_, auditor_, dispatcher_, admin_, unit_, edu_d1_, edu_d2_, edu_none_,
+        edu_empty_;
 };
+
+// The cells of one CSV line (RFC 4180 quoting; no line breaks inside cells here).
+std::vector<std::string> csv_cells(const std::string& line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+            out.back() += '"';
+            ++i;
+        } else if (c == '"') {
+            quoted = !quoted;
+        } else if (c == ',' && !quoted) {
+            out.emplace_back();
+        } else {
+            out.back() += c;
+        }
+    }
+    return out;
+}
 
 const json* item(const json& inspection, const std::string& code) {
     for (const auto& i : inspection["items"]) {
@@ -379,15 +405,22 @@ TEST_F(Inspections, EveryEndpointAndRole) {
     const auto csv = get("/api/v1/reports/school-safety.csv", edu_d2_);
     EXPECT_EQ(csv.body.find("S-1"), std::string::npos);
     EXPECT_NE(csv.body.find("S-3"), std::string::npos);
-    // An education token without districts sees nothing at all.
-    EXPECT_EQ(ids("/api/v1/inspections", edu_none_), std::set<std::string>{});
-    EXPECT_EQ(ids("/api/v1/hazards", edu_none_), std::set<std::string>{});
-    EXPECT_EQ(ids("/api/v1/reports/school-safety", edu_none_, "schools", "school"),
-              std::set<std::string>{});
-    EXPECT_EQ(get("/api/v1/inspections/" + d1_id, edu_none_).status, 404);
-    EXPECT_EQ(
-        post("/api/v1/hazards/" + d2_hazard + "/rectify", edu_none_, R"({"note":"x"})").status,
-        404);
+    // An education token without districts (NULL or an empty list) sees nothing at all.
+    for (const std::string& none : {edu_none_, edu_empty_}) {
+        EXPECT_EQ(ids("/api/v1/inspections", none), std::set<std::string>{});
+        EXPECT_EQ(ids("/api/v1/inspections?district=D-1", none), std::set<std::string>{});
+        EXPECT_EQ(ids("/api/v1/hazards", none), std::set<std::string>{});
+        EXPECT_EQ(ids("/api/v1/hazards?status=open", none), std::set<std::string>{});
+        EXPECT_EQ(ids("/api/v1/reports/school-safety", none, "schools", "school"),
+                  std::set<std::string>{});
+        const auto none_csv = get("/api/v1/reports/school-safety.csv", none);
+        EXPECT_EQ(none_csv.status, 200);
+        EXPECT_EQ(none_csv.body.find("S-"), std::string::npos) << none_csv.body;
+        EXPECT_EQ(get("/api/v1/inspections/" + d1_id, none).status, 404);
+        EXPECT_EQ(get("/api/v1/hazards/" + d1_hazard, none).status, 404);
+        EXPECT_EQ(post("/api/v1/hazards/" + d2_hazard + "/rectify", none, R"({"note":"x"})").status,
+                  404);
+    }
 
     struct Call {
         std::string method, target, body;
@@ -401,25 +434,30 @@ TEST_F(Inspections, EveryEndpointAndRole) {
     const Call report{"GET", "/api/v1/reports/school-safety", ""};
     const Call report_csv{"GET", "/api/v1/reports/school-safety.csv", ""};
     const Call rectify{"POST", "/api/v1/hazards/" + d1_hazard + "/rectify", R"({"note":"fixed"})"};
+    const Call verify{"POST", "/api/v1/hazards/" + d1_hazard + "/verify",
+                      R"({"accepted":false,"note":"not yet"})"};
     const auto status = [&](const Call& c, const std::string& token) {
         return https_request(api_port(), certs_->server_ca(), c.method, c.target, token, c.body)
             .status;
     };
-    // role -> expected status of: record, reads, report, rectify
+    // role -> expected status of: record, reads, report, rectify, verify
     struct Expect {
         std::string name;
         std::string token;
-        int record, read, report, rectify;
+        int record, read, report, rectify, verify;
     };
     const std::vector<Expect> table = {
-        {"inspector", inspector_, 201, 200, 200, 200},
-        {"auditor", auditor_, 403, 200, 200, 403},
-        {"dispatcher", dispatcher_, 403, 200, 403, 403},
-        {"education", edu_d1_, 403, 200, 200, 200},
-        {"admin", admin_, 403, 403, 403, 403},
-        {"unit", unit_, 403, 403, 403, 403},
-        {"no token", "", 401, 401, 401, 401},
-        {"bad token", "hx_not-a-token", 401, 401, 401, 401},
+        {"inspector", inspector_, 201, 200, 200, 200, 200},
+        {"auditor", auditor_, 403, 200, 200, 403, 403},
+        {"dispatcher", dispatcher_, 403, 200, 403, 403, 403},
+        {"education", edu_d1_, 403, 200, 200, 200, 403},
+        {"admin", admin_, 403, 403, 403, 403, 403},
+        {"unit", unit_, 403, 403, 403, 403, 403},
+        {"no token", "", 401, 401, 401, 401, 401},
+        {"bad token", "hx_not-a-token", 401, 401, 401, 401, 401},
+    };
+    const auto inspector_rejects = [&] {
+        ASSERT_EQ(post(verify.target, inspector_, R"({"accepted":false})").status, 200);
     };
     for (const auto& e : table) {
         SCOPED_TRACE(e.name);
@@ -429,12 +467,15 @@ TEST_F(Inspections, EveryEndpointAndRole) {
         EXPECT_EQ(status(report_csv, e.token), e.report);
         const int rectified = status(rectify, e.token);
         EXPECT_EQ(rectified, e.rectify);
-        if (rectified == 200) {  // put it back to open for the next role
-            ASSERT_EQ(post("/api/v1/hazards/" + d1_hazard + "/verify", inspector_,
-                           R"({"accepted":false})")
-                          .status,
-                      200);
+        // Verify is tried on a rectified hazard, so that a refusal is the
+        // role's and not the hazard's state.
+        if (rectified != 200) {
+            ASSERT_EQ(post(rectify.target, inspector_, rectify.body).status, 200);
         }
+        const int verified = status(verify, e.token);
+        EXPECT_EQ(verified, e.verify);
+        if (verified != 200) inspector_rejects();  // back to open for the next role
+        EXPECT_EQ(get_json("/api/v1/hazards/" + d1_hazard, inspector_)["status"], "open");
     }
     // The inspector role reads what an auditor reads (contract §10).
     EXPECT_EQ(get("/api/v1/incidents", inspector_).status, 200);
@@ -631,6 +672,29 @@ TEST_F(Inspections, SchoolSafetyReportMatchesTheStoredFacts) {
         lines[0].rfind("school,school_name,district,status,last_inspection_at,guards_staffed,", 0),
         0u);
     EXPECT_EQ(lines[1].rfind("S-1,No.1 Primary,D-1,red,", 0), 0u) << lines[1];
+    // The S-1 row cell by cell against the figures worked out above.
+    const auto header = csv_cells(lines[0]);
+    const auto row = csv_cells(lines[1]);
+    ASSERT_EQ(row.size(), header.size()) << lines[1];
+    std::map<std::string, std::string> cell;
+    for (std::size_t i = 0; i < header.size(); ++i) cell[header[i]] = row[i];
+    EXPECT_EQ(cell["last_inspection_at"], iso(as_of - 20 * kDay));
+    EXPECT_EQ(cell["gate_closed_management"], "pass");
+    EXPECT_EQ(cell["anti_ram_barriers"], "fail");
+    EXPECT_EQ(cell["emergency_plan"], "pass");
+    EXPECT_EQ(cell["guards_staffed"], "");
+    EXPECT_EQ(cell["auto_alarm_linked"], "pass");
+    EXPECT_EQ(cell["auto_guard_post_peak"], "fail");
+    EXPECT_EQ(cell["open_hazards"], "2");
+    EXPECT_EQ(cell["overdue_hazards"], "1");
+    EXPECT_DOUBLE_EQ(std::stod(cell["availability_pct"]), s1_availability);
+    EXPECT_EQ(cell["last_drill_at"], iso(as_of - 5 * kDay));
+    EXPECT_DOUBLE_EQ(std::stod(cell["last_drill_arrival_s"]), 240);
+    EXPECT_EQ(cell["guard_post_scheduled_min"], std::to_string(scheduled));
+    EXPECT_EQ(cell["guard_post_present_min"], std::to_string(present));
+    EXPECT_DOUBLE_EQ(std::stod(cell["guard_post_pct"]),
+                     std::round(10000.0 * present / scheduled) / 100);
+    EXPECT_NE(cell["reasons"].find("overdue"), std::string::npos) << cell["reasons"];
     // A name that would be a formula is neutralised (and quoted for its quotes).
     EXPECT_EQ(lines[3].rfind("S-3,\"'=HYPERLINK(\"\"http://x\"\")\",D-2,", 0), 0u) << lines[3];
 }
