@@ -14,13 +14,16 @@ import { makeToaster } from './components/alerts.js';
 import { tileSettings, saveTileSettings } from './components/map.js';
 import { ConsoleView } from './views/console.js';
 import { ReportsView } from './views/reports.js';
+import { InspectionsView } from './views/inspections.js';
 
 const ALL_ROLES = null;  // any role the server lets onto /ws/console
 const READ_ONLY = ['auditor', 'education', 'read-only'];
 const VIEWS = [
   { id: 'console', label: 'Dispatch', zh: '调度', roles: ALL_ROLES, make: (ctx) => new ConsoleView(ctx) },
-  { id: 'reports', label: 'Reports', zh: '报表', roles: ['dispatcher', 'admin', ...READ_ONLY], home: READ_ONLY,
+  { id: 'reports', label: 'Reports', zh: '报表', roles: ['dispatcher', 'admin', 'inspector', ...READ_ONLY], home: READ_ONLY,
     make: (ctx) => new ReportsView(ctx) },
+  { id: 'inspections', label: 'Inspections', zh: '督导检查', roles: ['inspector', 'education', 'auditor'], home: ['inspector'],
+    make: (ctx) => new InspectionsView(ctx) },
 ];
 // Without a #/view in the address, wait this long for the role before
 // opening the first view (the snapshot names the role within a moment).
