@@ -39,21 +39,30 @@ token_known() {
   [[ "$(tools/pg.sh psql -X -tA -c "SELECT count(*) FROM api_tokens
         WHERE token_hash = sha256(convert_to('$t', 'UTF8')) AND revoked_at IS NULL" 2>/dev/null)" == "1" ]]
 }
-log_step "Dispatcher token"
-TOKEN=''
-[[ -s "$TOKEN_FILE" ]] && TOKEN="$(<"$TOKEN_FILE")"
-if [[ -n "$TOKEN" ]] && token_known "$TOKEN"; then
-  log_info "reusing the token in $TOKEN_FILE"
-else
-  name=demo-dispatcher
-  if [[ "$(tools/pg.sh psql -X -tA -c "SELECT count(*) FROM api_tokens WHERE name = '$name'")" != "0" ]]; then
-    name="demo-dispatcher-$(date +%Y%m%d-%H%M%S)"   # the name is taken by a token we no longer have
+# demo_token ROLE NAME FILE [ARGS...]: prints a token of ROLE, kept in FILE
+# and reused while the database still knows it.
+demo_token() {
+  local role=$1 name=$2 file=$3 token=''
+  shift 3
+  [[ -s "$file" ]] && token="$(<"$file")"
+  if [[ -n "$token" ]] && token_known "$token"; then
+    log_info "reusing the $role token in $file"
+  else
+    if [[ "$(tools/pg.sh psql -X -tA -c "SELECT count(*) FROM api_tokens WHERE name = '$name'")" != "0" ]]; then
+      name="$name-$(date +%Y%m%d-%H%M%S)"   # the name is taken by a token we no longer have
+    fi
+    token="$("$HUXIAOD" token create --config "$CONFIG" --role "$role" --name "$name" "$@")" \
+      || die "huxiaod token create --role $role failed"
+    (umask 077 && printf '%s\n' "$token" >"$file")
+    log_ok "created token \"$name\" (saved in $file)"
   fi
-  TOKEN="$("$HUXIAOD" token create --config "$CONFIG" --role dispatcher --name "$name")" \
-    || die "huxiaod token create failed"
-  (umask 077 && printf '%s\n' "$TOKEN" >"$TOKEN_FILE")
-  log_ok "created token \"$name\" (saved in $TOKEN_FILE)"
-fi
+  printf '%s' "$token"
+}
+log_step "Tokens for the web console"
+TOKEN="$(demo_token dispatcher demo-dispatcher "$TOKEN_FILE")"
+# Inspections (docs/inspections.md): an inspector, and the Jianghan (D-1) education office.
+INSPECTOR_TOKEN="$(demo_token inspector demo-inspector .local/demo/inspector.token)"
+EDUCATION_TOKEN="$(demo_token education demo-bureau-jianghan .local/demo/education.token --districts D-1)"
 
 CHILDREN=()
 SERVER_PID=''
@@ -131,6 +140,8 @@ huxiao demo city (Wuhan) is running. From $HUXIAO_ROOT:
   Terminal listener  127.0.0.1:$TERMINAL_PORT  (mutual TLS; demo terminals T-0001 ... T-0030)
   Web console        https://127.0.0.1:$API_PORT/   (server CA: $CERTS/server-ca.crt)
   Dispatcher token   $TOKEN
+  Inspector token    $INSPECTOR_TOKEN   (Inspections view: record, verify)
+  Education token    $EDUCATION_TOKEN   (district D-1: report rectifications)
 
   Be a terminal:
     openssl s_client -connect 127.0.0.1:$TERMINAL_PORT -cert $CERTS/terminals/T-0001.crt -key $CERTS/terminals/T-0001.key -CAfile $CERTS/server-ca.crt

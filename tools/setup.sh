@@ -58,4 +58,8 @@ log_step "Applying schema migrations (huxiaod migrate)"
 log_step "Importing the demo city (huxiaod import config/demo-city.json)"
 "$HUXIAOD" import --config "$DEMO_CONFIG" "$DEMO_REGISTRY" || die "huxiaod import failed"
 
+log_step "Demo inspections and hazards (config/demo-inspections.sql, only into an empty list)"
+"$HUXIAO_ROOT/tools/pg.sh" psql -X -q -v ON_ERROR_STOP=1 -f "$HUXIAO_ROOT/config/demo-inspections.sql" \
+  || die "the demo inspections could not be applied"
+
 log_ok "setup complete"
