@@ -231,9 +231,17 @@ TEST_F(Inspections, BadInputIs400NamingTheField) {
                    "{\"school\":\"" + std::string(300 * 1024, 'x') + "\"}")
                   .status,
               413);
-    EXPECT_EQ(get("/api/v1/hazards?status=closed", auditor_).status, 400);
-    EXPECT_EQ(get("/api/v1/inspections?colour=red", auditor_).status, 400);
-    EXPECT_EQ(get("/api/v1/reports/school-safety?as_of=" + iso(now + kDay), auditor_).status, 400);
+    // Query parameters: 400 with the parameter named first in the message.
+    const auto bad_query = [&](const std::string& target, const std::string& name) {
+        const auto r = get(target, auditor_);
+        EXPECT_EQ(r.status, 400) << target << ": " << r.body;
+        EXPECT_EQ(r.json()["message"].get<std::string>().rfind(name + ":", 0), 0u) << r.body;
+    };
+    bad_query("/api/v1/hazards?status=closed", "status");
+    bad_query("/api/v1/inspections?colour=red", "colour");
+    bad_query("/api/v1/inspections?from=yesterday", "from");
+    bad_query("/api/v1/reports/school-safety?as_of=" + iso(now + kDay), "as_of");
+    bad_query("/api/v1/reports/school-safety.csv?as_of=noon", "as_of");
     EXPECT_EQ(db_->scalar("SELECT count(*) FROM inspections"), "0");
 
     const json in = record("S-1", now - kHour, {now + kDay});
