@@ -35,7 +35,8 @@ const char* const kSecondDistrict = R"({
 const char* const kOtherDistrictNames[] = {"D-2", "Qiaokou", "S-3",          "Secret Academy",
                                            "T-3", "P-2",     "Hidden Patrol"};
 
-const char* const kRoles[] = {"admin", "dispatcher", "auditor", "education", "unit", "none", "bad"};
+const char* const kRoles[] = {"admin", "dispatcher", "auditor", "education",
+                              "unit",  "inspector",  "none",    "bad"};
 
 std::string utc_date(std::chrono::system_clock::time_point t) {
     const std::time_t c = std::chrono::system_clock::to_time_t(t);
@@ -71,6 +72,7 @@ class Access : public ServerTest {
         tokens_["auditor"] = make_token("auditor", "books");
         tokens_["education"] = education_token("edu-d1", "D-1");
         tokens_["unit"] = make_token("unit", "p1", "P-1");
+        tokens_["inspector"] = make_token("inspector", "insp");
         tokens_["none"] = "";
         tokens_["bad"] = "hx_this_token_was_never_issued";
         d1_incident_ = raise_alarm("T-1");
@@ -107,9 +109,10 @@ class Access : public ServerTest {
         // Readers of incidents and reports.
         const std::map<std::string, int> readers = {
             {"admin", 200}, {"dispatcher", 200}, {"auditor", 200}, {"education", 200},
-            {"unit", 403},  {"none", 401},       {"bad", 401}};
+            {"unit", 403},  {"none", 401},       {"bad", 401},     {"inspector", 200}};
         auto only = [](std::map<std::string, int> ok) {
-            for (const char* r : {"admin", "dispatcher", "auditor", "education", "unit"})
+            for (const char* r :
+                 {"admin", "dispatcher", "auditor", "education", "unit", "inspector"})
                 ok.emplace(r, 403);
             ok.emplace("none", 401);
             ok.emplace("bad", 401);
@@ -117,6 +120,17 @@ class Access : public ServerTest {
         };
         const std::string school = R"({"id":"S-8","name":"New School","district":"D-1",)"
                                    R"("lat":30.58,"lon":114.31})";
+        const auto inspection_readers =
+            only({{"inspector", 200}, {"auditor", 200}, {"education", 200}, {"dispatcher", 200}});
+        const auto inspection_404 =
+            only({{"inspector", 404}, {"auditor", 404}, {"education", 404}, {"dispatcher", 404}});
+        const auto safety_readers =
+            only({{"inspector", 200}, {"auditor", 200}, {"education", 200}});
+        const std::string inspection =
+            R"({"school":"S-1","at":"2026-11-01T02:00:00Z","kind":"spot_check",)"
+            R"("inspectors":["A"],"items":[{"code":"guards_staffed","result":"pass"}],)"
+            R"("hazards":[{"category":"people","description":"d","responsible":"r",)"
+            R"("deadline":"2026-12-01T00:00:00Z"}]})";
         return {
             {"GET", "/healthz", "", {}, 200},
             {"GET", "/readyz", "", {}, 200},
@@ -159,6 +173,19 @@ class Access : public ServerTest {
             {"POST", "/api/v1/tokens", R"({"name":"made-by-api","role":"auditor"})",
              only({{"admin", 201}}), 0},
             {"DELETE", "/api/v1/tokens/nobody", "", only({{"admin", 404}}), 0},
+            // Inspections and hazards (contract §10).
+            {"GET", "/api/v1/inspections", "", inspection_readers, 0},
+            {"GET", "/api/v1/inspections/I-404", "", inspection_404, 0},
+            {"GET", "/api/v1/hazards", "", inspection_readers, 0},
+            {"GET", "/api/v1/hazards?status=overdue", "", inspection_readers, 0},
+            {"GET", "/api/v1/hazards/H-404", "", inspection_404, 0},
+            {"GET", "/api/v1/reports/school-safety", "", safety_readers, 0},
+            {"GET", "/api/v1/reports/school-safety.csv", "", safety_readers, 0},
+            {"POST", "/api/v1/inspections", inspection, only({{"inspector", 201}}), 0},
+            {"POST", "/api/v1/hazards/H-404/rectify", R"({"note":"done"})",
+             only({{"inspector", 404}, {"education", 404}}), 0},
+            {"POST", "/api/v1/hazards/H-404/verify", R"({"accepted":true})",
+             only({{"inspector", 404}}), 0},
             {"GET", "/api/v1/nothing-here", "", {}, 404},
         };
     }

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/util/time.hpp"
@@ -45,10 +46,22 @@ class Inspections : public ServerTest {
         edu_d2_ = token_with_districts("education", "bureau-hanyang", "D-2");
         // Tokens with no districts cannot be made any more (contract 1.1); one
         // from before must see nothing, never everything.
-        edu_none_ = make_token("education", "bureau-old");
-        db_->column("UPDATE api_tokens SET districts = NULL WHERE name = 'bureau-old'");
-        edu_empty_ = make_token("education", "bureau-empty");
-        db_->column("UPDATE api_tokens SET districts = '{}' WHERE name = 'bureau-empty'");
+        // Put in as an older server would have (sql/006's check is NOT VALID).
+        db_->column("ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_education_has_districts");
+        edu_none_ = "hx_legacy_education_token_with_null_districts";
+        edu_empty_ = "hx_legacy_education_token_with_empty_districts";
+        for (const auto& [name, token, districts] :
+             {std::tuple{"bureau-old", edu_none_, "NULL"},
+              std::tuple{"bureau-empty", edu_empty_, "'{}'::text[]"}}) {
+            db_->column(std::string("INSERT INTO api_tokens (name, role, districts, token_hash)"
+                                    " VALUES ($1, 'education', ") +
+                            districts + ", sha256(convert_to($2, 'UTF8'))) RETURNING 1",
+                        {name, token});
+        }
+        db_->column(
+            "ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_education_has_districts CHECK "
+            "(role <> 'education' OR (districts IS NOT NULL AND cardinality(districts) > 0)) "
+            "NOT VALID");
     }
 
     std::string token_with_districts(const std::string& role, const std::string& name,
