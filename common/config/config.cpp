@@ -165,6 +165,12 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.integer("max_frame_bytes", t.max_frame_bytes, 256, 1 << 20);
         s.integer("hello_timeout_s", t.hello_timeout_s, 1, 600);
         s.integer("max_frames_per_s", t.max_frames_per_s, 1, 10000);
+        s.integer("max_unauthenticated", t.max_unauthenticated, 1, 1'000'000);
+        s.integer("max_unauthenticated_per_address", t.max_unauthenticated_per_address, 1,
+                  1'000'000);
+        s.integer("handshake_timeout_s", t.handshake_timeout_s, 1, 600);
+        s.integer("max_sessions_per_terminal", t.max_sessions_per_terminal, 1, 100);
+        s.path("session_ticket_key", t.session_ticket_key, base_dir);
     });
     auto& a = c.api_listener;
     root.section("api_listener", [&](Section& s) {
@@ -173,6 +179,16 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.path("cert", a.cert, base_dir);
         s.path("key", a.key, base_dir);
         s.one_of("metrics", a.metrics, {"loopback", "token", "public"});
+        s.integer("max_connections", a.max_connections, 1, 1'000'000);
+        s.integer("max_unauthenticated", a.max_unauthenticated, 1, 1'000'000);
+        s.integer("max_unauthenticated_per_address", a.max_unauthenticated_per_address, 1,
+                  1'000'000);
+        s.integer("handshake_timeout_s", a.handshake_timeout_s, 1, 600);
+        s.integer("header_timeout_s", a.header_timeout_s, 1, 600);
+        s.integer("body_timeout_s", a.body_timeout_s, 1, 3600);
+        s.integer("idle_timeout_s", a.idle_timeout_s, 1, 86400);
+        s.integer("ws_idle_timeout_s", a.ws_idle_timeout_s, 2, 86400);
+        s.path("session_ticket_key", a.session_ticket_key, base_dir);
     });
     auto& dc = c.dc09_listener;
     root.section("dc09_listener", [&](Section& s) {

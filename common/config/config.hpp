@@ -29,9 +29,19 @@ struct TerminalListenerConfig {
     std::filesystem::path client_ca;
     int max_connections = 20000;
     int max_frame_bytes = 4096;
-    int hello_timeout_s = 10;
+    int hello_timeout_s = 10;  // counted from the end of the TLS handshake
     // Extension: sustained frames per second a terminal may send (burst twice that).
     int max_frames_per_s = 20;
+    // Extensions (docs/security.md): nothing holds a slot for long before it
+    // has authenticated. max_connections counts sessions past hello; the
+    // connections still in TLS or waiting for hello have their own budget.
+    int max_unauthenticated = 2000;
+    int max_unauthenticated_per_address = 32;
+    int handshake_timeout_s = 5;
+    int max_sessions_per_terminal = 2;  // a further session replaces the oldest
+    // 80 bytes shared by the servers a terminal may resume with; empty: a
+    // random key per process.
+    std::filesystem::path session_ticket_key;
 };
 
 struct ApiListenerConfig {
@@ -42,6 +52,18 @@ struct ApiListenerConfig {
     // Who may read /metrics (contract 1.1): "loopback" clients only, any
     // "token" of any role, or "public" (everyone who reaches the port).
     std::string metrics = "loopback";
+    // Extensions (docs/security.md). max_connections counts connections that
+    // presented a valid token (HTTP or WebSocket); the others have their own,
+    // smaller budget, overall and per source address.
+    int max_connections = 4096;
+    int max_unauthenticated = 1024;
+    int max_unauthenticated_per_address = 64;
+    int handshake_timeout_s = 5;  // TCP accept to TLS established
+    int header_timeout_s = 10;    // first byte of a request to the end of its headers
+    int body_timeout_s = 30;      // end of headers to the end of the body
+    int idle_timeout_s = 60;      // keep-alive: waiting for the next request
+    int ws_idle_timeout_s = 60;   // WebSocket silence (pings at half) before closing
+    std::filesystem::path session_ticket_key;
 };
 
 // SIA DC-09 intake (contract §9; docs/dc09.md).

@@ -81,6 +81,7 @@ std::string Metrics::render() const {
     alarm_to_offer.render(
         out, "huxiao_alarm_to_offer_seconds",
         "From an alarm frame's arrival to the first offer of its incident leaving for a unit.");
+    for (const auto& family : families) out += family();
     return out;
 }
 

@@ -57,6 +57,9 @@ struct Metrics {
 
     // Gauges read at render time (set by the wiring).
     std::vector<std::pair<std::string, std::function<double()>>> gauges;
+    // Labelled families rendered by their owners (e.g. connection refusals
+    // by listener and cause), appended as they are.
+    std::vector<std::function<std::string()>> families;
 
     std::string render() const;
 };

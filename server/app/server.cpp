@@ -1,5 +1,7 @@
 #include "server/app/server.hpp"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -59,6 +61,37 @@ struct Server::Parts {
     asio::thread_pool blocking{1};
 };
 
+namespace {
+
+// Every connection is a descriptor: the soft limit (1024 under systemd) is
+// raised to the hard one, and a configuration that cannot fit is named.
+void raise_descriptor_limit(const Config& c) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    const auto& t = c.terminal_listener;
+    const auto& a = c.api_listener;
+    // Connections of both budgets on both listeners, database connections
+    // (write pool, read pool, reloads) and a margin for files and the process.
+    const rlim_t needed = static_cast<rlim_t>(t.max_connections) + t.max_unauthenticated +
+                          a.max_connections + a.max_unauthenticated + c.database.pool_size + 64;
+    const std::string have =
+        limit.rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_cur);
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+        log_warn("server", "open file limit " + have + " is below the " + std::to_string(needed) +
+                               " that the configured connection limits can use; raise the hard "
+                               "limit (LimitNOFILE=) or lower max_connections/max_unauthenticated");
+    } else {
+        log_info("server", "open file limit " + have);
+    }
+}
+
+}  // namespace
+
 Server::Server(Config config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
 
 Server::~Server() = default;
@@ -89,10 +122,14 @@ void Server::start() {
     p.read_db->start();
     p.auth = std::make_unique<TokenAuthenticator>(*p.read_db);
     p.auth->on_revoked([&p](const std::string& name) { p.dispatcher->revoke_token(name); });
+    raise_descriptor_limit(config_);
 
     const auto& t = config_.terminal_listener;
     p.terminals = std::make_shared<net::TerminalListener>(
-        io_.get_executor(), net::make_server_tls(t.cert, t.key, t.client_ca),
+        io_.get_executor(),
+        net::make_server_tls(t.cert, t.key, t.client_ca,
+                             {"terminal_listener.session_ticket_key", t.session_ticket_key,
+                              std::max<long>(1024, t.max_connections)}),
         TerminalSessionContext{config_, *p.dispatcher, *p.registry});
     p.terminals->open(t.address, t.port);
     p.terminals->start();
@@ -156,8 +193,11 @@ void Server::start() {
     });
     const auto& a = config_.api_listener;
     p.api = std::make_shared<net::ApiListener>(
-        io_.get_executor(), net::make_server_tls(a.cert, a.key, std::nullopt),
-        HttpSessionContext{*p.router, *p.auth,
+        io_.get_executor(),
+        net::make_server_tls(a.cert, a.key, std::nullopt,
+                             {"api_listener.session_ticket_key", a.session_ticket_key,
+                              std::max<long>(1024, a.max_connections)}),
+        HttpSessionContext{a, *p.router, *p.auth,
                            [&p](const std::string& path) -> std::unique_ptr<WsChannel> {
                                if (path == "/ws/unit")
                                    return std::make_unique<UnitChannel>(*p.dispatcher);
@@ -165,9 +205,10 @@ void Server::start() {
                                    return std::make_unique<ConsoleChannel>(*p.dispatcher);
                                }
                                return nullptr;
-                           }},
-        4096);
+                           }});
     p.api->open(a.address, a.port);
+    p.metrics.families.emplace_back(
+        [&p] { return net::render_connection_metrics(p.terminals->gate(), p.api->gate()); });
     p.api->start();
     std::cout << "huxiaod: api listener on " << a.address << ":" << p.api->local_endpoint().port()
               << std::endl;
@@ -214,13 +255,28 @@ void Server::request_stop() {
         if (p.dc09) p.dc09->stop();
         p.api->stop();
         p.dispatcher->stop();
-        // In-flight writes get up to 8 s to commit (the contract allows 10 s in all).
+        // In-flight writes get up to 8 s to commit (the contract allows 10 s in
+        // all); their acks still reach the terminals, which then get a TLS
+        // close_notify. Sessions get up to 1 s for that before the exit.
         p.log->drain(std::chrono::seconds(8), [this, &p] {
-            log_info("server", "drained; exiting");
-            p.read_db->stop();
-            io_.stop();
+            log_info("server", "drained; closing terminal sessions");
+            p.terminals->close_sessions();
+            wait_for_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(1));
         });
     });
+}
+
+void Server::wait_for_sessions(std::chrono::steady_clock::time_point until) {
+    auto& p = *parts_;
+    if (p.terminals->connections() == 0 || std::chrono::steady_clock::now() >= until) {
+        log_info("server", "exiting");
+        p.read_db->stop();
+        io_.stop();
+        return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    timer->async_wait(
+        [this, timer, until](boost::system::error_code) { wait_for_sessions(until); });
 }
 
 int Server::run() {

@@ -30,6 +30,7 @@ class Server {
 
   private:
     void keep_watchdog_fed(std::chrono::microseconds interval);
+    void wait_for_sessions(std::chrono::steady_clock::time_point until);
 
     struct Parts;
     Config config_;

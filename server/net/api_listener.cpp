@@ -12,13 +12,23 @@ namespace huxiao::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(200);  // see TerminalListener
+}
+
 ApiListener::ApiListener(asio::any_io_executor executor, asio::ssl::context tls,
-                         HttpSessionContext context, std::size_t max_connections)
+                         HttpSessionContext context)
     : executor_(executor),
       tls_(std::move(tls)),
       context_(std::move(context)),
       acceptor_(executor),
-      max_connections_(max_connections) {}
+      backoff_(executor) {
+    const auto& a = context_.config;
+    gate_ = std::make_shared<ConnectionGate>(
+        "api", ConnectionLimits{static_cast<std::size_t>(a.max_unauthenticated),
+                                static_cast<std::size_t>(a.max_unauthenticated_per_address),
+                                static_cast<std::size_t>(a.max_connections)});
+}
 
 void ApiListener::open(const std::string& address, int port) {
     boost::system::error_code ec;
@@ -42,6 +52,7 @@ void ApiListener::stop() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
         boost::system::error_code ignored;
         self->acceptor_.close(ignored);
+        self->backoff_.cancel();
     });
 }
 
@@ -50,27 +61,40 @@ void ApiListener::accept() {
         asio::make_strand(executor_),
         [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
             if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-            if (!ec) {
-                if (*self->active_ >= self->max_connections_) {
-                    socket.close(ec);
-                } else {
-                    ++*self->active_;
-                    socket.set_option(tcp::no_delay(true), ec);
-                    auto executor = socket.get_executor();
-                    asio::co_spawn(
-                        executor, run_http_session(std::move(socket), self->tls_, self->context_),
-                        [active = self->active_](std::exception_ptr e) {
-                            --*active;
-                            if (e) {
-                                try {
-                                    std::rethrow_exception(e);
-                                } catch (const std::exception& ex) {
-                                    log_error("api", std::string("session failed: ") + ex.what());
-                                }
-                            }
-                        });
+            if (ec) {
+                const AcceptError kind = classify_accept_error(ec);
+                self->gate_->accept_failed(kind);
+                if (kind != AcceptError::other) {
+                    self->backoff_.expires_after(kAcceptBackoff);
+                    self->backoff_.async_wait([self](boost::system::error_code wec) {
+                        if (!wec && self->acceptor_.is_open()) self->accept();
+                    });
+                    return;
                 }
+                self->accept();
+                return;
             }
+            boost::system::error_code ignored;
+            const auto peer = socket.remote_endpoint(ignored);
+            auto slot = ignored ? nullptr : self->gate_->admit(peer.address().to_string());
+            if (!slot) {
+                socket.close(ignored);
+                self->accept();
+                return;
+            }
+            socket.set_option(tcp::no_delay(true), ignored);
+            auto executor = socket.get_executor();
+            asio::co_spawn(
+                executor,
+                run_http_session(std::move(socket), self->tls_, self->context_, std::move(slot)),
+                [](std::exception_ptr e) {
+                    if (!e) return;
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                        log_error("api", std::string("session failed: ") + ex.what());
+                    }
+                });
             self->accept();
         });
 }

@@ -1,12 +1,16 @@
 // Accepts HTTPS and WebSocket connections on `api_listener`; each gets its own
-// strand and an HttpSession coroutine.
+// strand and an HttpSession coroutine, once the listener's ConnectionGate has
+// a place for it (caps before authentication, overall and per source
+// address; max_connections once a valid token was shown). When the process is
+// out of file descriptors the accept loop waits a little instead of spinning.
 #pragma once
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "server/net/connection_gate.hpp"
 #include "server/sessions/http_session.hpp"
 
 namespace huxiao::net {
@@ -14,11 +18,12 @@ namespace huxiao::net {
 class ApiListener : public std::enable_shared_from_this<ApiListener> {
   public:
     ApiListener(boost::asio::any_io_executor executor, boost::asio::ssl::context tls,
-                HttpSessionContext context, std::size_t max_connections);
+                HttpSessionContext context);
     void open(const std::string& address, int port);  // throws naming the address
     void start();
     void stop();
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+    const ConnectionGate& gate() const { return *gate_; }
 
   private:
     void accept();
@@ -26,9 +31,8 @@ class ApiListener : public std::enable_shared_from_this<ApiListener> {
     boost::asio::ssl::context tls_;
     HttpSessionContext context_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    std::size_t max_connections_;
-    std::shared_ptr<std::atomic<std::size_t>> active_ =
-        std::make_shared<std::atomic<std::size_t>>(0);
+    boost::asio::steady_timer backoff_;
+    std::shared_ptr<ConnectionGate> gate_;
 };
 
 }  // namespace huxiao::net

@@ -1,18 +1,24 @@
 // Accepts terminal connections on `terminal_listener` and gives each its own
-// strand and TerminalSession, up to max_connections at once (further
-// connections are closed at accept: a bounded server beats a dead one).
+// strand and TerminalSession. Every connection must first get a place from
+// the listener's ConnectionGate (caps before authentication, overall and per
+// source address; max_connections after the hello); others are closed at
+// accept: a bounded server beats a dead one. When the process is out of file
+// descriptors the accept loop waits a little instead of spinning.
 #pragma once
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "server/net/connection_gate.hpp"
 #include "server/sessions/terminal_session.hpp"
 
 namespace huxiao::net {
+
+class TerminalRoster;
 
 class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
   public:
@@ -22,19 +28,27 @@ class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
     // Binds and listens; throws std::runtime_error naming the address.
     void open(const std::string& address, int port);
     void start();
-    void stop();  // stops accepting and asks every session to close
+    // Stops accepting; open sessions take no new alarms but still send the
+    // acks of alarms being committed.
+    void stop();
+    // Flushes and closes every session (TLS close_notify).
+    void close_sessions();
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-    std::size_t connections() const { return *active_; }
+    std::size_t connections() const { return gate_->authenticated() + gate_->unauthenticated(); }
+    const ConnectionGate& gate() const { return *gate_; }
 
   private:
     void accept();
+    template <typename F>
+    void for_each_session(F f);
 
     boost::asio::any_io_executor executor_;
     boost::asio::ssl::context tls_;
     TerminalSessionContext context_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    std::shared_ptr<std::atomic<std::size_t>> active_ =
-        std::make_shared<std::atomic<std::size_t>>(0);
+    boost::asio::steady_timer backoff_;
+    std::shared_ptr<ConnectionGate> gate_;
+    std::shared_ptr<TerminalRoster> roster_;
     std::mutex sessions_mutex_;
     std::vector<std::weak_ptr<TerminalSession>> sessions_;
 };

@@ -4,7 +4,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
+#include <vector>
 
 namespace huxiao::net {
 
@@ -14,14 +17,49 @@ namespace {
 void use(bool ok, const std::string& what, const std::filesystem::path& file) {
     if (!ok) throw std::runtime_error("cannot use " + what + " " + file.string());
 }
+
+// OpenSSL 3 takes 16 bytes of key name, 32 of HMAC key and 32 of AES key.
+constexpr std::size_t kTicketKeyBytes = 80;
+
+void load_ticket_key(SSL_CTX* ctx, const TlsOptions& options) {
+    const auto& file = options.session_ticket_key;
+    const std::string where = options.ticket_key_setting + ": " + file.string();
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error(where + ": cannot read the session ticket key");
+    std::vector<unsigned char> key((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+    if (key.size() != kTicketKeyBytes) {
+        throw std::runtime_error(where + ": a session ticket key file holds exactly " +
+                                 std::to_string(kTicketKeyBytes) + " random bytes (got " +
+                                 std::to_string(key.size()) + ")");
+    }
+    if (SSL_CTX_set_tlsext_ticket_keys(ctx, key.data(), static_cast<long>(key.size())) != 1) {
+        throw std::runtime_error(where + ": OpenSSL refused the session ticket key");
+    }
+    OPENSSL_cleanse(key.data(), key.size());
+}
 }  // namespace
 
+const char* const kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 ssl::context make_server_tls(const std::filesystem::path& cert, const std::filesystem::path& key,
-                             const std::optional<std::filesystem::path>& client_ca) {
+                             const std::optional<std::filesystem::path>& client_ca,
+                             const TlsOptions& options) {
     ssl::context ctx(ssl::context::tls_server);
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    SSL_CTX* native = ctx.native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::single_dh_use);
+    SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
+        throw std::runtime_error("OpenSSL refused the TLS 1.2 cipher list");
+    }
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(native, options.session_cache_size);
+    if (!options.session_ticket_key.empty()) load_ticket_key(native, options);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(cert.string(), ec);
     use(!ec, "certificate", cert);
@@ -36,6 +74,10 @@ ssl::context make_server_tls(const std::filesystem::path& cert, const std::files
         STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(client_ca->c_str());
         if (names) SSL_CTX_set_client_CA_list(ctx.native_handle(), names);
         ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+        // Without a session id context OpenSSL fails the handshake of every
+        // resumed session on a listener that verifies client certificates.
+        static constexpr unsigned char kContext[] = "huxiao-terminal";
+        SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
     }
     return ctx;
 }

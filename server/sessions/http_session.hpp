@@ -1,6 +1,12 @@
 // HttpSession: one TLS connection on the API listener. Reads HTTP/1.1
 // requests with size and time limits, hands WebSocket upgrades of /ws/unit
 // and /ws/console to a WsSession, and everything else to the ApiRouter.
+//
+// Deadlines (api_listener config): the TLS handshake; each request's headers
+// from its first byte (slowloris); its body; the keep-alive wait between
+// requests. The connection holds an unauthenticated place of the listener's
+// ConnectionGate until a request carries a valid token (or a WebSocket
+// authenticates).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -10,6 +16,9 @@
 #include <memory>
 #include <string>
 
+#include "common/config/config.hpp"
+#include "server/net/connection_gate.hpp"
+
 namespace huxiao {
 
 class ApiRouter;
@@ -17,6 +26,7 @@ class TokenAuthenticator;
 class WsChannel;
 
 struct HttpSessionContext {
+    const ApiListenerConfig& config;
     ApiRouter& router;
     TokenAuthenticator& auth;
     // Makes the channel for a WebSocket path, or null for an unknown path.
@@ -25,6 +35,7 @@ struct HttpSessionContext {
 
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket,
                                               boost::asio::ssl::context& tls,
-                                              HttpSessionContext ctx);
+                                              HttpSessionContext ctx,
+                                              std::shared_ptr<net::ConnectionGate::Slot> slot);
 
 }  // namespace huxiao

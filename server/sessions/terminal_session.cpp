@@ -13,6 +13,7 @@
 #include "server/app/clock.hpp"
 #include "server/app/dispatcher.hpp"
 #include "server/app/log.hpp"
+#include "server/net/terminal_roster.hpp"
 #include "server/net/tls.hpp"
 
 namespace huxiao {
@@ -28,10 +29,13 @@ constexpr std::size_t kMaxOutbox = 1024;  // frames; a terminal that reads nothi
 }  // namespace
 
 TerminalSession::TerminalSession(asio::ip::tcp::socket socket, asio::ssl::context& tls,
-                                 TerminalSessionContext context, std::shared_ptr<void> slot)
+                                 TerminalSessionContext context,
+                                 std::shared_ptr<net::ConnectionGate::Slot> slot,
+                                 std::shared_ptr<net::TerminalRoster> roster)
     : stream_(std::move(socket), tls),
       ctx_(context),
-      connection_slot_(std::move(slot)),
+      slot_(std::move(slot)),
+      roster_(std::move(roster)),
       deadline_(stream_.get_executor()),
       write_signal_(stream_.get_executor()),
       rate_(context.config.terminal_listener.max_frames_per_s,
@@ -57,13 +61,21 @@ void TerminalSession::send(std::string frame) {
                });
 }
 
-void TerminalSession::stop() {
+void TerminalSession::drain() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->draining_ = true; });
+}
+
+void TerminalSession::close() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
-        // Stop reading; the writer flushes what is queued, then closes.
+        // The writer flushes what is queued, stops the reader and closes with
+        // close_notify. A session still in its handshake is just closed.
+        self->draining_ = true;
+        if (self->stage_ == net::TimeoutStage::handshake) {
+            self->close_socket();
+            return;
+        }
         self->closing_ = true;
         self->write_signal_.cancel();
-        boost::system::error_code ignored;
-        self->stream_.next_layer().cancel(ignored);
     });
 }
 
@@ -86,7 +98,9 @@ void TerminalSession::queue(std::string frame) {
     write_signal_.cancel();
 }
 
-void TerminalSession::arm_deadline(std::chrono::steady_clock::duration d) {
+void TerminalSession::arm_deadline(std::chrono::steady_clock::duration d,
+                                   std::optional<net::TimeoutStage> stage) {
+    stage_ = stage;
     deadline_.expires_after(d);
 }
 
@@ -104,6 +118,7 @@ asio::awaitable<void> TerminalSession::watchdog(
     while (stream_.next_layer().is_open()) {
         co_await deadline_.async_wait(use_tuple);
         if (deadline_.expiry() <= std::chrono::steady_clock::now()) {
+            if (stage_) slot_->timed_out(*stage_);
             close_socket();
             co_return;
         }
@@ -126,8 +141,11 @@ asio::awaitable<void> TerminalSession::write_loop(
         co_await write_signal_.async_wait(use_tuple);
     }
     if (stream_.next_layer().is_open()) {
-        // A closing handshake, bounded by the watchdog; it also gives the
-        // peer time to read our last frames before the socket goes.
+        // Stop the reader (no write is pending now), then the closing
+        // handshake, bounded by the watchdog; it also gives the peer time to
+        // read our last frames before the socket goes.
+        boost::system::error_code ignored;
+        stream_.next_layer().cancel(ignored);
         arm_deadline(std::chrono::seconds(2));
         co_await stream_.async_shutdown(use_tuple);
     }
@@ -137,17 +155,18 @@ asio::awaitable<void> TerminalSession::write_loop(
 asio::awaitable<void> TerminalSession::run() {
     auto self = shared_from_this();
     const auto& cfg = ctx_.config.terminal_listener;
-    arm_deadline(std::chrono::seconds(cfg.hello_timeout_s));
+    arm_deadline(std::chrono::seconds(cfg.handshake_timeout_s), net::TimeoutStage::handshake);
     asio::co_spawn(stream_.get_executor(), watchdog(self), asio::detached);
 
     auto [hs_ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
-    if (hs_ec) {
+    if (hs_ec || closing_) {
         // Missing, foreign or expired certificates end here, with a TLS alert
         // that tells the terminal why.
         log_info("terminal", "TLS handshake from " + peer_ + " refused: " + hs_ec.message());
         close_socket();
         co_return;
     }
+    arm_deadline(std::chrono::seconds(cfg.hello_timeout_s), net::TimeoutStage::hello);
     asio::co_spawn(stream_.get_executor(), write_loop(self), asio::detached);
 
     if (co_await await_hello()) {
@@ -172,6 +191,7 @@ asio::awaitable<void> TerminalSession::run() {
     }
     if (online_) {
         ctx_.dispatcher.terminal_offline(self, school_);
+        roster_->leave(terminal_id_, this);
         log_info("terminal", terminal_id_ + " disconnected");
     }
     closing_ = true;
@@ -225,9 +245,19 @@ asio::awaitable<bool> TerminalSession::await_hello() {
                 "hello names \"" + hello->terminal + "\" but the certificate is \"" + *cn + "\"");
             co_return false;
         }
+        if (!slot_->authenticate()) {
+            send_error_and_close(ErrorCode::unavailable,
+                                 "the server holds max_connections terminal sessions; retry later");
+            co_return false;
+        }
         terminal_id_ = *cn;
         school_ = known->school;
         online_ = true;
+        for (auto& old : roster_->join(terminal_id_, shared_from_this())) {
+            log_info("terminal",
+                     terminal_id_ + ": a new session from " + peer_ + " replaces an older one");
+            old->close();
+        }
         queue(terminal::encode_welcome(system_now(), ctx_.config.supervision.heartbeat_s));
         ctx_.dispatcher.terminal_online(shared_from_this(), school_);
         log_info("terminal", terminal_id_ + " online from " + peer_ +
@@ -253,6 +283,18 @@ void TerminalSession::handle_line(std::string_view line) {
     }
     bad_in_a_row_ = 0;
     auto& frame = std::get<terminal::Frame>(decoded);
+    if (draining_ && !std::holds_alternative<terminal::Heartbeat>(frame)) {
+        // Not taken at all (no record, no dispatch): the terminal retries
+        // with the same id, here after the restart or at another server.
+        const auto* alarm = std::get_if<terminal::Alarm>(&frame);
+        const auto* cancel = std::get_if<terminal::Cancel>(&frame);
+        queue(terminal::encode_error({ErrorCode::unavailable,
+                                      "the server is shutting down; retry with the same id",
+                                      alarm    ? std::optional(alarm->id)
+                                      : cancel ? std::optional(cancel->id)
+                                               : std::nullopt}));
+        return;
+    }
     if (auto* alarm = std::get_if<terminal::Alarm>(&frame)) {
         ctx_.dispatcher.alarm(shared_from_this(), school_, std::move(*alarm), now);
     } else if (auto* hb = std::get_if<terminal::Heartbeat>(&frame)) {

@@ -3,10 +3,18 @@
 // calls on the Dispatcher, and writes whatever it is sent through one queue.
 // It holds no dispatch state.
 //
-// Life of a session: TLS handshake (the terminal CA's signature is checked by
-// OpenSSL), `hello` within hello_timeout_s naming the certificate's CN,
-// `welcome`, then frames until the peer leaves, goes silent for
-// missed_heartbeats heartbeats, or breaks a rule that closes the connection.
+// Life of a session: TLS handshake within handshake_timeout_s (the terminal
+// CA's signature is checked by OpenSSL), `hello` within hello_timeout_s naming
+// the certificate's CN, `welcome`, then frames until the peer leaves, goes
+// silent for missed_heartbeats heartbeats, or breaks a rule that closes the
+// connection. Until the hello is accepted the session holds an
+// unauthenticated place of the listener's ConnectionGate; after it, an
+// authenticated one and a place in the TerminalRoster of its terminal id.
+//
+// Shutdown (contract §1) comes in two steps: drain() answers new alarms
+// `unavailable` (the terminal retries elsewhere) while acks of alarms already
+// committing still go out; close() then writes what is queued, sends TLS
+// close_notify and closes.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -22,10 +30,14 @@
 #include "common/util/token_bucket.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/terminal_port.hpp"
+#include "server/net/connection_gate.hpp"
 
 namespace huxiao {
 
 class Dispatcher;
+namespace net {
+class TerminalRoster;
+}
 
 struct TerminalSessionContext {
     const Config& config;
@@ -39,14 +51,17 @@ class TerminalSession final : public TerminalPort,
     using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
     TerminalSession(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,
-                    TerminalSessionContext context, std::shared_ptr<void> connection_slot);
+                    TerminalSessionContext context,
+                    std::shared_ptr<net::ConnectionGate::Slot> connection_slot,
+                    std::shared_ptr<net::TerminalRoster> roster);
     ~TerminalSession() override;
 
     void start();
     void send(std::string frame) override;  // thread-safe
     const std::string& terminal_id() const override { return terminal_id_; }
-    void stop();             // thread-safe
     void revoke() override;  // thread-safe
+    void drain();  // thread-safe: new alarms and cancels are answered `unavailable`
+    void close();  // thread-safe: flush the outbox, TLS close_notify, close
 
   private:
     boost::asio::awaitable<void> run();
@@ -59,12 +74,15 @@ class TerminalSession final : public TerminalPort,
     void send_error_and_close(terminal::ErrorCode code, std::string message,
                               std::optional<std::string> ref = std::nullopt);
     void queue(std::string frame);
-    void arm_deadline(std::chrono::steady_clock::duration d);
+    void arm_deadline(std::chrono::steady_clock::duration d,
+                      std::optional<net::TimeoutStage> stage = std::nullopt);
 
     Stream stream_;
     TerminalSessionContext ctx_;
-    std::shared_ptr<void>
-        connection_slot_;  // released with the session: frees a max_connections place
+    // Released with the session: frees its place in the listener's budget.
+    std::shared_ptr<net::ConnectionGate::Slot> slot_;
+    std::shared_ptr<net::TerminalRoster> roster_;
+    std::optional<net::TimeoutStage> stage_;  // what the running deadline bounds, for metrics
     boost::asio::steady_timer deadline_;
     boost::asio::steady_timer write_signal_;
     std::deque<std::string> outbox_;
@@ -74,7 +92,8 @@ class TerminalSession final : public TerminalPort,
     std::string peer_;
     TokenBucket rate_;
     int bad_in_a_row_ = 0;
-    bool closing_ = false;  // no more reads; close once the outbox is written
+    bool closing_ = false;   // no more reads; close once the outbox is written
+    bool draining_ = false;  // the server is shutting down: take no new alarms
     bool online_ = false;
 };
 

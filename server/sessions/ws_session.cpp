@@ -43,6 +43,7 @@ struct WsSession::Impl {
     std::unique_ptr<WsChannel> channel;
     TokenAuthenticator& auth;
     std::size_t max_queued;
+    WsAdmission admission;
     asio::steady_timer write_signal;
     std::deque<std::shared_ptr<const std::string>> outbox;
     std::size_t outbox_bytes = 0;
@@ -54,11 +55,12 @@ struct WsSession::Impl {
     bool revoked = false;
 
     Impl(TlsStream stream, std::unique_ptr<WsChannel> c, TokenAuthenticator& a,
-         std::size_t max_bytes, std::size_t queued)
+         std::size_t max_bytes, std::size_t queued, WsAdmission adm)
         : ws(std::move(stream)),
           channel(std::move(c)),
           auth(a),
           max_queued(queued),
+          admission(std::move(adm)),
           write_signal(ws.get_executor()) {
         ws.read_message_max(max_bytes);
         write_signal.expires_at(std::chrono::steady_clock::time_point::max());
@@ -94,9 +96,9 @@ struct WsSession::Impl {
 };
 
 WsSession::WsSession(TlsStream stream, std::unique_ptr<WsChannel> channel, TokenAuthenticator& auth,
-                     std::size_t max_message_bytes, std::size_t max_queued)
+                     std::size_t max_message_bytes, std::size_t max_queued, WsAdmission admission)
     : impl_(std::make_unique<Impl>(std::move(stream), std::move(channel), auth, max_message_bytes,
-                                   max_queued)) {}
+                                   max_queued, std::move(admission))) {}
 
 WsSession::~WsSession() = default;
 
@@ -158,7 +160,10 @@ asio::awaitable<void> write_loop([[maybe_unused]] std::shared_ptr<WsSession> sel
 asio::awaitable<void> WsSession::run(const Request& request) {
     auto self = shared_from_this();
     Impl& s = *impl_;
-    s.ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = s.admission.idle_timeout;
+    timeouts.keep_alive_pings = true;  // a live peer answers them; a silent one is closed
+    s.ws.set_option(timeouts);
     s.ws.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "huxiaod"); }));
     std::optional<std::string> token;
@@ -175,7 +180,9 @@ asio::awaitable<void> WsSession::run(const Request& request) {
         // carries the token, within 5 s.
         asio::steady_timer auth_deadline(s.ws.get_executor(), std::chrono::seconds(5));
         auth_deadline.async_wait([&s](boost::system::error_code ec) {
-            if (!ec) beast::get_lowest_layer(s.ws).close();
+            if (ec) return;
+            s.admission.auth_timed_out();
+            beast::get_lowest_layer(s.ws).close();
         });
         auto [ec, n] = co_await s.ws.async_read(buffer, use_tuple);
         auth_deadline.cancel();
@@ -208,6 +215,12 @@ asio::awaitable<void> WsSession::run(const Request& request) {
     }
     if (!s.channel->allowed(*who)) {
         s.queue(error_text("forbidden", "role " + who->role + " may not use this endpoint"));
+        s.closing = true;
+        s.write_signal.cancel();
+        co_return;
+    }
+    if (!s.admission.authenticated()) {
+        s.queue(error_text("unavailable", "the server holds its maximum of connections"));
         s.closing = true;
         s.write_signal.cancel();
         co_return;

@@ -15,7 +15,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,13 +28,23 @@ namespace huxiao {
 
 class TokenAuthenticator;
 
+// How a WebSocket takes part in its listener's connection budget: it calls
+// `authenticated` once the token is good (false: no place left, refused) and
+// `auth_timed_out` when no `auth` message came in time. Silence for
+// idle_timeout (pings at half of it) closes the connection.
+struct WsAdmission {
+    std::function<bool()> authenticated = [] { return true; };
+    std::function<void()> auth_timed_out = [] {};
+    std::chrono::seconds idle_timeout{60};
+};
+
 class WsSession final : public WsPeer, public std::enable_shared_from_this<WsSession> {
   public:
     using TlsStream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
     WsSession(TlsStream stream, std::unique_ptr<WsChannel> channel, TokenAuthenticator& auth,
-              std::size_t max_message_bytes, std::size_t max_queued);
+              std::size_t max_message_bytes, std::size_t max_queued, WsAdmission admission = {});
     ~WsSession() override;
 
     // Accepts the upgrade `request` and runs until the socket closes.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,8 +60,9 @@ nlohmann::json test_config(const std::string& database_url, const CertFactory& c
     };
 }
 
-ServerProcess::ServerProcess(const nlohmann::json& config, const std::filesystem::path& dir)
-    : dir_(dir), config_path_(dir / "huxiao.json") {
+ServerProcess::ServerProcess(const nlohmann::json& config, const std::filesystem::path& dir,
+                             int max_open_files)
+    : dir_(dir), config_path_(dir / "huxiao.json"), max_open_files_(max_open_files) {
     std::filesystem::create_directories(dir_);
     std::ofstream(config_path_) << config.dump(2);
     start();
@@ -81,6 +83,11 @@ void ServerProcess::start() {
         const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         ::dup2(err, 2);
         ::close(out[0]);
+        if (max_open_files_ > 0) {
+            const rlimit limit{static_cast<rlim_t>(max_open_files_),
+                               static_cast<rlim_t>(max_open_files_)};
+            ::setrlimit(RLIMIT_NOFILE, &limit);
+        }
         ::execl(HUXIAOD_PATH, HUXIAOD_PATH, "serve", "--config", config_path_.c_str(), nullptr);
         ::_exit(127);
     }

@@ -20,7 +20,9 @@ class ServerProcess {
   public:
     // Writes `config` to `dir`/huxiao.json and starts `huxiaod serve`.
     // Throws (with the server's stderr) when it does not come up.
-    ServerProcess(const nlohmann::json& config, const std::filesystem::path& dir);
+    // `max_open_files` > 0 sets RLIMIT_NOFILE (soft and hard) for the server.
+    ServerProcess(const nlohmann::json& config, const std::filesystem::path& dir,
+                  int max_open_files = 0);
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
@@ -38,6 +40,7 @@ class ServerProcess {
     std::filesystem::path dir_;
     std::filesystem::path config_path_;
     pid_t pid_ = -1;
+    int max_open_files_ = 0;
     int stdout_fd_ = -1;
     int terminal_port_ = 0;
     int api_port_ = 0;

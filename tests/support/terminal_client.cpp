@@ -1,5 +1,7 @@
 #include "tests/support/terminal_client.hpp"
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +23,7 @@ struct TerminalClient::Impl {
     std::string buffer;
     std::deque<nlohmann::json> skipped;  // frames passed over by read_frame_of_type
     int port;
+    boost::system::error_code close_error;  // what wait_closed saw
 
     // Runs the io_context until `done` or the timeout; cancels on timeout.
     bool run_until(bool& done, std::chrono::milliseconds timeout) {
@@ -167,9 +170,70 @@ bool TerminalClient::wait_closed(std::chrono::milliseconds timeout) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             until - std::chrono::steady_clock::now());
         if (!impl_->run_until(done, left)) return false;
-        if (ec) return true;  // EOF, TLS close or reset: closed
+        if (ec) {  // EOF, TLS close or reset: closed
+            impl_->close_error = ec;
+            return true;
+        }
     }
     return false;
+}
+
+}  // namespace huxiao::test
+
+namespace huxiao::test {
+
+bool TerminalClient::closed_cleanly() const {
+    // Asio reports a received close_notify as eof, a bare TCP close as
+    // stream_truncated.
+    return impl_->close_error == asio::error::eof;
+}
+
+void TerminalClient::set_tls_versions(int min_version, int max_version) {
+    SSL* ssl = impl_->stream->native_handle();
+    if (min_version) SSL_set_min_proto_version(ssl, min_version);
+    if (max_version) SSL_set_max_proto_version(ssl, max_version);
+}
+
+void TerminalClient::allow_legacy_tls() {
+    SSL* ssl = impl_->stream->native_handle();
+    SSL_set_security_level(ssl, 0);
+    SSL_set_cipher_list(ssl, "DEFAULT:@SECLEVEL=0");
+}
+
+void TerminalClient::disable_session_tickets() {
+    SSL_set_options(impl_->stream->native_handle(), SSL_OP_NO_TICKET);
+}
+
+void TerminalClient::resume(const std::string& session) {
+    const auto* data = reinterpret_cast<const unsigned char*>(session.data());
+    SSL_SESSION* s = d2i_SSL_SESSION(nullptr, &data, static_cast<long>(session.size()));
+    if (!s) throw std::runtime_error("resume: not a DER-encoded TLS session");
+    SSL_set_session(impl_->stream->native_handle(), s);
+    SSL_SESSION_free(s);
+}
+
+std::string TerminalClient::session() const {
+    SSL_SESSION* s = SSL_get1_session(impl_->stream->native_handle());
+    if (!s) return {};
+    std::string der;
+    if (SSL_SESSION_is_resumable(s)) {
+        const int n = i2d_SSL_SESSION(s, nullptr);
+        if (n > 0) {
+            der.resize(static_cast<std::size_t>(n));
+            auto* out = reinterpret_cast<unsigned char*>(der.data());
+            i2d_SSL_SESSION(s, &out);
+        }
+    }
+    SSL_SESSION_free(s);
+    return der;
+}
+
+bool TerminalClient::resumed() const {
+    return SSL_session_reused(impl_->stream->native_handle()) == 1;
+}
+
+std::string TerminalClient::protocol() const {
+    return SSL_get_version(impl_->stream->native_handle());
 }
 
 }  // namespace huxiao::test

@@ -37,6 +37,23 @@ class TerminalClient {
         const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // True when the server closes the connection (EOF or error) within timeout.
     bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // After wait_closed: whether the server sent TLS close_notify first.
+    bool closed_cleanly() const;
+
+    // TLS knobs for tests of the TLS policy; call before connect().
+    // Versions as OpenSSL's TLS1_2_VERSION etc.; 0 leaves the library default.
+    void set_tls_versions(int min_version, int max_version);
+    // Lets the client offer TLS 1.0/1.1 (OpenSSL's security level 0).
+    void allow_legacy_tls();
+    // Without tickets a TLS 1.2 session resumes from the server's session cache.
+    void disable_session_tickets();
+    // Offers `session` (from session() of an earlier connection) on connect().
+    void resume(const std::string& session);
+
+    // After connect(): the session, DER-encoded, for resume() (empty if none).
+    std::string session() const;
+    bool resumed() const;
+    std::string protocol() const;  // "TLSv1.2", "TLSv1.3"
 
   private:
     std::optional<nlohmann::json> read_new_frame(std::chrono::milliseconds timeout);

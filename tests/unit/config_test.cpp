@@ -93,6 +93,48 @@ TEST(Config, ExtensionDefaults) {
     EXPECT_EQ(c.terminal_listener.max_frames_per_s, 20);
 }
 
+TEST(Config, ConnectionLimitDefaults) {
+    const Config c = parse(minimal());
+    const auto& t = c.terminal_listener;
+    EXPECT_EQ(t.max_unauthenticated, 2000);
+    EXPECT_EQ(t.max_unauthenticated_per_address, 32);
+    EXPECT_EQ(t.handshake_timeout_s, 5);
+    EXPECT_EQ(t.max_sessions_per_terminal, 2);
+    EXPECT_TRUE(t.session_ticket_key.empty());
+    const auto& a = c.api_listener;
+    EXPECT_EQ(a.max_connections, 4096);
+    EXPECT_EQ(a.max_unauthenticated, 1024);
+    EXPECT_EQ(a.max_unauthenticated_per_address, 64);
+    EXPECT_EQ(a.handshake_timeout_s, 5);
+    EXPECT_EQ(a.header_timeout_s, 10);
+    EXPECT_EQ(a.body_timeout_s, 30);
+    EXPECT_EQ(a.idle_timeout_s, 60);
+    EXPECT_EQ(a.ws_idle_timeout_s, 60);
+    EXPECT_TRUE(a.session_ticket_key.empty());
+}
+
+TEST(Config, ConnectionLimitsAreReadAndChecked) {
+    json doc = minimal();
+    doc["terminal_listener"]["max_unauthenticated_per_address"] = 4;
+    doc["terminal_listener"]["session_ticket_key"] = "keys/ticket.key";
+    doc["api_listener"]["header_timeout_s"] = 3;
+    doc["api_listener"]["session_ticket_key"] = "/var/lib/huxiao/ticket.key";
+    const Config c = parse(doc);
+    EXPECT_EQ(c.terminal_listener.max_unauthenticated_per_address, 4);
+    EXPECT_EQ(c.terminal_listener.session_ticket_key, kBase / "keys/ticket.key");
+    EXPECT_EQ(c.api_listener.header_timeout_s, 3);
+    EXPECT_EQ(c.api_listener.session_ticket_key, "/var/lib/huxiao/ticket.key");
+
+    EXPECT_EQ(error_of(with(minimal(), "/api_listener/idle_timeout_s", 0)),
+              "api_listener.idle_timeout_s: must be an integer between 1 and 86400");
+    EXPECT_EQ(error_of(with(minimal(), "/terminal_listener/max_sessions_per_terminal", 0)),
+              "terminal_listener.max_sessions_per_terminal: must be an integer between 1 and 100");
+    EXPECT_EQ(error_of(with(minimal(), "/api_listener/max_unauthenticated", "many")),
+              "api_listener.max_unauthenticated: must be an integer between 1 and 1000000");
+    EXPECT_EQ(error_of(with(minimal(), "/terminal_listener/session_ticket_key", "")),
+              "terminal_listener.session_ticket_key: must be a non-empty string");
+}
+
 TEST(Config, EmptySectionsKeepTheirDefaults) {
     json doc = minimal();
     doc["dispatch"] = json::object();
