@@ -1,5 +1,6 @@
 // huxiao-bench: load generator for huxiaod's terminal listener (contract §1,
 // "huxiao-bench"). See docs/performance.md and bench/ingest.sh.
+#include <boost/asio/ip/address.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "tools/bench/dispatch.hpp"
+#include "tools/bench/flood.hpp"
 #include "tools/bench/load.hpp"
 #include "tools/bench/make_certs.hpp"
 #include "tools/bench/pgbench_log.hpp"
@@ -36,6 +38,15 @@ constexpr const char* kUsage = R"(usage:
       --warmup S [2]  --duration S [20]  --drain S [15]  --threads 1|2 [1]
       --kind KIND [medical]  --host ADDR [127.0.0.1]
       --prefix T-B  --school-prefix S-B
+
+  huxiao-bench flood --port P [--api] [options]
+      Junk connections against one listener from one source address
+      (bench/flood.sh): N slots, round robin idle TCP, half-open TLS, and a
+      byte a minute (HTTP headers over TLS with --api, else a ClientHello).
+      A slot the server closes reconnects after --reconnect S. Prints one
+      JSON line: connects, closes by the server, most held at once.
+      --connections N [10000]  --duration S [30]  --reconnect S [1]
+      --from ADDR [127.0.0.2]  --host ADDR [127.0.0.1]  --slow-byte S [60]
 
   huxiao-bench --port PORT --ca FILE --certs DIR --terminals N [options]
       Opens N mutual-TLS terminal connections (ids PREFIX0001...), sends hello,
@@ -141,10 +152,68 @@ static int dispatch_main(const std::vector<std::string>& args) {
     }
 }
 
+static int flood_main(const std::vector<std::string>& args) {
+    using namespace huxiao::bench;
+    FloodOptions o;
+    try {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            const auto value = [&]() -> const std::string& {
+                if (i + 1 >= args.size()) usage_error(a + " needs a value");
+                return args[++i];
+            };
+            if (a == "--host")
+                o.host = value();
+            else if (a == "--port")
+                o.port = std::stoi(value());
+            else if (a == "--from")
+                o.from = value();
+            else if (a == "--api")
+                o.api = true;
+            else if (a == "--connections")
+                o.connections = std::stoi(value());
+            else if (a == "--duration")
+                o.duration_s = std::stod(value());
+            else if (a == "--reconnect")
+                o.reconnect_s = std::stod(value());
+            else if (a == "--slow-byte")
+                o.slow_byte_s = std::stod(value());
+            else
+                usage_error("flood: unknown argument " + a);
+        }
+    } catch (const std::logic_error&) {
+        usage_error("a numeric option has a value that is not a number");
+    }
+    // Bounded on purpose: this is a benchmark for loopback, not a weapon.
+    if (o.port < 1 || o.port > 65535 || o.connections < 1 || o.connections > 20000 ||
+        o.duration_s <= 0 || o.duration_s > 600 || o.reconnect_s < 0.01 || o.slow_byte_s <= 0) {
+        usage_error(
+            "flood: --port 1-65535, --connections 1-20000, --duration up to 600 s, --reconnect at "
+            "least 0.01 s");
+    }
+    for (const std::string* address : {&o.host, &o.from}) {
+        boost::system::error_code ec;
+        const auto ip = boost::asio::ip::make_address(*address, ec);
+        if (ec || !ip.is_loopback())
+            usage_error("flood: --host and --from must be loopback addresses");
+    }
+    try {
+        const FloodResult result = run_flood(o);
+        std::cout << result.to_json(o) << std::endl;
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "huxiao-bench: %s\n", e.what());
+        return 1;
+    }
+}
+
 int main(int argc, char** argv) {
     using namespace huxiao::bench;
     if (argc > 1 && std::string(argv[1]) == "dispatch") {
         return dispatch_main(std::vector<std::string>(argv + 2, argv + argc));
+    }
+    if (argc > 1 && std::string(argv[1]) == "flood") {
+        return flood_main(std::vector<std::string>(argv + 2, argv + argc));
     }
     LoadOptions o;
     int units = 0;
