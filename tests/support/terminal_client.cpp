@@ -170,6 +170,8 @@ bool TerminalClient::wait_closed(std::chrono::milliseconds timeout) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             until - std::chrono::steady_clock::now());
         if (!impl_->run_until(done, left)) return false;
+        // Our own cancel at the timeout is not a close by the server.
+        if (ec == asio::error::operation_aborted) return false;
         if (ec) {  // EOF, TLS close or reset: closed
             impl_->close_error = ec;
             return true;
