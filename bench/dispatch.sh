@@ -94,9 +94,11 @@ cat >"$OUT/huxiao.json" <<JSON
   "database": { "url": "$DB_URL", "pool_size": $POOL_SIZE },
   "terminal_listener": {
     "address": "127.0.0.1", "port": 0,
-    "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt"
+    "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt",
+    "max_unauthenticated_per_address": 2000
   },
-  "api_listener": { "address": "127.0.0.1", "port": 0, "cert": "certs/server.crt", "key": "certs/server.key" },
+  "api_listener": { "address": "127.0.0.1", "port": 0, "cert": "certs/server.crt", "key": "certs/server.key",
+                    "max_unauthenticated_per_address": 1024 },
   "dispatch": { "repeat_window_s": 0, "unit_stale_s": 3600 },
   "log": { "level": "warn", "format": "text" }
 }

@@ -23,7 +23,11 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_JUNK [10000]  BENCH_RECONNECT [1]  BENCH_RATE [50]  BENCH_WARMUP [2]
-#   BENCH_DURATION [20]  BENCH_TERMINALS [500]  BENCH_UNITS [200]
+#   BENCH_DURATION [20]  BENCH_TERMINALS [200]  BENCH_UNITS [100]
+#   BENCH_PER_ADDRESS [256]  max_unauthenticated_per_address of both listeners:
+#                the real clients connect all at once from 127.0.0.1, so it
+#                must exceed BENCH_TERMINALS (the defaults, 32 and 64, would
+#                refuse part of that burst; refused terminals retry)
 #   BENCH_POOL_SIZE [4]  BENCH_JOBS [2]
 #   BENCH_OUT   where results go [.local/bench/flood-YYYYmmdd-HHMMSS]
 #   BENCH_NO_BUILD=1  use the build as it is
@@ -44,12 +48,13 @@ cd "$HUXIAO_ROOT"
 RATE=${BENCH_RATE:-50}
 WARMUP=${BENCH_WARMUP:-2}
 DURATION=${BENCH_DURATION:-20}
-TERMINALS=${BENCH_TERMINALS:-500}
-UNITS=${BENCH_UNITS:-200}
+TERMINALS=${BENCH_TERMINALS:-200}
+UNITS=${BENCH_UNITS:-100}
 POOL_SIZE=${BENCH_POOL_SIZE:-4}
 JOBS=${BENCH_JOBS:-2}
 OUT=${BENCH_OUT:-$HUXIAO_ROOT/.local/bench/flood-$(date -u +%Y%m%d-%H%M%S)}
 JUNK=${BENCH_JUNK:-10000}
+PER_ADDRESS=${BENCH_PER_ADDRESS:-256}
 RECONNECT=${BENCH_RECONNECT:-1}
 DB=huxiao_bench_flood
 BUILD=${BENCH_BUILD:-$HUXIAO_ROOT/build/release}
@@ -58,7 +63,7 @@ BENCH_BIN=$BUILD/tools/bench/huxiao-bench
 PG_BIN=/usr/lib/postgresql/15/bin
 [[ -x "$PG_BIN/psql" ]] || PG_BIN=$(dirname "$(command -v psql)")
 
-for v in "$WARMUP" "$DURATION" "$TERMINALS" "$UNITS" "$POOL_SIZE" "$JUNK"; do
+for v in "$WARMUP" "$DURATION" "$TERMINALS" "$UNITS" "$POOL_SIZE" "$JUNK" "$PER_ADDRESS"; do
   [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_WARMUP, BENCH_DURATION, BENCH_TERMINALS, BENCH_UNITS, BENCH_POOL_SIZE, BENCH_JUNK take whole numbers (got '$v')"
 done
 ((JUNK <= 20000)) || die "BENCH_JUNK is at most 20000"
@@ -97,9 +102,11 @@ cat >"$OUT/huxiao.json" <<JSON
   "database": { "url": "$DB_URL", "pool_size": $POOL_SIZE },
   "terminal_listener": {
     "address": "127.0.0.1", "port": 0,
-    "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt"
+    "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt",
+    "max_unauthenticated_per_address": $PER_ADDRESS
   },
-  "api_listener": { "address": "127.0.0.1", "port": 0, "cert": "certs/server.crt", "key": "certs/server.key" },
+  "api_listener": { "address": "127.0.0.1", "port": 0, "cert": "certs/server.crt", "key": "certs/server.key",
+                    "max_unauthenticated_per_address": $PER_ADDRESS },
   "dispatch": { "repeat_window_s": 0, "unit_stale_s": 3600 },
   "log": { "level": "warn", "format": "text" }
 }
@@ -145,7 +152,7 @@ API_PORT=$(bench_listener_port api "$SERVER_PID")
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common server sql 2>/dev/null || echo ' (+ uncommitted changes in common/ server/ sql/)')"
   echo "cpus: $(nproc)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "postgres: $(admin -Atc "SELECT current_setting('server_version') || ', synchronous_commit ' || current_setting('synchronous_commit') || ', fsync ' || current_setting('fsync')")"
-  echo "huxiaod: pool_size $POOL_SIZE, log warn, dispatch.repeat_window_s 0, unit_stale_s 3600, connection limits at their defaults"
+  echo "huxiaod: pool_size $POOL_SIZE, log warn, dispatch.repeat_window_s 0, unit_stale_s 3600, max_unauthenticated_per_address $PER_ADDRESS, other connection limits at their defaults"
   echo "load: $TERMINALS terminals, $UNITS units, $RATE alarms/s, warmup ${WARMUP}s, measured ${DURATION}s"
   echo "flood: $JUNK junk connections from 127.0.0.2 against each listener, reconnect after ${RECONNECT}s"
 } | tee "$OUT/environment.txt" >&2

@@ -104,7 +104,7 @@ cat >"$OUT/huxiao.json" <<JSON
   "terminal_listener": {
     "address": "127.0.0.1", "port": 0,
     "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt",
-    "max_frames_per_s": 10000
+    "max_frames_per_s": 10000, "max_unauthenticated_per_address": 2000
   },
   "api_listener": { "address": "127.0.0.1", "port": 0, "cert": "certs/server.crt", "key": "certs/server.key" },
   "log": { "level": "warn", "format": "text" }
