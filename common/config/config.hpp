@@ -36,7 +36,10 @@ struct TerminalListenerConfig {
     // has authenticated. max_connections counts sessions past hello; the
     // connections still in TLS or waiting for hello have their own budget.
     int max_unauthenticated = 2000;
-    int max_unauthenticated_per_address = 32;
+    // Per address: high enough for the schools behind one carrier NAT that
+    // reconnect together after an outage, low enough that one address cannot
+    // take the whole budget.
+    int max_unauthenticated_per_address = 256;
     int handshake_timeout_s = 5;
     int max_sessions_per_terminal = 2;  // a further session replaces the oldest
     // 80 bytes shared by the servers a terminal may resume with; empty: a

@@ -97,7 +97,7 @@ TEST(Config, ConnectionLimitDefaults) {
     const Config c = parse(minimal());
     const auto& t = c.terminal_listener;
     EXPECT_EQ(t.max_unauthenticated, 2000);
-    EXPECT_EQ(t.max_unauthenticated_per_address, 32);
+    EXPECT_EQ(t.max_unauthenticated_per_address, 256);
     EXPECT_EQ(t.handshake_timeout_s, 5);
     EXPECT_EQ(t.max_sessions_per_terminal, 2);
     EXPECT_TRUE(t.session_ticket_key.empty());
