@@ -58,9 +58,14 @@ Decoded decode(std::string_view text, const Sender& sender) {
     auto incident = text_field(m, "incident");
     if (!incident) return bad("field \"incident\" is required", ref);
     if (incident->size() > 64) return bad("field \"incident\" is not an incident id", ref);
-    for (const char* name : {"reason", "note", "text", "unit"}) {
-        if (auto f = text_field(m, name); f && f->size() > kMaxTextField)
+    for (const char* name : {"incident", "reason", "note", "text", "unit"}) {
+        const auto f = text_field(m, name);
+        if (f && f->size() > kMaxTextField)
             return bad("field \"" + std::string(name) + "\" is too long", ref);
+        // PostgreSQL cannot store NUL in text or jsonb: refused here, a record
+        // with one would never reach the timeline (issue #8 item 6).
+        if (f && f->find('\0') != std::string::npos)
+            return bad("field \"" + std::string(name) + "\" must not contain NUL (\\u0000)", ref);
     }
     if (type == "acknowledge")
         return Command{dispatch::ConsoleAcknowledge{*incident, sender.name}, ref};

@@ -40,9 +40,13 @@ std::string note_of(const dc09::Accepted& a) {
     for (const auto& f : a.message.extended) {
         if (f.type == 'I' && note.size() + f.value.size() < 480) note += " \"" + f.value + "\"";
     }
-    // Contract §3: at most 500 characters; keep it printable.
+    // Contract §3: at most 500 characters; keep it printable ASCII (DC-09
+    // text is ASCII; a stray byte above 0x7F is not valid UTF-8 on its own
+    // and PostgreSQL would refuse the whole alarm record for it).
     for (char& c : note) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F) c = ' ';
+        if (byte > 0x7F) c = '?';
     }
     return note.substr(0, 500);
 }

@@ -247,6 +247,24 @@ TEST_F(Dc09, PlainSiaFireOverUdpOpensAnIncidentAtItsSchool) {
               "fire S-2");
 }
 
+TEST_F(Dc09, TextThatIsNotAsciiStillRecordsTheAlarm) {
+    // A panel's [I...] text with bytes above 0x7F (Latin-1, GBK, garbage):
+    // not valid UTF-8, which PostgreSQL would refuse with the whole alarm.
+    auto p = panel(true);
+    const UnixMicros at = whole_seconds(now_micros());
+    p->send(*dc09::make_frame({"SIA-DCS", "0043", "", "L0", "5678"}, "#5678|Nri1/FA129",
+                              {"I\xE9"
+                               "ast gate \xFF"},
+                              at, "", pad));
+    auto answer = p->read();
+    ASSERT_TRUE(answer) << server().log();
+    EXPECT_EQ(*answer, dc09::wrap_frame("\"ACK\"0043L0#5678[]"));
+    const std::string note = db_->scalar(
+        "SELECT details->>'note' FROM incident_events WHERE type = 'alarm_received' AND actor = "
+        "'T-D2'");
+    EXPECT_NE(note.find("\"?ast gate ?\""), std::string::npos) << note;
+}
+
 TEST_F(Dc09, RetransmissionIsAckedAgainAndJoinsTheSameIncident) {
     auto p = panel();
     const UnixMicros at = whole_seconds(now_micros());

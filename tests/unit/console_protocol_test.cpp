@@ -105,6 +105,23 @@ TEST(ConsoleProtocol, OverlongFieldsAreRefusedNotTruncated) {
         kMaxTextField);
 }
 
+TEST(ConsoleProtocol, NulInAnyTextFieldIsRefused) {
+    const std::string with_nul = std::string("gate ") + '\0' + " closed";
+    const std::pair<const char*, const char*> cases[] = {
+        {"resolve", "note"}, {"cancel", "reason"}, {"note", "text"}, {"assign", "unit"}};
+    for (const auto& [type, field] : cases) {
+        json m{{"type", type}, {"incident", "I-1"}, {"unit", "P-1"}, {"text", "x"}};
+        m[field] = with_nul;
+        const Error e = error(m.dump());
+        EXPECT_EQ(e.code, "bad_frame") << type;
+        EXPECT_EQ(e.message, "field \"" + std::string(field) + "\" must not contain NUL (\\u0000)")
+            << type;
+    }
+    EXPECT_EQ(
+        error(json{{"type", "acknowledge"}, {"incident", std::string("I-") + '\0'}}.dump()).message,
+        "field \"incident\" must not contain NUL (\\u0000)");
+}
+
 TEST(ConsoleProtocol, UnknownTypesBeforeRolesAndRolesBeforeFields) {
     EXPECT_EQ(error(R"({"type":"launch","incident":"I-1"})").code, "unknown_type");
     EXPECT_EQ(error(R"({"type":"launch"})", kAuditor).code, "unknown_type");
