@@ -60,8 +60,8 @@ class TerminalSession final : public TerminalPort,
     void send(std::string frame) override;  // thread-safe
     const std::string& terminal_id() const override { return terminal_id_; }
     void revoke() override;  // thread-safe
-    void drain();  // thread-safe: new alarms and cancels are answered `unavailable`
-    void close();  // thread-safe: flush the outbox, TLS close_notify, close
+    void drain();            // thread-safe: new alarms and cancels are answered `unavailable`
+    void close();            // thread-safe: flush the outbox, TLS close_notify, close
 
   private:
     boost::asio::awaitable<void> run();
