@@ -7,6 +7,7 @@
 
 #include "server/app/clock.hpp"
 #include "server/app/log.hpp"
+#include "server/net/connection_gate.hpp"
 #include "server/net/dc09_tcp_session.hpp"
 
 namespace huxiao::net {
@@ -100,8 +101,9 @@ void Dc09Listener::accept() {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
         if (ec) {
             log_warn("dc09", "accept failed: " + ec.message());
-            if (ec == asio::error::no_descriptors) {
-                // Out of file descriptors: wait instead of spinning.
+            if (classify_accept_error(ec) != AcceptError::other) {
+                // Out of file descriptors (the process's or the system's):
+                // wait instead of spinning.
                 auto timer = std::make_shared<asio::steady_timer>(self->acceptor_.get_executor());
                 timer->expires_after(std::chrono::milliseconds(200));
                 timer->async_wait([self, timer](boost::system::error_code) { self->accept(); });
