@@ -163,6 +163,20 @@ void Server::start() {
     p.metrics.gauges.emplace_back("huxiao_write_queue_records", [&p] {
         return static_cast<double>(p.log->stats().queued.load());
     });
+    p.metrics.gauges.emplace_back("huxiao_write_queue_background_records", [&p] {
+        return static_cast<double>(p.log->stats().queued_background.load());
+    });
+    // Records given up: refused by the database (kept in dead_letters) or
+    // at a full queue. Both are logged with the record; alert on any rise.
+    p.metrics.gauges.emplace_back("huxiao_write_dead_letters", [&p] {
+        return static_cast<double>(p.log->stats().dead_lettered.load());
+    });
+    p.metrics.gauges.emplace_back("huxiao_write_dropped_records", [&p] {
+        return static_cast<double>(p.log->stats().dropped.load());
+    });
+    p.metrics.gauges.emplace_back("huxiao_write_retries", [&p] {
+        return static_cast<double>(p.log->stats().retries.load());
+    });
     p.router =
         std::make_unique<ApiRouter>(ApiContext{config_, *p.read_db, *p.auth, p.metrics, [&p] {
                                                    return p.read_db->up() && p.log->database_up();

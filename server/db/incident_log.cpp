@@ -1,8 +1,10 @@
 #include "server/db/incident_log.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "server/app/log.hpp"
 
@@ -13,28 +15,105 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t kMaxQueued = 1'000'000;
-// SQLSTATEs worth retrying as they are: serialization failure, deadlock,
-// and the class of "operator intervention" (e.g. admin shutdown).
-bool transient(const std::string& sqlstate) {
-    return sqlstate == "40001" || sqlstate == "40P01" || sqlstate.rfind("57", 0) == 0 ||
-           sqlstate.rfind("08", 0) == 0;
-}
+// Caps per class (see the header). Alarms and cancels are always admitted:
+// one is a few hundred bytes, and refusing one would orphan an incident that
+// dispatch has already acted on.
+constexpr std::size_t kMaxQueuedCritical = 2'000'000;
+constexpr std::size_t kMaxQueuedBackground = 200'000;
+// Backoff of a lane after a transient failure: doubles up to the maximum.
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
 
 std::optional<std::string> iso(std::optional<UnixMicros> t) {
     if (!t) return std::nullopt;
     return format_iso_micros(*t);
 }
 
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + n >= s.size()) return false;
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        // Overlong forms, surrogates and values past Unicode are refused by PostgreSQL too.
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
+// A JSON text (a jsonb parameter) that spells a NUL character as
+// backslash-u0000, which jsonb refuses (22P05); an escaped backslash before
+// "u0000" is fine.
+bool json_has_nul_escape(std::string_view s) {
+    for (std::size_t at = s.find("u0000"); at != std::string_view::npos;
+         at = s.find("u0000", at + 1)) {
+        std::size_t backslashes = 0;
+        while (backslashes < at && s[at - 1 - backslashes] == '\\') ++backslashes;
+        if (backslashes % 2 == 1) return true;
+    }
+    return false;
+}
+
+std::string describe(const PgQuery& q) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const auto& p : q.params) params.push_back(p ? nlohmann::json(*p) : nlohmann::json());
+    // Invalid UTF-8 is replaced, control characters (NUL too) are escaped:
+    // the text is safe for a log line and for a text column.
+    return params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
+
+std::optional<std::string> unwritable_reason(const std::vector<std::optional<std::string>>& params,
+                                             std::optional<std::size_t> jsonb_param) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        if (!params[i]) continue;
+        const std::string& p = *params[i];
+        const std::string which = "parameter $" + std::to_string(i + 1);
+        if (p.find('\0') != std::string::npos) return which + " contains a NUL character";
+        if (!valid_utf8(p)) return which + " is not valid UTF-8";
+        if (jsonb_param == i && json_has_nul_escape(p)) {
+            return which + " is JSON with a NUL character (\\u0000)";
+        }
+    }
+    return std::nullopt;
+}
 
 std::vector<PreparedStatement> IncidentLog::statements() {
     return {
+        // pg_current_xact_id() gives the transaction an id even when the
+        // function writes nothing (a retransmission already recorded), so
+        // its commit is a real one that synchronous replication waits for:
+        // the ack of a retry never overtakes the durability of the first
+        // write, whose own commit may have been cut off.
         {"record_alarm",
-         "SELECT incident_id, outcome FROM huxiao_record_alarm($1, $2, $3, $4, $5, $6, $7, $8, "
-         "$9)"},
+         "SELECT incident_id, outcome, pg_current_xact_id() FROM huxiao_record_alarm($1, $2, $3, "
+         "$4, $5, $6, $7, $8, $9)"},
         {"record_cancel",
-         "SELECT incident_id, outcome FROM huxiao_record_cancel($1, $2, $3, $4, $5)"},
+         "SELECT incident_id, outcome, pg_current_xact_id() FROM huxiao_record_cancel($1, $2, $3, "
+         "$4, $5)"},
         {"append_event",
          "INSERT INTO incident_events (incident_id, at, type, actor, unit_id, details, event_key) "
          "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) ON CONFLICT (event_key) DO NOTHING"},
@@ -52,6 +131,22 @@ std::vector<PreparedStatement> IncidentLog::statements() {
         {"unit_position",
          "INSERT INTO unit_positions (unit_id, at, lat, lon) VALUES ($1, $2, $3, $4) "
          "ON CONFLICT DO NOTHING"},
+        {"dead_letter",
+         "INSERT INTO dead_letters (statement, params, sqlstate, message) VALUES ($1, $2, $3, $4)"},
+    };
+}
+
+PgSessionOptions IncidentLog::session_options() {
+    return {
+        // A lock held elsewhere (a long import, a psql session left open)
+        // fails the batch quickly instead of stalling every record behind it;
+        // the batch is retried (55P03 and 57014 are transient).
+        {"SET lock_timeout = '5s'", "SET statement_timeout = '30s'",
+         "SET idle_in_transaction_session_timeout = '60s'"},
+        // Past this, a batch's connection is dropped and the batch retried:
+        // a stopped server still answers keepalives, and a synchronous
+        // replication wait has no statement_timeout.
+        std::chrono::seconds(45),
     };
 }
 
@@ -59,9 +154,11 @@ IncidentLog::IncidentLog(asio::any_io_executor executor, const DatabaseConfig& c
     : strand_(asio::make_strand(executor)),
       config_(config),
       pool_(strand_, make_conninfo(config.url, config.connect_timeout_s),
-            static_cast<std::size_t>(config.pool_size), statements()),
+            static_cast<std::size_t>(config.pool_size), statements(), session_options()),
       lanes_(static_cast<std::size_t>(config.pool_size)),
-      sweep_timer_(strand_) {}
+      sweep_timer_(strand_) {
+    for (auto& lane : lanes_) lane.retry = std::make_unique<asio::steady_timer>(strand_);
+}
 
 IncidentLog::~IncidentLog() = default;
 
@@ -86,7 +183,7 @@ void IncidentLog::record_alarm(AlarmRecord record, RecordHandler handler) {
     pending->handler = std::move(handler);
     asio::post(strand_, [this, record = std::move(record), pending]() mutable {
         const std::string pin = record.join.value_or(record.incident);
-        enqueue(pin, Item{std::move(record), pending, false});
+        enqueue(pin, Item{std::move(record), pending, false, false, false});
     });
 }
 
@@ -95,20 +192,20 @@ void IncidentLog::record_cancel(CancelRecord record, RecordHandler handler) {
     pending->handler = std::move(handler);
     asio::post(strand_, [this, record = std::move(record), pending]() mutable {
         const std::string pin = record.incident_hint.value_or(record.terminal);
-        enqueue(pin, Item{std::move(record), pending, false});
+        enqueue(pin, Item{std::move(record), pending, false, false, false});
     });
 }
 
 void IncidentLog::append(TimelineRecord record) {
     asio::post(strand_, [this, record = std::move(record)]() mutable {
         const std::string pin = record.incident;
-        enqueue(pin, Item{std::move(record), nullptr, false});
+        enqueue(pin, Item{std::move(record), nullptr, false, false, false});
     });
 }
 
 void IncidentLog::execute(const std::string& pin, StatementRecord record) {
     asio::post(strand_, [this, pin, record = std::move(record)]() mutable {
-        enqueue(pin, Item{std::move(record), nullptr, false});
+        enqueue(pin, Item{std::move(record), nullptr, false, false, true});
     });
 }
 
@@ -129,16 +226,34 @@ void IncidentLog::enqueue(const std::string& pin, Item item) {
                    {RecordResult::Status::unavailable, {}, {}, "database unreachable"});
         }
     }
-    if (stats_.queued >= kMaxQueued) {
-        log_error("incident-log", "queue full: dropping a record");
-        if (item.pending) {
-            answer(*item.pending, {RecordResult::Status::unavailable, {}, {}, "write queue full"});
+    // The boundaries refuse such text already; this is the last line, so
+    // that nothing reaches libpq that it would cut short or PostgreSQL refuse.
+    // (The timeline's details, parameter $6, are cast to jsonb.)
+    const bool timeline = std::holds_alternative<TimelineRecord>(item.record);
+    if (auto why = unwritable_reason(to_query(item).params,
+                                     timeline ? std::optional<std::size_t>(5) : std::nullopt)) {
+        refuse(item, "", *why);
+        return;
+    }
+    const bool background = item.background;
+    const bool always = std::holds_alternative<AlarmRecord>(item.record) ||
+                        std::holds_alternative<CancelRecord>(item.record);
+    const std::size_t critical_queued = stats_.queued - stats_.queued_background;
+    if (background ? stats_.queued_background >= kMaxQueuedBackground
+                   : !always && critical_queued >= kMaxQueuedCritical) {
+        // Loud, and counted in /metrics; one line per thousand keeps the log usable.
+        if (stats_.dropped++ % 1000 == 0) {
+            log_error("incident-log", std::string(background ? "background" : "critical") +
+                                          " write queue full: dropped " +
+                                          std::to_string(stats_.dropped.load()) +
+                                          " records so far, this one: " + describe(to_query(item)));
         }
         return;
     }
     const std::size_t lane = std::hash<std::string>{}(pin) % lanes_.size();
-    lanes_[lane].queue.push_back(std::move(item));
+    (background ? lanes_[lane].background : lanes_[lane].critical).push_back(std::move(item));
     ++stats_.queued;
+    if (background) ++stats_.queued_background;
     pump(lane);
 }
 
@@ -169,16 +284,18 @@ PgQuery IncidentLog::to_query(const Item& item) const {
 
 void IncidentLog::pump(std::size_t lane_index) {
     Lane& lane = lanes_[lane_index];
-    if (lane.busy || lane.queue.empty() || !pool_.ready(lane_index)) return;
+    if (lane.busy || lane.backing_off || !pool_.ready(lane_index)) return;
+    // Critical records first; a batch holds one class only, so a background
+    // record that keeps failing never holds up an alarm.
+    std::deque<Item>& queue = lane.critical.empty() ? lane.background : lane.critical;
+    if (queue.empty()) return;
     // Everything queued so far goes in one batch (up to batch_max): the
     // longer the last commit took, the more this one carries.
     std::vector<Item> items;
-    const std::size_t limit =
-        lane.queue.front().solo ? 1 : static_cast<std::size_t>(config_.batch_max);
-    while (!lane.queue.empty() && items.size() < limit &&
-           !(lane.queue.front().solo && !items.empty())) {
-        items.push_back(std::move(lane.queue.front()));
-        lane.queue.pop_front();
+    const std::size_t limit = queue.front().solo ? 1 : static_cast<std::size_t>(config_.batch_max);
+    while (!queue.empty() && items.size() < limit && !(queue.front().solo && !items.empty())) {
+        items.push_back(std::move(queue.front()));
+        queue.pop_front();
     }
     std::vector<PgQuery> queries;
     queries.reserve(items.size());
@@ -195,10 +312,17 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
                                 PgBatchOutcome outcome) {
     Lane& lane = lanes_[lane_index];
     lane.busy = false;
+    const bool background = !items.empty() && items.front().background;
     if (!outcome.failure) {
+        if (!lane.last_failure.empty()) {
+            log_info("incident-log", "writes go through again after: " + lane.last_failure);
+            lane.last_failure.clear();
+        }
+        lane.backoff = std::chrono::milliseconds(0);
         ++stats_.batches;
         stats_.records += items.size();
         stats_.queued -= items.size();
+        if (background) stats_.queued_background -= items.size();
         for (std::size_t i = 0; i < items.size(); ++i) {
             Item& item = items[i];
             if (!item.pending) continue;
@@ -212,31 +336,75 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
         }
     } else {
         const PgFailure& f = *outcome.failure;
-        const bool sql_error = f.ec == make_error_code(PgErrc::query_failed);
-        if (sql_error && !transient(f.sqlstate) && items.size() == 1) {
+        const PgCondition condition = classify(f);
+        if (is_refusal(condition) && items.size() == 1) {
             // This record itself is refused by the database: retrying as is cannot help.
             stats_.queued -= 1;
-            ++stats_.rejected;
-            log_error("incident-log", "record refused [" + f.sqlstate + "]: " + f.message);
-            if (items[0].pending) {
-                answer(*items[0].pending, {RecordResult::Status::rejected, {}, {}, f.message});
-            }
+            if (background) stats_.queued_background -= 1;
+            refuse(items[0], f.sqlstate, f.message);
         } else {
-            // Put the batch back in front, in order. After an SQL error each
-            // record goes alone, so one bad record cannot hold up the others.
+            // Put the batch back in front, in order. After a refusal each
+            // record goes alone, so one bad record cannot hold up the others;
+            // after a transient failure the lane waits, then tries again.
             ++stats_.retries;
-            if (sql_error) {
-                log_warn("incident-log", "batch of " + std::to_string(items.size()) + " failed [" +
-                                             f.sqlstate + "], retrying: " + f.message);
-            }
+            std::deque<Item>& queue = background ? lane.background : lane.critical;
             for (auto it = items.rbegin(); it != items.rend(); ++it) {
-                it->solo = it->solo || (sql_error && !transient(f.sqlstate));
-                lane.queue.push_front(std::move(*it));
+                it->solo = it->solo || is_refusal(condition);
+                queue.push_front(std::move(*it));
+            }
+            if (is_refusal(condition)) {
+                log_warn("incident-log", "batch of " + std::to_string(items.size()) + " refused [" +
+                                             f.sqlstate +
+                                             "], retrying each record alone: " + f.message);
+            } else {
+                back_off(lane_index, f);
             }
         }
     }
     pump(lane_index);
     check_drained();
+}
+
+void IncidentLog::back_off(std::size_t lane_index, const PgFailure& f) {
+    Lane& lane = lanes_[lane_index];
+    const std::string what =
+        f.ec.message() + (f.sqlstate.empty() ? "" : " [" + f.sqlstate + "]") + ": " + f.message;
+    if (lane.last_failure != what) {
+        log_warn("incident-log", "writes failed (transient, kept and retried): " + what);
+        lane.last_failure = what;
+    }
+    lane.backoff = std::clamp(lane.backoff * 2, kFirstBackoff, kMaxBackoff);
+    lane.backing_off = true;
+    lane.retry->expires_after(lane.backoff);
+    lane.retry->async_wait([this, lane_index](boost::system::error_code ec) {
+        lanes_[lane_index].backing_off = false;
+        if (ec) return;
+        pump(lane_index);
+    });
+}
+
+void IncidentLog::refuse(Item& item, const std::string& sqlstate, const std::string& message) {
+    ++stats_.rejected;
+    const PgQuery query = to_query(item);
+    const std::string params = describe(query);
+    log_error("incident-log", "record refused" +
+                                  (sqlstate.empty() ? std::string() : " [" + sqlstate + "]") +
+                                  ": " + message + "; " + query.statement + " " + params +
+                                  (item.dead_letter ? " (not kept: the dead-letter insert itself)"
+                                                    : " (kept in dead_letters)"));
+    if (item.pending) {
+        answer(*item.pending, {RecordResult::Status::rejected, {}, {}, message});
+    }
+    if (item.dead_letter) return;
+    ++stats_.dead_lettered;
+    Item letter{StatementRecord{"dead_letter", {query.statement, params, sqlstate, message}},
+                nullptr, false, true, false};
+    if (unwritable_reason(to_query(letter).params)) return;  // logged above; nothing more to do
+    // Critical: a refused record is rare, and losing its trace would be silent.
+    const std::size_t lane = std::hash<std::string>{}("dead-letter") % lanes_.size();
+    lanes_[lane].critical.push_back(std::move(letter));
+    ++stats_.queued;
+    pump(lane);
 }
 
 void IncidentLog::answer(Pending& pending, RecordResult result) {
@@ -282,8 +450,18 @@ void IncidentLog::drain(std::chrono::milliseconds timeout, std::function<void()>
 void IncidentLog::check_drained(bool force) {
     if (!draining_ || !drained_) return;
     for (const auto& lane : lanes_) {
-        if (!force && (lane.busy || !lane.queue.empty())) return;
+        if (!force && (lane.busy || !lane.critical.empty() || !lane.background.empty())) return;
     }
+    if (force) {
+        // Not silent: what could not be made durable is in the log, record by record.
+        for (const auto& lane : lanes_) {
+            for (const auto& item : lane.critical) {
+                log_error("incident-log", "not committed at shutdown: " + to_query(item).statement +
+                                              " " + describe(to_query(item)));
+            }
+        }
+    }
+    for (auto& lane : lanes_) lane.retry->cancel();
     sweep_timer_.cancel();
     if (drain_timer_) drain_timer_->cancel();
     pool_.stop();

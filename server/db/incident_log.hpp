@@ -6,12 +6,27 @@
 // after its own batch is durable. Each incident is pinned to one connection so
 // its writes commit in the order they were made.
 //
-// When the database is slow or gone, records wait (bounded) and are retried
-// after reconnecting; an alarm whose commit has not happened within
-// `alarm_commit_timeout_ms` is answered `unavailable` (never a false ack) but
-// stays queued, so it is still recorded once the database is back. Retries are
-// safe: alarms are idempotent on (terminal, event id), timeline events on
-// their event key.
+// When the database is slow, gone or refusing writes for a while (read-only
+// after a failover, disk full, lock timeouts: see PgCondition), records wait
+// and are retried with backoff, never discarded; an alarm whose commit has not
+// happened within `alarm_commit_timeout_ms` is answered `unavailable` (never a
+// false ack) but stays queued, so it is still recorded once the database is
+// back, and the terminal's retry joins it. Retries are safe: alarms are
+// idempotent on (terminal, event id), timeline events on their event key. A
+// batch whose outcome is unknown (connection lost before its Sync) is retried,
+// never acked.
+//
+// Only a record the database refuses as data (PgCondition::is_refusal), or
+// that it would refuse (NUL characters, invalid UTF-8: checked before it is
+// queued), is given up: it is logged with its content and kept in the
+// `dead_letters` table.
+//
+// Two classes of records, each with its own cap, so that an outage filled
+// with low-priority writes cannot crowd out alarms: `critical` (alarms,
+// cancels, timeline events: alarms and cancels are always admitted) goes
+// first; `background` (supervision events, positions: StatementRecord) is
+// sent only when a lane has no critical work, and is dropped, loudly, when
+// its cap is reached.
 #pragma once
 
 #include <atomic>
@@ -86,8 +101,18 @@ struct IncidentLogStats {
     std::atomic<std::uint64_t> retries{0};
     std::atomic<std::uint64_t> unavailable{0};
     std::atomic<std::uint64_t> rejected{0};
-    std::atomic<std::uint64_t> queued{0};
+    std::atomic<std::uint64_t> queued{0};             // every class
+    std::atomic<std::uint64_t> queued_background{0};  // of which background
+    std::atomic<std::uint64_t> dead_lettered{0};      // refused records kept in dead_letters
+    std::atomic<std::uint64_t> dropped{0};            // refused at a full queue (logged)
 };
+
+// Why a statement with `params` could not be written as it is, or nothing:
+// a NUL character (libpq would cut the text there, PostgreSQL refuses it),
+// invalid UTF-8, or, in the parameter `jsonb_param` (0-based) that is cast to
+// jsonb, a NUL spelled as a JSON escape (jsonb refuses it: 22P05).
+std::optional<std::string> unwritable_reason(const std::vector<std::optional<std::string>>& params,
+                                             std::optional<std::size_t> jsonb_param = {});
 
 class IncidentLog {
   public:
@@ -110,6 +135,8 @@ class IncidentLog {
     const IncidentLogStats& stats() const { return stats_; }
 
     static std::vector<PreparedStatement> statements();
+    // Session settings of the log's connections (timeouts: see the .cpp).
+    static PgSessionOptions session_options();
 
   private:
     struct Pending {
@@ -121,15 +148,27 @@ class IncidentLog {
         std::variant<AlarmRecord, CancelRecord, TimelineRecord, StatementRecord> record;
         std::shared_ptr<Pending> pending;  // null for timeline records
         bool solo = false;                 // retry alone: its batch failed on an SQL error
+        bool dead_letter = false;          // the dead_letters insert itself: never re-dead-lettered
+        bool background = false;           // low priority (supervision, positions)
     };
     struct Lane {
-        std::deque<Item> queue;
+        std::deque<Item> critical;
+        std::deque<Item> background;
         bool busy = false;
+        // After a transient failure the lane waits before it tries again.
+        std::chrono::milliseconds backoff{0};
+        std::unique_ptr<boost::asio::steady_timer> retry;
+        bool backing_off = false;
+        std::string last_failure;  // logged once per streak, not once per retry
     };
 
     void enqueue(const std::string& pin, Item item);
     void pump(std::size_t lane);
     void on_batch_done(std::size_t lane, std::vector<Item> items, PgBatchOutcome outcome);
+    void back_off(std::size_t lane, const PgFailure& failure);
+    // Gives up on a record the database cannot take: logs it with its
+    // content, answers its handler `rejected` and keeps it in dead_letters.
+    void refuse(Item& item, const std::string& sqlstate, const std::string& message);
     void answer(Pending& pending, RecordResult result);
     void sweep();
     void check_drained(bool force = false);

@@ -20,37 +20,50 @@ std::string error_message(PGconn* conn) { return trim(PQerrorMessage(conn)); }
 
 }  // namespace
 
+namespace {
+// Seconds of silence before probing, between probes, probes before giving up;
+// and how long sent data may stay unacknowledged (milliseconds).
+constexpr const char* kKeepalivesIdle = "5";
+constexpr const char* kKeepalivesInterval = "2";
+constexpr const char* kKeepalivesCount = "3";
+constexpr const char* kTcpUserTimeoutMs = "10000";
+}  // namespace
+
 std::string make_conninfo(const std::string& url, int connect_timeout_s) {
-    const std::string options = "connect_timeout=" + std::to_string(connect_timeout_s) +
-                                " keepalives=1 keepalives_idle=5 keepalives_interval=2"
-                                " keepalives_count=3 application_name=huxiaod";
-    // libpq accepts either a URI or key=value pairs; options are appended in
-    // the matching syntax without overriding what the operator wrote.
+    const std::vector<std::pair<const char*, std::string>> wanted = {
+        {"connect_timeout", std::to_string(connect_timeout_s)},
+        {"keepalives", "1"},
+        {"keepalives_idle", kKeepalivesIdle},
+        {"keepalives_interval", kKeepalivesInterval},
+        {"keepalives_count", kKeepalivesCount},
+        {"tcp_user_timeout", kTcpUserTimeoutMs},
+        {"target_session_attrs", "read-write"},
+        {"application_name", "huxiaod"},
+    };
+    // libpq accepts either a URI or key=value pairs; options are added in
+    // the matching syntax. In key=value form a later key wins, so ours go first.
     if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
         std::string extra;
-        const auto add = [&](const char* key, const std::string& value) {
-            if (url.find(std::string(key) + "=") == std::string::npos) {
-                extra += (extra.empty() && url.find('?') == std::string::npos ? "?" : "&");
-                extra += std::string(key) + "=" + value;
-            }
-        };
-        add("connect_timeout", std::to_string(connect_timeout_s));
-        add("keepalives", "1");
-        add("keepalives_idle", "5");
-        add("keepalives_interval", "2");
-        add("keepalives_count", "3");
-        add("application_name", "huxiaod");
+        for (const auto& [key, value] : wanted) {
+            if (url.find(std::string(key) + "=") != std::string::npos) continue;
+            extra += (extra.empty() && url.find('?') == std::string::npos ? "?" : "&");
+            extra += std::string(key) + "=" + value;
+        }
         return url + extra;
     }
-    return options + " " + url;
+    std::string options;
+    for (const auto& [key, value] : wanted) options += std::string(key) + "=" + value + " ";
+    return options + url;
 }
 
 PgConnection::PgConnection(asio::any_io_executor strand, asio::thread_pool& blocking,
-                           std::string conninfo, std::vector<PreparedStatement> statements)
+                           std::string conninfo, std::vector<PreparedStatement> statements,
+                           PgSessionOptions options)
     : strand_(std::move(strand)),
       blocking_(blocking),
       conninfo_(std::move(conninfo)),
-      statements_(std::move(statements)) {}
+      statements_(std::move(statements)),
+      options_(std::move(options)) {}
 
 PgConnection::~PgConnection() {
     if (socket_) {
@@ -69,7 +82,17 @@ void PgConnection::async_connect(ConnectHandler handler) {
         if (PQstatus(conn) != CONNECTION_OK) {
             failure = PgFailure{PgErrc::connect_failed, {}, error_message(conn)};
         } else {
+            for (const auto& sql : self->options_.setup) {
+                PgResult r(PQexec(conn, sql.c_str()));
+                if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+                    const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+                    failure = PgFailure{PgErrc::connect_failed, state ? state : "",
+                                        "running \"" + sql + "\": " + error_message(conn)};
+                    break;
+                }
+            }
             for (const auto& st : self->statements_) {
+                if (failure) break;
                 PgResult r(PQprepare(conn, st.name.c_str(), st.sql.c_str(), 0, nullptr));
                 if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
                     const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
@@ -124,21 +147,23 @@ void PgConnection::submit(std::vector<PgQuery> queries, BatchHandler handler) {
                                                         values.data(), nullptr, nullptr, 0);
         if (sent != 1) {
             // Nothing of this batch counts; the connection is in an unknown state.
-            batches_.push_back(Batch{queries.size(), 0, {}, {}, std::move(handler)});
+            batches_.push_back(Batch{{}, {}, std::move(handler), {}});
             fail(PgErrc::connection_lost, error_message(conn_));
             return;
         }
     }
     if (PQpipelineSync(conn_) != 1) {
-        batches_.push_back(Batch{queries.size(), 0, {}, {}, std::move(handler)});
+        batches_.push_back(Batch{{}, {}, std::move(handler), {}});
         fail(PgErrc::connection_lost, error_message(conn_));
         return;
     }
     Batch batch;
-    batch.queries = queries.size();
     batch.results.reserve(queries.size());
     batch.handler = std::move(handler);
+    batch.sent_at = std::chrono::steady_clock::now();
     batches_.push_back(std::move(batch));
+    tracker_.on_batch_sent(queries.size());
+    if (batches_.size() == 1) arm_deadline();
     flush();
     wait_readable();
 }
@@ -187,42 +212,53 @@ void PgConnection::on_readable() {
     wait_readable();
 }
 
+namespace {
+PipelineResult kind_of(const PGresult* r) {
+    if (!r) return PipelineResult::end_of_query;
+    switch (PQresultStatus(r)) {
+        case PGRES_PIPELINE_SYNC:
+            return PipelineResult::sync;
+        case PGRES_FATAL_ERROR:
+            return PipelineResult::error;
+        case PGRES_PIPELINE_ABORTED:
+            return PipelineResult::aborted;
+        default:
+            return PipelineResult::data;
+    }
+}
+}  // namespace
+
 void PgConnection::drain_results() {
+    using Action = PipelineStep::Action;
     while (!broken_ && !batches_.empty() && !PQisBusy(conn_)) {
         PgResult r(PQgetResult(conn_));
+        const PipelineStep step = tracker_.on_result(kind_of(r.get()));
         Batch& batch = batches_.front();
-        if (!r) {
-            // End of one query's results. A NULL with every query already
-            // ended means libpq has nothing until the Sync arrives.
-            if (batch.done == batch.queries) break;
-            ++batch.done;
-            continue;
-        }
-        switch (PQresultStatus(r.get())) {
-            case PGRES_PIPELINE_SYNC: {
-                if (batch.done != batch.queries) {
-                    fail(PgErrc::protocol_mismatch, "Sync arrived before all results of its batch");
-                    return;
-                }
-                Batch finished = std::move(batch);
-                batches_.pop_front();
-                finished.handler({std::move(finished.failure), finished.failure
-                                                                   ? std::vector<PgResult>{}
-                                                                   : std::move(finished.results)});
+        switch (step.action) {
+            case Action::keep:
+                batch.results.push_back(std::move(r));
+                break;
+            case Action::first_error: {
+                const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+                batch.failure = PgFailure{PgErrc::query_failed, state ? state : "",
+                                          trim(PQresultErrorMessage(r.get()))};
                 break;
             }
-            case PGRES_FATAL_ERROR:
-                if (!batch.failure) {
-                    const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-                    batch.failure = PgFailure{PgErrc::query_failed, state ? state : "",
-                                              trim(PQresultErrorMessage(r.get()))};
-                }
+            case Action::ignore:
                 break;
-            case PGRES_PIPELINE_ABORTED:
-                break;  // a later query of a batch that already failed
-            default:
-                if (batch.results.size() < batch.queries) batch.results.push_back(std::move(r));
+            case Action::complete: {
+                Batch finished = std::move(batch);
+                batches_.pop_front();
+                arm_deadline();
+                if (finished.failure) finished.results.clear();
+                finished.handler({std::move(finished.failure), std::move(finished.results)});
                 break;
+            }
+            case Action::wait:
+                return;
+            case Action::mismatch:
+                fail(PgErrc::protocol_mismatch, std::string(step.reason));
+                return;
         }
         if (PQstatus(conn_) == CONNECTION_BAD) {
             fail(PgErrc::connection_lost, error_message(conn_));
@@ -231,11 +267,34 @@ void PgConnection::drain_results() {
     }
 }
 
+void PgConnection::arm_deadline() {
+    if (options_.batch_timeout.count() <= 0 || broken_) return;
+    if (!deadline_) deadline_.emplace(strand_);
+    if (batches_.empty()) {
+        deadline_->cancel();
+        return;
+    }
+    // The oldest batch in flight sets the deadline: results come in order.
+    deadline_->expires_at(batches_.front().sent_at + options_.batch_timeout);
+    deadline_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->broken_ || self->batches_.empty()) return;
+        if (std::chrono::steady_clock::now() <
+            self->batches_.front().sent_at + self->options_.batch_timeout) {
+            return;  // re-armed for a younger batch meanwhile
+        }
+        self->fail(PgErrc::timed_out, "no answer from PostgreSQL within " +
+                                          std::to_string(self->options_.batch_timeout.count()) +
+                                          " ms");
+    });
+}
+
 void PgConnection::fail(PgErrc reason, std::string message) {
     if (broken_) return;
     broken_ = true;
     auto batches = std::move(batches_);
     batches_.clear();
+    tracker_.clear();
+    if (deadline_) deadline_->cancel();
     for (auto& b : batches) {
         b.handler({PgFailure{reason, {}, message}, {}});
     }

@@ -9,10 +9,11 @@ namespace huxiao::db {
 namespace asio = boost::asio;
 
 PgPool::PgPool(asio::any_io_executor strand, std::string conninfo, std::size_t size,
-               std::vector<PreparedStatement> statements)
+               std::vector<PreparedStatement> statements, PgSessionOptions options)
     : strand_(std::move(strand)),
       conninfo_(std::move(conninfo)),
       statements_(std::move(statements)),
+      options_(std::move(options)),
       slots_(size) {
     for (auto& s : slots_) s.retry = std::make_unique<asio::steady_timer>(strand_);
 }
@@ -53,7 +54,8 @@ std::size_t PgPool::in_flight(std::size_t slot) const {
 
 void PgPool::connect(std::size_t slot) {
     if (stopped_) return;
-    auto connection = std::make_shared<PgConnection>(strand_, blocking_, conninfo_, statements_);
+    auto connection =
+        std::make_shared<PgConnection>(strand_, blocking_, conninfo_, statements_, options_);
     slots_[slot].connection = connection;
     connection->async_connect([this, slot, connection, alive = alive_](auto failure) {
         if (!*alive || stopped_ || slots_[slot].connection != connection) return;
@@ -112,6 +114,13 @@ void PgPool::flush_waiting() {
     while (!waiting_.empty() && (ready_count() > 0 || waiting_.front().deadline <= now)) {
         Waiting w = std::move(waiting_.front());
         waiting_.pop_front();
+        if (ready_count() == 0) {
+            asio::post(strand_, [handler = std::move(w.handler)] {
+                handler({PgFailure{PgErrc::timed_out, {}, "no database connection came up in time"},
+                         {}});
+            });
+            continue;
+        }
         submit_any(std::move(w.queries), std::move(w.handler));
     }
     if (!waiting_.empty()) {

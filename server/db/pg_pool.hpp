@@ -23,7 +23,7 @@ class PgPool {
     using StateHandler = std::function<void(std::size_t slot, bool up)>;
 
     PgPool(boost::asio::any_io_executor strand, std::string conninfo, std::size_t size,
-           std::vector<PreparedStatement> statements);
+           std::vector<PreparedStatement> statements, PgSessionOptions options = {});
     ~PgPool();
 
     // Starts connecting every slot. `on_state` hears each slot go up or down.
@@ -38,7 +38,8 @@ class PgPool {
     void submit(std::size_t slot, std::vector<PgQuery> queries, PgConnection::BatchHandler handler);
     // The ready connection with the fewest batches in flight. With none ready
     // the batch waits (at most `wait`) for one to come up, so a request made
-    // while the pool is still connecting or reconnecting is not failed at once.
+    // while the pool is still connecting or reconnecting is not failed at once;
+    // when the wait is over it fails with PgErrc::timed_out.
     void submit_any(std::vector<PgQuery> queries, PgConnection::BatchHandler handler,
                     std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
@@ -66,6 +67,7 @@ class PgPool {
     boost::asio::any_io_executor strand_;
     std::string conninfo_;
     std::vector<PreparedStatement> statements_;
+    PgSessionOptions options_;
     boost::asio::thread_pool blocking_{1};
     std::vector<Slot> slots_;
     StateHandler on_state_;

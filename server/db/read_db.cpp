@@ -9,7 +9,21 @@ namespace asio = boost::asio;
 ReadDb::ReadDb(asio::any_io_executor executor, const DatabaseConfig& config,
                std::size_t connections)
     : strand_(asio::make_strand(executor)),
-      pool_(strand_, make_conninfo(config.url, config.connect_timeout_s), connections, {}) {}
+      pool_(strand_, make_conninfo(config.url, config.connect_timeout_s), connections, {},
+            session_options()) {}
+
+PgSessionOptions ReadDb::session_options() {
+    return {
+        // Defaults for the API's sessions; a report raises its own
+        // statement_timeout for its transaction (set_config(..., true)).
+        {"SET lock_timeout = '10s'", "SET statement_timeout = '60s'",
+         "SET idle_in_transaction_session_timeout = '60s'"},
+        // The longest any API statement may run (reports: 120 s) plus slack;
+        // past it the connection is presumed dead and the request gets
+        // PgErrc::timed_out.
+        std::chrono::seconds(150),
+    };
+}
 
 void ReadDb::start() {
     asio::post(strand_, [this] {
@@ -22,6 +36,10 @@ void ReadDb::stop() {
 }
 
 namespace {
+// How long a request waits for a connection while the pool (re)connects
+// before it fails with PgErrc::timed_out.
+constexpr std::chrono::seconds kAcquireTimeout{5};
+
 // The initiation of a batch on the pool's strand; the handler runs on the
 // awaiting coroutine's executor. A named type rather than a lambda: GCC 12
 // destroys lambda captures twice when the lambda appears inside co_await.
@@ -41,7 +59,7 @@ struct SubmitBatch {
                         (*shared)(std::move(outcome));
                     });
                 },
-                std::chrono::seconds(5));
+                kAcquireTimeout);
         });
     }
 };

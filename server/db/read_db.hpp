@@ -29,7 +29,12 @@ class ReadDb {
     boost::asio::awaitable<PgBatchOutcome> query(
         const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
     // Runs several statements in one transaction (all or nothing).
+    // Every wait has a deadline: a connection must be free within 5 s and a
+    // batch answered within its session's batch_timeout, else the outcome
+    // fails with PgErrc::timed_out.
     boost::asio::awaitable<PgBatchOutcome> transaction(const std::vector<PgQuery>& queries);
+
+    static PgSessionOptions session_options();
 
   private:
     boost::asio::any_io_executor strand_;
