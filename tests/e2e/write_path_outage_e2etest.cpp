@@ -116,7 +116,7 @@ class WritePathOutage : public ::testing::Test {
     // Sends `id` until it is acked, as a terminal does after `unavailable`.
     std::optional<json> retry_until_acked(TerminalClient& t, const std::string& id) {
         for (int attempt = 0; attempt < 120; ++attempt) {
-            t.send({{"type", "alarm"}, {"id", id}, {"kind", "intrusion"}});
+            t.send({{"type", "alarm"}, {"id", id}, {"kind", "medical"}});
             auto a = answer(t);
             if (!a) return std::nullopt;
             if ((*a)["type"] == "ack") return a;
@@ -148,7 +148,7 @@ TEST_F(WritePathOutage, ReadOnlyForTwentySecondsWhileAUnitWorksLosesNoEvent) {
     auto unit = unit_on_duty();
     TerminalClient t(server_->terminal_port(), &cert_, certs_->server_ca());
     t.connect_and_hello("T-1");
-    t.send({{"type", "alarm"}, {"id", "A-1"}, {"kind", "intrusion"}});
+    t.send({{"type", "alarm"}, {"id", "A-1"}, {"kind", "medical"}});
     auto ack = answer(t);
     ASSERT_TRUE(ack && (*ack)["type"] == "ack") << (ack ? ack->dump() : "") << server_->log();
     const std::string incident = (*ack)["incident"];
@@ -204,7 +204,7 @@ TEST_F(WritePathOutage, AlarmWhileTheDatabaseIsDownIsOfferedAtOnceAndRecordedOnc
     t.connect_and_hello("T-1");
 
     cluster_.stop();
-    t.send({{"type", "alarm"}, {"id", "A-1"}, {"kind", "intrusion"}});
+    t.send({{"type", "alarm"}, {"id", "A-1"}, {"kind", "medical"}});
     // Dispatch does not wait for the commit: the unit is offered the incident...
     auto offer = unit->read_type("offer");
     ASSERT_TRUE(offer) << server_->log();
