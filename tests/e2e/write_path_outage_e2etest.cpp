@@ -160,8 +160,15 @@ TEST_F(WritePathOutage, ReadOnlyForTwentySecondsWhileAUnitWorksLosesNoEvent) {
 
     // The database turns read-only (as a primary demoted by a failover would).
     const auto switched = Clock::now();
-    scalar("ALTER SYSTEM SET default_transaction_read_only = on");
-    scalar("SELECT pg_reload_conf()");
+    {
+        db::PgSync admin(admin_url());
+        admin.exec("ALTER SYSTEM SET default_transaction_read_only = on");
+        admin.exec("SELECT pg_reload_conf()");
+    }
+    // pg_reload_conf() only asks the postmaster; once a new session sees the
+    // setting, the postmaster has reloaded and signalled every backend, and
+    // the server's sessions take it at their next command.
+    ASSERT_TRUE(eventually("SHOW default_transaction_read_only", "on"));
     // Open sessions see it at their next transaction (25006 on write)...
     unit->send({{"type", "accept"}, {"incident", incident}});
     ASSERT_TRUE(status_until(t, "accepted"));  // dispatching goes on
