@@ -359,9 +359,12 @@ std::variant<Envelope, FrameError> parse_envelope(std::string_view frame) {
     auto line = take_prefixed(rest, 'L');
     if (!line) return error(Rejection::unparsable, "line prefix is not L and 1-6 hex digits");
     e.line = *line;
-    if (e.token == Token::nak && (rest.empty() || rest[0] != '#')) {
-        // "L0A0": a NAK's account is 'A' and hex digits, which the line's
-        // hex digits swallowed; give them back.
+    // A NAK, and the DUH to a frame whose header could not be read, carry
+    // the placeholder account "A0" instead of "#acct".
+    const bool placeholder_account = e.token == Token::nak || e.token == Token::duh;
+    if (placeholder_account && (rest.empty() || rest[0] != '#')) {
+        // "L0A0": the account's 'A' and hex digits were swallowed by the
+        // line's hex digits; give them back.
         const auto a = e.line.rfind('A');
         if (a != std::string::npos && a > 1) {
             const std::string tail = e.line.substr(a);
@@ -370,7 +373,7 @@ std::variant<Envelope, FrameError> parse_envelope(std::string_view frame) {
             rest = e.body;
         }
     }
-    if (rest.empty() || (rest[0] != '#' && !(e.token == Token::nak && rest[0] == 'A'))) {
+    if (rest.empty() || (rest[0] != '#' && !(placeholder_account && rest[0] == 'A'))) {
         return error(Rejection::unparsable, "no account (#acct)");
     }
     std::size_t n = 1;

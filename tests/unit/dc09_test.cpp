@@ -614,6 +614,13 @@ TEST_F(Dc09Receive, UnparsableMessagesAreDuh) {
     EXPECT_EQ(nak.response, wrap_frame("\"DUH\"0000R0L0A0[]"));
     // Not even a quoted id: DUH without a header to echo.
     EXPECT_EQ(refused(wrap_frame("hello")).response, wrap_frame("\"DUH\"0000R0L0A0[]"));
+    // A panel (and huxiao-sim) can read that DUH: its account is the
+    // placeholder "A0", as in a NAK. Found by the dc09_frame fuzz target.
+    const auto duh = parse_envelope(wrap_frame("\"DUH\"0000R0L0A0[]"));
+    ASSERT_TRUE(std::holds_alternative<Envelope>(duh));
+    EXPECT_EQ(std::get<Envelope>(duh).token, Token::duh);
+    EXPECT_EQ(std::get<Envelope>(duh).account, "A0");
+    EXPECT_EQ(std::get<Envelope>(duh).line, "L0");
 }
 
 TEST_F(Dc09Receive, PlainMessageWithoutTimestampUsesTheReceiptSecond) {
