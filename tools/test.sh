@@ -12,7 +12,10 @@
 #      HUXIAO_TEST_PG_ADMIN  postgresql://postgres@127.0.0.1:PORT/postgres (superuser)
 #      HUXIAO_SOURCE_DIR     the repository root
 #    Values already set in the environment are kept.
-# 4. Browser tests in tests/web, when tests/web/package.json exists.
+# 4. Sanitizers: the unit tests (label unit) and the fuzz seed corpora
+#    (label fuzz, tests/fuzz) built with gcc under AddressSanitizer + UBSan
+#    (the asan preset, build/asan; only those targets are built).
+# 5. Browser tests in tests/web, when tests/web/package.json exists.
 # Exits non-zero when any stage fails, after a summary of all of them.
 set -euo pipefail
 
@@ -75,6 +78,27 @@ else
 fi
 # "NN% tests passed, F tests failed out of T" -> counts for the closing line.
 ctest_counts="$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' "$CTEST_LOG" | tail -n 1)"
+
+# --- Sanitizers: unit tests and fuzz corpora under ASan + UBSan ---------------
+# The pure core (common/) and its input boundaries under AddressSanitizer and
+# UndefinedBehaviorSanitizer: the unit tests, and every seed corpus of
+# tests/fuzz replayed through its fuzz target (no clang needed: a small main
+# feeds the files). Builds only those targets of the asan preset (build/asan),
+# not the server, to keep the test command short on two cores. The unit tests
+# run as one process (a process per test under ASan takes minutes).
+log_step "Building and running the unit tests and fuzz corpora under ASan + UBSan (build/asan)"
+start=$SECONDS
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+if ! { cmake --preset asan >/dev/null \
+       && cmake --build --preset asan --target unit_tests fuzz_targets -j"$(nproc)"; }; then
+  record "sanitizers (ASan+UBSan: unit, fuzz)" FAIL $((SECONDS - start)) "the asan build failed"
+elif build/asan/tests/unit_tests --gtest_brief=1 \
+     && ctest --test-dir build/asan -L fuzz --output-on-failure --timeout 300 --no-tests=error; then
+  record "sanitizers (ASan+UBSan: unit, fuzz)" ok $((SECONDS - start))
+else
+  record "sanitizers (ASan+UBSan: unit, fuzz)" FAIL $((SECONDS - start)) "see the sanitizer report above"
+fi
 
 # --- 4. HOOK: browser tests (tests/web) ---------------------------------------
 # Runs `npm ci && npm test` in tests/web once tests/web/package.json exists.
