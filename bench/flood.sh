@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Connection flood benchmark (issue #8 item 2; docs/performance.md,
-# "Connection flood").
+# Connection and console flood benchmark (issue #8 items 2 and 5;
+# docs/performance.md, "Connection flood").
 #
 #   bench/flood.sh
 #
@@ -18,6 +18,9 @@
 #      the server closes reconnects after BENCH_RECONNECT s). During the run a
 #      console (dispatcher token, 127.0.0.1) reads the incident list over
 #      HTTPS every second;
+#   5b. run "console" (issue #8 item 5): the same while BENCH_CONSOLES
+#      consoles (`huxiao-bench console-flood`, dispatcher token) ask for
+#      snapshots over /ws/console as fast as they can;
 #   6. prints a table: alarm -> offer p50/p99 (client and server histogram),
 #      acks, the console requests, and what the server refused by cause.
 #
@@ -29,6 +32,8 @@
 #                must exceed BENCH_TERMINALS (the defaults, 32 and 64, would
 #                refuse part of that burst; refused terminals retry)
 #   BENCH_POOL_SIZE [4]  BENCH_JOBS [2]
+#   BENCH_CONSOLES [1]  consoles of the "console" run
+#   BENCH_RUNS ["quiet flood console"]  which runs, in that order
 #   BENCH_OUT   where results go [.local/bench/flood-YYYYmmdd-HHMMSS]
 #   BENCH_NO_BUILD=1  use the build as it is
 #   BENCH_BUILD  the build directory [build/release]; e.g. build/ci (RelWithDebInfo)
@@ -56,6 +61,8 @@ OUT=${BENCH_OUT:-$HUXIAO_ROOT/.local/bench/flood-$(date -u +%Y%m%d-%H%M%S)}
 JUNK=${BENCH_JUNK:-10000}
 PER_ADDRESS=${BENCH_PER_ADDRESS:-256}
 RECONNECT=${BENCH_RECONNECT:-1}
+CONSOLES=${BENCH_CONSOLES:-1}
+RUNS=${BENCH_RUNS:-quiet flood console}
 DB=huxiao_bench_flood
 BUILD=${BENCH_BUILD:-$HUXIAO_ROOT/build/release}
 HUXIAOD_BIN=$BUILD/server/huxiaod
@@ -67,6 +74,10 @@ for v in "$WARMUP" "$DURATION" "$TERMINALS" "$UNITS" "$POOL_SIZE" "$JUNK" "$PER_
   [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_WARMUP, BENCH_DURATION, BENCH_TERMINALS, BENCH_UNITS, BENCH_POOL_SIZE, BENCH_JUNK take whole numbers (got '$v')"
 done
 ((JUNK <= 20000)) || die "BENCH_JUNK is at most 20000"
+[[ "$CONSOLES" =~ ^[0-9]+$ ]] && ((CONSOLES >= 1 && CONSOLES <= 100)) || die "BENCH_CONSOLES takes 1-100 (got '$CONSOLES')"
+for r in $RUNS; do
+  [[ "$r" == quiet || "$r" == flood || "$r" == console ]] || die "BENCH_RUNS takes quiet, flood and console (got '$r')"
+done
 [[ "$RECONNECT" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_RECONNECT takes a number (got '$RECONNECT')"
 # Junk and real clients need descriptors: the flood processes and huxiaod inherit this.
 ulimit -n "$(ulimit -Hn)"
@@ -252,20 +263,41 @@ run() {  # run NAME
     "$refused" "$timed" "$accept_errors" "${problems:-none}" >>"$RESULTS"
 }
 
-run quiet
+flood_run() {
+  log_step "Flood: $JUNK junk connections from 127.0.0.2 against each listener"
+  FLOOD_S=$((WARMUP + DURATION + 10))
+  "$BENCH_BIN" flood --port "$TERMINAL_PORT" --connections "$JUNK" --duration "$FLOOD_S" \
+    --reconnect "$RECONNECT" >"$OUT/flood-terminal.json" 2>"$OUT/flood-terminal.err" &
+  FLOOD_PIDS=$!
+  "$BENCH_BIN" flood --port "$API_PORT" --api --connections "$JUNK" --duration "$FLOOD_S" \
+    --reconnect "$RECONNECT" >"$OUT/flood-api.json" 2>"$OUT/flood-api.err" &
+  FLOOD_PIDS="$FLOOD_PIDS $!"
+  sleep 5  # let the junk build up before measuring
+  run flood
+  for p in $FLOOD_PIDS; do wait "$p" || true; done
+  FLOOD_PIDS=''
+}
 
-log_step "Flood: $JUNK junk connections from 127.0.0.2 against each listener"
-FLOOD_S=$((WARMUP + DURATION + 10))
-"$BENCH_BIN" flood --port "$TERMINAL_PORT" --connections "$JUNK" --duration "$FLOOD_S" \
-  --reconnect "$RECONNECT" >"$OUT/flood-terminal.json" 2>"$OUT/flood-terminal.err" &
-FLOOD_PIDS=$!
-"$BENCH_BIN" flood --port "$API_PORT" --api --connections "$JUNK" --duration "$FLOOD_S" \
-  --reconnect "$RECONNECT" >"$OUT/flood-api.json" 2>"$OUT/flood-api.err" &
-FLOOD_PIDS="$FLOOD_PIDS $!"
-sleep 5  # let the junk build up before measuring
-run flood
-for p in $FLOOD_PIDS; do wait "$p" || true; done
-FLOOD_PIDS=''
+console_run() {
+  log_step "Console flood: $CONSOLES console(s) asking for snapshots as fast as they can (/ws/console, dispatcher token)"
+  (umask 077 && echo "$CONSOLE_TOKEN" >"$OUT/console-token.txt")
+  "$BENCH_BIN" console-flood --api-port "$API_PORT" --ca "$OUT/certs/server-ca.crt" \
+    --token-file "$OUT/console-token.txt" --consoles "$CONSOLES" --duration $((WARMUP + DURATION + 5)) \
+    >"$OUT/console-flood.json" 2>"$OUT/console-flood.err" &
+  FLOOD_PIDS=$!
+  sleep 2  # let the consoles reach their rate limit before measuring
+  run console
+  wait "$FLOOD_PIDS" || true
+  FLOOD_PIDS=''
+}
+
+for r in $RUNS; do
+  case "$r" in
+    quiet) run quiet ;;
+    flood) flood_run ;;
+    console) console_run ;;
+  esac
+done
 scrape "$OUT/metrics-end.txt"
 
 # --- 6. table -----------------------------------------------------------------------
@@ -285,13 +317,16 @@ cat "$OUT/environment.txt"
 echo
 cat "$TABLE"
 echo
-echo "flood (terminal): $(cat "$OUT/flood-terminal.json")"
-echo "flood (api):      $(cat "$OUT/flood-api.json")"
+[[ -s "$OUT/flood-terminal.json" ]] && echo "flood (terminal): $(cat "$OUT/flood-terminal.json")"
+[[ -s "$OUT/flood-api.json" ]] && echo "flood (api):      $(cat "$OUT/flood-api.json")"
+[[ -s "$OUT/console-flood.json" ]] && echo "console flood:    $(cat "$OUT/console-flood.json")"
+
 echo "refused by cause after the flood:"
 grep -E '^huxiao_connections_refused_total|^huxiao_connections_timed_out_total|^huxiao_accept_errors_total' "$OUT/metrics-end.txt" | awk '$2 > 0' | sed 's/^/  /'
 echo "offer = alarm frame written by a terminal -> first offer of its incident read by a unit (client, one steady clock)"
 echo "server = huxiao_alarm_to_offer_seconds over the run, p50/p99 interpolated in buckets"
 echo "console = GET /api/v1/incidents once a second with a dispatcher token (HTTP 200 / all, slowest)"
+echo "console flood = snapshot requests written, snapshots and errors (by code) received, sessions the server closed"
 echo "details: $RESULTS, $OUT/bench-*.json, $OUT/flood-*.json, $OUT/metrics-*.txt"
 grep -v 'none$' "$RESULTS" | tail -n +2 | sed 's/^/problem: /' || true
 

@@ -44,6 +44,7 @@
 #include "tools/bench/bench_util.hpp"
 #include "tools/bench/load.hpp"
 #include "tools/bench/make_certs.hpp"
+#include "tools/bench/ws_client.hpp"
 
 namespace huxiao::bench {
 
@@ -92,7 +93,6 @@ std::int64_t micros(Clock::duration d) {
 
 using Strand = asio::strand<asio::io_context::executor_type>;
 using TlsStream = ssl::stream<tcp::socket>;
-using WebSocket = websocket::stream<ssl::stream<tcp::socket>>;
 
 // One alarm sent (or about to be).
 struct Alarm {
@@ -300,29 +300,9 @@ class DispatchLoad {
 
     asio::awaitable<std::string> connect(Unit& u) {
         u.ws = std::make_unique<WebSocket>(u.strand, tls_);
-        auto& socket = beast::get_lowest_layer(*u.ws);
-        auto [cec] = co_await socket.async_connect(api_endpoint_, use_tuple);
-        if (cec) co_return "connect: " + cec.message();
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        u.ws->next_layer().set_verify_callback(ssl::host_name_verification(o_.host));
-        auto [hec] =
-            co_await u.ws->next_layer().async_handshake(ssl::stream_base::client, use_tuple);
-        if (hec) co_return "TLS handshake: " + hec.message();
-        websocket::stream_base::timeout timeouts{};
-        timeouts.handshake_timeout = std::chrono::seconds(10);
-        timeouts.idle_timeout = websocket::stream_base::none();
-        timeouts.keep_alive_pings = false;
-        u.ws->set_option(timeouts);
-        const std::string authorization = "Bearer " + u.token;
-        u.ws->set_option(
-            websocket::stream_base::decorator([authorization](websocket::request_type& request) {
-                request.set(beast::http::field::authorization, authorization);
-                request.set(beast::http::field::user_agent, "huxiao-bench");
-            }));
-        auto [uec] = co_await u.ws->async_handshake(o_.host, "/ws/unit", use_tuple);
-        if (uec) co_return "WebSocket upgrade of /ws/unit: " + uec.message();
-        u.ws->text(true);
+        const std::string opened =
+            co_await open_websocket(*u.ws, api_endpoint_, o_.host, "/ws/unit", u.token);
+        if (!opened.empty()) co_return opened;
         auto [rec, n] = co_await u.ws->async_read(u.buffer, use_tuple);
         if (rec) co_return "no welcome: " + rec.message();
         const std::string text = beast::buffers_to_string(u.buffer.data());

@@ -5,10 +5,12 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "tools/bench/console_flood.hpp"
 #include "tools/bench/dispatch.hpp"
 #include "tools/bench/flood.hpp"
 #include "tools/bench/load.hpp"
@@ -47,6 +49,15 @@ constexpr const char* kUsage = R"(usage:
       JSON line: connects, closes by the server, most held at once.
       --connections N [10000]  --duration S [30]  --reconnect S [1]
       --from ADDR [127.0.0.2]  --host ADDR [127.0.0.1]  --slow-byte S [60]
+
+  huxiao-bench console-flood --api-port P --ca FILE --token-file FILE [options]
+      Dispatch consoles that ask for snapshots as fast as they can
+      (bench/flood.sh, run "console"): each opens /ws/console with the bearer
+      token in FILE and writes {"type":"snapshot"} back to back while it reads;
+      a console the server closes reconnects after --reconnect S. Prints one
+      JSON line: requests written, snapshots and errors received, closes.
+      --consoles N [1]  --duration S [30]  --reconnect S [0.2]
+      --host ADDR [127.0.0.1]
 
   huxiao-bench --port PORT --ca FILE --certs DIR --terminals N [options]
       Opens N mutual-TLS terminal connections (ids PREFIX0001...), sends hello,
@@ -152,6 +163,57 @@ static int dispatch_main(const std::vector<std::string>& args) {
     }
 }
 
+static int console_flood_main(const std::vector<std::string>& args) {
+    using namespace huxiao::bench;
+    ConsoleFloodOptions o;
+    std::string token_file;
+    try {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            const auto value = [&]() -> const std::string& {
+                if (i + 1 >= args.size()) usage_error(a + " needs a value");
+                return args[++i];
+            };
+            if (a == "--host")
+                o.host = value();
+            else if (a == "--api-port")
+                o.api_port = std::stoi(value());
+            else if (a == "--ca")
+                o.ca = value();
+            else if (a == "--token-file")
+                token_file = value();
+            else if (a == "--consoles")
+                o.consoles = std::stoi(value());
+            else if (a == "--duration")
+                o.duration_s = std::stod(value());
+            else if (a == "--reconnect")
+                o.reconnect_s = std::stod(value());
+            else
+                usage_error("console-flood: unknown argument " + a);
+        }
+    } catch (const std::logic_error&) {
+        usage_error("a numeric option has a value that is not a number");
+    }
+    if (o.api_port < 1 || o.api_port > 65535 || o.ca.empty() || token_file.empty() ||
+        o.consoles < 1 || o.consoles > 100 || o.duration_s <= 0 || o.duration_s > 600 ||
+        o.reconnect_s < 0.01) {
+        usage_error(
+            "console-flood: --api-port, --ca and --token-file are required; --consoles 1-100, "
+            "--duration up to 600 s, --reconnect at least 0.01 s");
+    }
+    std::ifstream in(token_file);
+    if (!(in >> o.token) || o.token.empty())
+        usage_error("console-flood: no token in " + token_file);
+    try {
+        const ConsoleFloodResult result = run_console_flood(o);
+        std::cout << result.to_json(o) << std::endl;
+        return result.connects > 0 ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "huxiao-bench: %s\n", e.what());
+        return 1;
+    }
+}
+
 static int flood_main(const std::vector<std::string>& args) {
     using namespace huxiao::bench;
     FloodOptions o;
@@ -211,6 +273,9 @@ int main(int argc, char** argv) {
     using namespace huxiao::bench;
     if (argc > 1 && std::string(argv[1]) == "dispatch") {
         return dispatch_main(std::vector<std::string>(argv + 2, argv + argc));
+    }
+    if (argc > 1 && std::string(argv[1]) == "console-flood") {
+        return console_flood_main(std::vector<std::string>(argv + 2, argv + argc));
     }
     if (argc > 1 && std::string(argv[1]) == "flood") {
         return flood_main(std::vector<std::string>(argv + 2, argv + argc));
