@@ -32,7 +32,8 @@ constexpr std::size_t kUnitsPerQuery = 16;
 
 constexpr const char* kPostsSql = R"sql(
 SELECT g.school_id, s.name, s.district_id, s.lat, s.lon, g.unit_id, g.days,
-       array_to_json(g.windows)::text, g.tz
+       array_to_json(g.windows)::text, g.tz,
+       floor(extract(epoch FROM g.created_at) * 1000000)::bigint
   FROM guard_posts g JOIN schools s ON s.id = g.school_id
  WHERE ($1::text IS NULL OR g.school_id = $1)
    AND ($2::text IS NULL OR g.unit_id = $2)
@@ -167,7 +168,9 @@ struct LoadedPost {
     std::string district;
     GeoPoint school;
     std::optional<int> offset;  // nullopt: a zone the fixed-offset table does not know
+    TimePoint registered;       // created_at (sql/009): nothing before it is counted
     TimePoint from, to;         // the range in the post's zone, clipped to the past
+                                // and to the post's registration
     std::vector<supervision::DayCompliance> days;
 };
 
@@ -191,6 +194,7 @@ LoadedPost load_post(const PGresult* r, int row) {
         }
     }
     p.post.tz = db::cell(r, row, 8);
+    p.registered = from_unix_micros(std::stoll(db::cell(r, row, 9)));
     p.offset = geo::fixed_utc_offset_min(p.post.tz);
     return p;
 }
@@ -282,8 +286,12 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
                     {{"school", p.post.school}, {"unit", p.post.unit}, {"reason", reason}});
                 continue;
             }
-            p.from = instant(r.from, false, *p.offset);
+            // Days before the post existed are not missed: counting starts
+            // at the first whole minute after its registration.
+            p.from = std::max(instant(r.from, false, *p.offset),
+                              TimePoint{std::chrono::ceil<std::chrono::minutes>(p.registered)});
             p.to = std::min(instant(r.to, true, *p.offset), now_minute);
+            if (p.to < p.from) p.to = p.from;
             posts.push_back(std::move(p));
         }
     }
@@ -354,8 +362,15 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
     json& skipped = computed.skipped;
 
     json items = json::array();
+    json counted_posts = json::array();
     long long scheduled_total = 0, present_total = 0, missed_total = 0;
     for (const LoadedPost& p : posts) {
+        counted_posts.push_back(
+            {{"school", p.post.school},
+             {"unit", p.post.unit},
+             {"registered_at", format_iso_millis(to_unix_micros(p.registered))},
+             {"counted_from",
+              p.from < p.to ? json(format_iso_millis(to_unix_micros(p.from))) : json(nullptr)}});
         for (const auto& d : p.days) {
             json missed = json::array();
             for (const auto& w : d.windows) {
@@ -405,7 +420,8 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
                  {"hold_s", rules.hold.count()},
                  {"missed_below_pct", r.missed_below_pct},
                  {"items", std::move(items)},
-                 {"summary", std::move(summary)}};
+                 {"summary", std::move(summary)},
+                 {"posts", std::move(counted_posts)}};
     if (!skipped.empty()) body["skipped"] = std::move(skipped);
     co_return ApiRouter::json(http::status::ok, body, call.req.version(), call.req.keep_alive());
 }

@@ -17,10 +17,14 @@ using nlohmann::json;
 namespace {
 
 // Availability is the share of [from, to) between an `online` transition and
-// the next `offline` one (or the end of the range). Terminals never seen
-// online in the range are 0 % available.
+// the next `offline` one (or the end of the range), counted from the
+// terminal's registration (`created_at`, sql/009) when that is later than
+// `from`: the time before a terminal existed is not downtime. A terminal
+// registered after the range has no availability (null). The future part of
+// a range (to > now) is not counted either. Terminals never
+// seen online in the counted span are 0 % available.
 constexpr const char* kTerminalsSql = R"sql(
-WITH range AS (SELECT $1::timestamptz AS f, $2::timestamptz AS t),
+WITH range AS (SELECT $1::timestamptz AS f, least($2::timestamptz, now()) AS t),
 intervals AS (
     SELECT e.terminal_id, e.online, e.at AS start_at,
            coalesce(lead(e.at) OVER (PARTITION BY e.terminal_id ORDER BY e.at, e.seq),
@@ -28,11 +32,16 @@ intervals AS (
       FROM terminal_status_events e
      WHERE e.at < (SELECT t FROM range)
 ),
+counted AS (
+    SELECT id AS terminal_id, greatest(created_at, (SELECT f FROM range)) AS since
+      FROM terminals
+),
 up AS (
-    SELECT terminal_id,
-           sum(greatest(0, extract(epoch FROM least(end_at, (SELECT t FROM range))
-                                            - greatest(start_at, (SELECT f FROM range))))) AS online_s
-      FROM intervals WHERE online GROUP BY terminal_id
+    SELECT i.terminal_id,
+           sum(greatest(0, extract(epoch FROM least(i.end_at, (SELECT t FROM range))
+                                            - greatest(i.start_at, c.since)))) AS online_s
+      FROM intervals i JOIN counted c ON c.terminal_id = i.terminal_id
+     WHERE i.online GROUP BY i.terminal_id
 ),
 latest AS (
     SELECT DISTINCT ON (terminal_id) terminal_id, online
@@ -40,10 +49,17 @@ latest AS (
 )
 SELECT t.id, t.school_id, s.name, s.district_id, t.enabled, coalesce(l.online, false),
        to_char(t.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       CASE WHEN c.since < (SELECT t FROM range) THEN
        round((100 * coalesce(u.online_s, 0)
-              / greatest(1, extract(epoch FROM (SELECT t FROM range) - (SELECT f FROM range))))::numeric, 2)
+              / greatest(1, extract(epoch FROM (SELECT t FROM range) - c.since)))::numeric, 2)
+       END,
+       to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       CASE WHEN c.since < (SELECT t FROM range) THEN
+       to_char(c.since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+       END
   FROM terminals t
   JOIN schools s ON s.id = t.school_id
+  JOIN counted c ON c.terminal_id = t.id
   LEFT JOIN latest l ON l.terminal_id = t.id
   LEFT JOIN up u ON u.terminal_id = t.id
  WHERE ($3::text IS NULL OR t.school_id = $3)
@@ -83,7 +99,10 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
              {"enabled", db::cell(r, i, 4) == "t"},
              {"online", db::cell(r, i, 5) == "t"},
              {"last_seen", PQgetisnull(r, i, 6) ? json(nullptr) : json(db::cell(r, i, 6))},
-             {"availability_pct", std::stod(db::cell(r, i, 7))}});
+             {"availability_pct",
+              PQgetisnull(r, i, 7) ? json(nullptr) : json(std::stod(db::cell(r, i, 7)))},
+             {"registered_at", db::cell(r, i, 8)},
+             {"counted_from", PQgetisnull(r, i, 9) ? json(nullptr) : json(db::cell(r, i, 9))}});
     }
     co_return ApiRouter::json(
         http::status::ok,

@@ -24,6 +24,9 @@ class GuardPostReport : public ServerTest {
         if (HasFatalFailure()) return;
         start_server();  // supervision.position_sample_s 30: a sample holds for 60 s
         auditor_ = make_token("auditor", "inspector");
+        // The post was registered before the weeks reported (counting starts
+        // at registration, sql/009).
+        db_->column("UPDATE guard_posts SET created_at = '2026-01-01T00:00:00Z' RETURNING id");
     }
 
     // A sample every 30 s from `from` to `to` inclusive (local times "+08").
@@ -166,6 +169,38 @@ TEST_F(GuardPostReport, RadiusDayAndTimeRangesAndFilters) {
     auto district =
         get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-08&district=D-1", auditor_);
     EXPECT_EQ(district.json()["items"].size(), 5u);
+}
+
+// Issue 15 item 3: days before a post existed are not missed windows.
+TEST_F(GuardPostReport, CountsFromThePostsRegistration) {
+    record_week();
+    // Registered on Wednesday at noon, Shanghai time: Monday's and Tuesday's
+    // windows and Wednesday morning's are not counted (nor missed).
+    db_->column(
+        "UPDATE guard_posts SET created_at = '2026-03-04 12:00:00+08' WHERE school_id = 'S-1' "
+        "RETURNING id");
+    auto r = get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-08&school=S-1", auditor_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json body = r.json();
+    ASSERT_EQ(body["items"].size(), 3u) << r.body;
+    EXPECT_EQ(body["items"][0]["date"], "2026-03-04");
+    EXPECT_EQ(body["items"][0]["scheduled_min"], 90);  // the afternoon only
+    ASSERT_EQ(body["items"][0]["missed"].size(), 1u);
+    EXPECT_EQ(body["items"][0]["missed"][0]["window"], "16:30-18:00");
+    EXPECT_EQ(body["items"][1]["date"], "2026-03-05");
+    EXPECT_EQ(body["items"][2]["date"], "2026-03-06");
+    EXPECT_EQ(body["summary"]["scheduled_min"], 90 + 180 + 180);
+    EXPECT_EQ(body["summary"]["missed_windows"], 5);
+    ASSERT_EQ(body["posts"].size(), 1u);
+    EXPECT_EQ(body["posts"][0]["registered_at"], "2026-03-04T04:00:00.000Z");
+    EXPECT_EQ(body["posts"][0]["counted_from"], "2026-03-04T04:00:00.000Z");
+
+    // A range wholly before the registration: nothing scheduled, nothing missed.
+    auto before = get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-03", auditor_);
+    ASSERT_EQ(before.status, 200) << before.body;
+    EXPECT_EQ(before.json()["items"].size(), 0u) << before.body;
+    EXPECT_TRUE(before.json()["summary"]["share_pct"].is_null());
+    EXPECT_TRUE(before.json()["posts"][0]["counted_from"].is_null());
 }
 
 TEST_F(GuardPostReport, APostInAZoneWithoutFixedOffsetIsListedAsSkipped) {

@@ -62,9 +62,11 @@ TEST_F(Supervision, SilentTerminalIsReportedOfflineAndComesBackOnline) {
             found = true;
             EXPECT_EQ(item["school"], "S-1");
             EXPECT_TRUE(item["last_seen"].is_string());
-            // Online for a few seconds of a 30-day default range.
-            EXPECT_GE(item["availability_pct"].get<double>(), 0.0);
-            EXPECT_LT(item["availability_pct"].get<double>(), 1.0);
+            // The default range is 30 days, but T-1 was registered when the
+            // test began: counted from then, it was online part of the time.
+            EXPECT_EQ(item["counted_from"], item["registered_at"]) << item.dump();
+            EXPECT_GT(item["availability_pct"].get<double>(), 0.0);
+            EXPECT_LT(item["availability_pct"].get<double>(), 100.0);
         }
     }
     EXPECT_TRUE(found) << listed.body;
@@ -76,6 +78,8 @@ TEST_F(Supervision, SilentTerminalIsReportedOfflineAndComesBackOnline) {
 }
 
 TEST_F(Supervision, AvailabilityOverAKnownRangeIsTheOnlineShare) {
+    // The terminals were registered before the range.
+    db_->column("UPDATE terminals SET created_at = '2026-01-01T00:00:00Z' RETURNING id");
     // Two hours: online 00:00-01:00, offline 01:00-01:30, online again after.
     db_->column(
         "INSERT INTO terminal_status_events (terminal_id, at, online) VALUES "
@@ -99,6 +103,44 @@ TEST_F(Supervision, AvailabilityOverAKnownRangeIsTheOnlineShare) {
     auto backwards =
         get("/api/v1/terminals?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", dispatcher_);
     EXPECT_EQ(backwards.status, 400);
+}
+
+// Issue 15 item 3: the time before a terminal was registered is not downtime.
+TEST_F(Supervision, AvailabilityCountsFromTheTerminalsRegistration) {
+    db_->column("UPDATE terminals SET created_at = '2026-01-01T00:00:00Z' RETURNING id");
+    // T-2 registered at 01:00 of the two hours: offline 01:00-01:30 (its
+    // first connection came at 01:30), online after -> 50 % of the hour it
+    // existed, not 25 % of two hours.
+    db_->column(
+        "UPDATE terminals SET created_at = '2026-03-01T01:00:00Z' WHERE id = 'T-2' RETURNING id");
+    db_->column(
+        "INSERT INTO terminal_status_events (terminal_id, at, online) VALUES "
+        "('T-2', '2026-03-01T01:30:00Z', true) RETURNING seq");
+    // T-1 was registered after the range ends: no availability at all.
+    db_->column(
+        "UPDATE terminals SET created_at = '2026-03-05T00:00:00Z' WHERE id = 'T-1' RETURNING id");
+    auto r =
+        get("/api/v1/terminals?from=2026-03-01T00:00:00Z&to=2026-03-01T02:00:00Z", dispatcher_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    int seen = 0;
+    for (const auto& item : r.json()["items"]) {
+        if (item["id"] == "T-2") {
+            ++seen;
+            EXPECT_DOUBLE_EQ(item["availability_pct"].get<double>(), 50.0) << item.dump();
+            EXPECT_EQ(item["registered_at"], "2026-03-01T01:00:00.000Z");
+            EXPECT_EQ(item["counted_from"], "2026-03-01T01:00:00.000Z");
+        } else if (item["id"] == "T-1") {
+            ++seen;
+            EXPECT_TRUE(item["availability_pct"].is_null()) << item.dump();
+            EXPECT_TRUE(item["counted_from"].is_null()) << item.dump();
+            EXPECT_EQ(item["registered_at"], "2026-03-05T00:00:00.000Z");
+        } else {
+            // Registered long before: the whole range counts.
+            EXPECT_EQ(item["counted_from"], "2026-03-01T00:00:00.000Z") << item.dump();
+            EXPECT_DOUBLE_EQ(item["availability_pct"].get<double>(), 0.0) << item.dump();
+        }
+    }
+    EXPECT_EQ(seen, 2) << r.body;
 }
 
 }  // namespace

@@ -126,6 +126,13 @@ describe('auditor reports', { timeout: 180000 }, () => {
     await page.locator(`[data-testid="reports"][data-from="${day(first)}"]`).waitFor();
     await page.locator('[data-testid="rt-table"] td.table-message', { hasText: 'No incidents' }).waitFor();
     assert.equal(await page.locator('[data-testid="rt-row"]').count(), 0);
+    // The demo city was registered today: last month its terminals did not
+    // exist yet (no figure, not 0 %), and its guard posts missed nothing.
+    const t1 = page.locator('[data-testid="terminal-row"][data-terminal="T-0001"]');
+    await t1.locator('td', { hasText: 'not yet installed' }).waitFor();
+    assert.equal(await page.locator('[data-testid="terminal-table"] td.below-target').count(), 0);
+    await page.locator('[data-testid="guard-table"] td.table-message', { hasText: 'registered after this range' }).waitFor();
+    assert.equal(await page.locator('[data-testid="guard-row"]').count(), 0);
 
     await page.locator('[data-testid="preset-custom"]').click();
     await page.locator('[data-testid="range-from"]').fill(day(new Date(now.getFullYear(), now.getMonth(), now.getDate() - 2)));
@@ -160,9 +167,14 @@ describe('auditor reports', { timeout: 180000 }, () => {
     await d.waitFor();
     assert.match(await d.textContent(), /Medical/);
 
-    // Guard posts: the demo city schedules posts; whatever the figures, the table settles.
-    await page.locator('[data-testid="guard-row"]').first().waitFor();
+    // Guard posts: counted from their registration a moment ago, so either a
+    // window has ended since (rows) or the table says why it is empty.
+    await eventually(async () => (await page.locator('[data-testid="guard-row"]').count()) > 0 ||
+      /registered/.test(await page.locator('[data-testid="guard-table"] tbody').textContent()),
+    { what: 'guard-post rows, or why there are none' });
     assert.equal(await page.locator('[data-testid="guard-table"] .table-message.error').count(), 0);
+    // A terminal installed today is measured from its registration, not over the whole week.
+    await page.locator('[data-testid="terminal-row"][data-terminal="T-0001"] [data-testid="registered-in-range"]').waitFor();
   });
 
   it('downloads the CSV of the figures', async () => {

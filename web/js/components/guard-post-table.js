@@ -1,7 +1,7 @@
 // Guard-post (护学岗) compliance per post and day: scheduled and present
 // minutes, the share, and the missed windows.
 
-import { h } from '../dom.js';
+import { h, parseIso, formatDateTime } from '../dom.js';
 import { DataTable } from './data-table.js';
 import { fmtPct, fmtInt, SLA_TARGET_PCT } from '../report-format.js';
 
@@ -10,6 +10,22 @@ function missedList(row) {
   return h('ul', { class: 'missed-list' }, row.missed.map((m) =>
     h('li', { 'data-testid': 'missed-window' }, h('span', { class: 'mono' }, m.window),
       h('span', { class: 'muted' }, ` ${m.present_min}/${m.scheduled_min} min`))));
+}
+
+// Why a report has no rows: no posts at all, posts registered after the
+// range, or no window over yet since they were registered (days before a post
+// existed are not counted, docs/guard-posts.md).
+export function emptyReason(report) {
+  const posts = report.posts || [];
+  const skipped = report.skipped || [];
+  if (!posts.length) {
+    return skipped.length ? `No post can be evaluated: ${skipped[0].reason}` : 'No guard posts in the registry for this range';
+  }
+  const counted = posts.filter((p) => p.counted_from);
+  if (!counted.length) return 'The guard posts were registered after this range: nothing to count yet';
+  const since = Math.min(...counted.map((p) => parseIso(p.counted_from)));
+  return `No guard-post window has ended since the posts were registered (counting from ${formatDateTime(since)}); ` +
+    'the first one appears here when it is over';
 }
 
 export class GuardPostTable {
@@ -39,6 +55,7 @@ export class GuardPostTable {
 
   set(report) {
     if (Number.isFinite(report.missed_below_pct)) this.threshold = report.missed_below_pct;
+    this.table.emptyText = emptyReason(report);
     this.table.setRows(report.items);
   }
 

@@ -8,6 +8,17 @@ import { fmtPct } from '../report-format.js';
 const statusOf = (t) => (!t.enabled ? 'disabled' : t.online ? 'online' : 'offline');
 const STATUS_ORDER = { offline: 0, online: 1, disabled: 2 };
 
+// "registered 2026-11-30 08:12" when registration cut the range short, else
+// the range's start (muted: nothing special about it).
+function countedSince(t) {
+  if (!t.counted_from) return h('span', { class: 'muted' }, '—');
+  const at = formatDateTime(parseIso(t.counted_from));
+  return t.registered_at && t.registered_at === t.counted_from
+    ? h('span', { 'data-testid': 'registered-in-range', title: 'registered then: earlier time is not counted' },
+      `registered ${at}`)
+    : h('span', { class: 'muted' }, at);
+}
+
 export class TerminalTable {
   constructor() {
     this.table = new DataTable({
@@ -25,9 +36,15 @@ export class TerminalTable {
         { key: 'district', label: 'District', value: (t) => t.district },
         { key: 'last_seen', label: 'Last seen', value: (t) => parseIso(t.last_seen) || null,
           cell: (t) => (t.last_seen ? formatDateTime(parseIso(t.last_seen)) : 'never') },
+        // Availability counts from the terminal's registration when that
+        // falls inside the range (docs/reports.md).
+        { key: 'counted_from', label: 'Counted since', value: (t) => parseIso(t.counted_from) || null,
+          cell: (t) => countedSince(t) },
         { key: 'availability_pct', label: 'Available', zh: '在线率', num: true, value: (t) => t.availability_pct,
-          cell: (t) => fmtPct(t.availability_pct),
-          cls: (t) => (t.availability_pct !== null && t.availability_pct < 99 ? 'below-target' : '') },
+          cell: (t) => (t.availability_pct === null || t.availability_pct === undefined
+            ? h('span', { class: 'muted', title: 'registered after this range' }, 'not yet installed')
+            : fmtPct(t.availability_pct)),
+          cls: (t) => (Number.isFinite(t.availability_pct) && t.availability_pct < 99 ? 'below-target' : '') },
       ],
     });
     this.el = this.table.el;
@@ -44,6 +61,8 @@ export class TerminalTable {
 }
 
 export const terminalCsv = (items) => ({
-  header: ['id', 'school', 'school_name', 'district', 'enabled', 'online', 'last_seen', 'availability_pct'],
-  rows: items.map((t) => [t.id, t.school, t.school_name, t.district, t.enabled, t.online, t.last_seen, t.availability_pct]),
+  header: ['id', 'school', 'school_name', 'district', 'enabled', 'online', 'last_seen', 'registered_at', 'counted_from',
+    'availability_pct'],
+  rows: items.map((t) => [t.id, t.school, t.school_name, t.district, t.enabled, t.online, t.last_seen, t.registered_at,
+    t.counted_from, t.availability_pct]),
 });

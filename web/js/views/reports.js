@@ -330,7 +330,9 @@ export class ReportsView {
       if (gen !== this.generation) return;
       this.guardTable.set(body);
       const s = body.summary || {};
-      this.guardSummary.textContent = `${fmtPct(s.share_pct)} present · ${s.missed_windows ?? 0} missed windows`;
+      this.guardSummary.textContent = s.share_pct === null || s.share_pct === undefined
+        ? 'nothing scheduled yet'
+        : `${fmtPct(s.share_pct)} present · ${s.missed_windows ?? 0} missed windows`;
     } catch (e) {
       if (gen !== this.generation) return;
       this.failed(e, (text) => this.guardTable.setMessage(text, 'error'));
