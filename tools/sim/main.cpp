@@ -33,6 +33,7 @@
 
 #include "common/config/config.hpp"
 #include "common/dispatch/replay.hpp"
+#include "common/geo/guard_post.hpp"
 #include "common/model/registry_import.hpp"
 #include "server/app/dispatcher.hpp"
 #include "server/db/pg_connection.hpp"
@@ -59,6 +60,12 @@ Simulated school terminals and patrol units for demos and drills.
     sim-<UNIT>; tokens named sim-* from earlier runs are deleted first). Units
     report their position every 2 s, accept most offers, drive to the school
     in a straight line, stay on scene 10-30 s, clear and drive back to base.
+    Units on a guard post (the registry's guard_posts) drive to their school
+    before each window and hold position there until it closes; now and then
+    a crew is late or misses a window. An incident comes first; the crew goes
+    back to the gate afterwards if the window is still open.
+  After a restart every unit picks up the open incidents the server still
+  counts it in (offered, accepted, en route, on scene) and sees them through.
 One line per step on stdout. Connections that drop are made again, with backoff.
 
   --config FILE       huxiaod's configuration file (listeners, database)
@@ -321,9 +328,23 @@ class City {
             }
             terminals_.push_back(std::make_unique<TerminalSim>(ctx, t.id, t.school, options.certs));
         }
+        std::map<std::string, GeoPoint> schools;
+        for (const School& s : registry.schools) schools[s.id] = s.location;
         for (const Unit& u : registry.units) {
             units_.push_back(
                 std::make_unique<UnitSim>(ctx, u, database.tokens.at(u.id), unit_tls_));
+            // A unit keeps its first post (the demo city has one per unit).
+            for (const GuardPost& g : registry.guard_posts) {
+                if (g.unit != u.id || !schools.count(g.school)) continue;
+                if (const auto offset = geo::fixed_utc_offset_min(g.tz)) {
+                    units_.back()->keep_post(g, schools[g.school], *offset);
+                    ++posts_;
+                } else {
+                    say(u.id + " cannot keep its guard post at " + g.school + ": time zone \"" +
+                        g.tz + "\" has no fixed offset (docs/guard-posts.md)");
+                }
+                break;
+            }
         }
     }
 
@@ -337,7 +358,8 @@ class City {
         say("an alarm every " + number_text(options_.alarm_every_s) + " s on average (" +
             number_text(options_.drill_share * 100) + " % drills); units drive at " +
             number_text(options_.speed_kmh) + " km/h and decline " +
-            number_text(options_.decline_share * 100) + " % of offers");
+            number_text(options_.decline_share * 100) + " % of offers; " + std::to_string(posts_) +
+            " units keep guard posts");
         for (auto& u : units_) {
             if (auto it = resume_.find(u->id()); it != resume_.end()) {
                 u->resume(it->second.job, it->second.arrived);
@@ -482,6 +504,7 @@ class City {
     asio::steady_timer duration_timer_;
     asio::steady_timer watch_timer_;
     asio::signal_set signals_;
+    int posts_ = 0;     // units keeping a guard post
     OnlineCount said_;  // last said
     OnlineCount last_check_;
 };
@@ -491,7 +514,9 @@ void print_summary(const Counters& c) {
         std::to_string(c.alarms_retried) + " times `unavailable`), " + std::to_string(c.offers) +
         " offers (" + std::to_string(c.accepted) + " accepted, " + std::to_string(c.declined) +
         " declined), " + std::to_string(c.arrivals) + " arrivals, " + std::to_string(c.clears) +
-        " clears, " + std::to_string(c.reconnects) + " reconnections");
+        " clears, " + std::to_string(c.reconnects) + " reconnections, " +
+        std::to_string(c.post_windows) + " guard-post windows (" + std::to_string(c.post_late) +
+        " late, " + std::to_string(c.post_missed) + " missed)");
 }
 
 int run(const Options& options) {

@@ -32,6 +32,9 @@ struct Counters {
     int arrivals = 0;
     int clears = 0;
     int reconnects = 0;
+    int post_windows = 0;  // guard-post windows planned, and of those:
+    int post_late = 0;     // the crew planned to be late
+    int post_missed = 0;   // the crew planned to miss it
 };
 
 struct SimContext {

@@ -29,6 +29,8 @@ constexpr auto kReportEvery = std::chrono::seconds(2);
 constexpr double kOnSceneMinS = 10;
 constexpr double kOnSceneMaxS = 30;
 constexpr double kAtHomeM = 1;  // closer than this to home counts as home
+// A crew on time is at the gate this long before its window opens.
+constexpr auto kPostMargin = std::chrono::minutes(5);
 
 void rethrow(std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
@@ -51,6 +53,10 @@ UnitSim::UnitSim(SimContext& ctx, const Unit& unit, std::string token, ssl::cont
       backoff_timer_(ctx.io),
       tick_timer_(ctx.io),
       position_(unit.home) {}
+
+void UnitSim::keep_post(const GuardPost& post, GeoPoint school, int utc_offset_min) {
+    post_ = Post{post, school, utc_offset_min};
+}
 
 void UnitSim::resume(const Job& job, bool arrived) {
     job_ = job;
@@ -236,6 +242,9 @@ void UnitSim::tick() {
     } else if (task_ == Task::to_home && drive_toward(home_, elapsed_s)) {
         say(id_ + " back at base");
         task_ = Task::idle;
+    } else if (task_ == Task::to_post && drive_toward(post_->school, elapsed_s)) {
+        say(id_ + " on guard post at " + post_->post.school + " (" + duty_->window.text + ")");
+        task_ = Task::at_post;
     }
     if (task_ == Task::to_scene &&
         geo::haversine_m(position_, job_.school) <= ctx_.arrival_radius_m) {
@@ -246,6 +255,7 @@ void UnitSim::tick() {
         start_on_scene(now);
     }
 
+    guard_duty();
     report_position();
 
     if (!online_) return;  // answers and clearing wait for the connection
@@ -300,8 +310,53 @@ void UnitSim::start_on_scene(Clock::time_point now) {
     leave_at_ = now + std::chrono::milliseconds(static_cast<long long>(stay_s * 1000));
 }
 
+bool UnitSim::on_job() const {
+    return task_ == Task::offered || task_ == Task::to_scene || task_ == Task::on_scene;
+}
+
 void UnitSim::go_home() {
     task_ = geo::haversine_m(position_, home_) < kAtHomeM ? Task::idle : Task::to_home;
+}
+
+// ---- guard post ------------------------------------------------------------------
+
+// Every tick: when the window in hand is over, the crew leaves the gate and
+// the next window is planned (on time, late or missed). A free crew (at base
+// or on the way back from an incident) leaves for the gate at its departure
+// time; an incident always comes first, and after it the crew returns to the
+// gate if the window is still open.
+void UnitSim::guard_duty() {
+    if (!post_) return;
+    const TimePoint now = clock_now();
+    if (!duty_ || duty_->window.end <= now) {
+        if (task_ == Task::to_post || task_ == Task::at_post) {
+            say(id_ + " guard post at " + post_->post.school + " over (" + duty_->window.text +
+                "), driving back to base");
+            go_home();
+        }
+        duty_.reset();
+        const auto window = current_or_next_window(post_->post, post_->utc_offset_min, now);
+        if (!window) return;
+        duty_ = plan_duty(*window, DutyOdds{}, ctx_.uniform(0, 1), ctx_.uniform(0, 1));
+        ++ctx_.counters.post_windows;
+        const std::string which = "guard post at " + post_->post.school + " " + window->text +
+                                  " (" + format_iso_millis(to_unix_micros(window->begin)) + ")";
+        if (duty_->turnout == Turnout::missed) {
+            ++ctx_.counters.post_missed;
+            say(id_ + " will miss its " + which + ": crew called to a court hearing (simulated)");
+        } else if (duty_->turnout == Turnout::late) {
+            ++ctx_.counters.post_late;
+            say(id_ + " will be " + std::to_string(duty_->late_by.count()) + " min late for its " +
+                which + ": briefing ran long (simulated)");
+        }
+    }
+    if (task_ != Task::idle && task_ != Task::to_home) return;  // busy, or on post already
+    const double drive_s = geo::haversine_m(position_, post_->school) / (ctx_.speed_kmh / 3.6);
+    const auto leave = departure(*duty_, std::chrono::seconds(std::lround(drive_s)), kPostMargin);
+    if (!leave || now < *leave) return;
+    say(id_ + " drives to its guard post at " + post_->post.school + " (" + duty_->window.text +
+        ", " + km_text(geo::haversine_m(position_, post_->school)) + ")");
+    task_ = Task::to_post;
 }
 
 // ---- what the server says ----------------------------------------------------
@@ -323,7 +378,7 @@ void UnitSim::handle(const json& message) {
 
 void UnitSim::on_offer(const json& message) {
     const std::string incident = text_field(message, "incident");
-    const bool busy = task_ == Task::offered || task_ == Task::to_scene || task_ == Task::on_scene;
+    const bool busy = on_job();
     if (busy && incident == job_.incident) return;  // the same offer again, after a reconnect
     ++ctx_.counters.offers;
     if (busy) {
@@ -360,7 +415,7 @@ void UnitSim::on_offer_withdrawn(const json& message) {
 void UnitSim::on_incident_closed(const json& message) {
     const std::string incident = text_field(message, "incident");
     // After our own clear the incident closes when the last unit clears: old news.
-    if (incident != job_.incident || task_ == Task::idle || task_ == Task::to_home) return;
+    if (incident != job_.incident || !on_job()) return;
     say(id_ + " incident " + incident + " closed, driving back to base");
     go_home();
 }
@@ -375,7 +430,7 @@ void UnitSim::on_error(const json& message) {
     say(id_ + " error " + code + ": " + text_field(message, "message") +
         (ref.empty() ? "" : " (" + ref + ")"));
     // The server no longer counts us in (e.g. the incident closed meanwhile).
-    if (code == "not_assigned" && ref == job_.incident && task_ != Task::idle) go_home();
+    if (code == "not_assigned" && ref == job_.incident && on_job()) go_home();
 }
 
 }  // namespace huxiao::sim

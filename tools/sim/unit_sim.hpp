@@ -2,7 +2,9 @@
 // with the unit's bearer token. It reports its position every two seconds,
 // accepts most offers (declines some, so that escalation shows), drives to
 // the school in a straight line, lets the server's geofence mark it arrived,
-// stays on scene a while, clears and drives home.
+// stays on scene a while, clears and drives home. A unit with a guard post
+// drives to its school before each window and holds position there
+// (tools/sim/guard_duty.hpp), answering offers as any other unit.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -14,9 +16,11 @@
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/model/registry.hpp"
+#include "tools/sim/guard_duty.hpp"
 #include "tools/sim/sim.hpp"
 
 namespace huxiao::sim {
@@ -37,6 +41,10 @@ class UnitSim {
     const std::string& id() const { return id_; }
     bool online() const { return online_; }
 
+    // Before start(): the unit's guard post (contract §7) at `school`, in a
+    // zone `utc_offset_min` east of UTC.
+    void keep_post(const GuardPost& post, GeoPoint school, int utc_offset_min);
+
     // Before start(): an incident the server still counts this unit in (left
     // by an earlier run). The crew picks it up where the timeline left it:
     // on scene if it had arrived, else driving there from home.
@@ -56,6 +64,14 @@ class UnitSim {
         to_scene,  // accepted, driving to the school
         on_scene,  // at the school until leave_at
         to_home,   // driving back home
+        to_post,   // driving to its guard post
+        at_post,   // holding position at the school gate until the window closes
+    };
+
+    struct Post {
+        GuardPost post;
+        GeoPoint school;
+        int utc_offset_min = 0;
     };
 
     struct Outcome {
@@ -80,6 +96,8 @@ class UnitSim {
     bool drive_toward(GeoPoint target, double seconds);  // true when there
     void start_on_scene(Clock::time_point now);
     void go_home();
+    bool on_job() const;  // offered, driving to or at an incident
+    void guard_duty();    // plans the next window, leaves for the post, ends a window
 
     void send(const nlohmann::json& message);
     void write_next();
@@ -107,6 +125,9 @@ class UnitSim {
     Task task_ = Task::idle;
     Job job_;
     Clock::time_point leave_at_{};  // when the crew leaves the scene
+
+    std::optional<Post> post_;
+    std::optional<DutyPlan> duty_;  // the current or next window and how the crew turns out
 };
 
 }  // namespace huxiao::sim
