@@ -38,6 +38,14 @@ export function s(tag, attrs, ...children) {
   return el;
 }
 
+// Appends children to an existing element the way h() does: null, undefined
+// and false are skipped. (The DOM's own el.append(null) writes the text
+// "null" into the page.)
+export function fill(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;

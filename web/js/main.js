@@ -273,10 +273,22 @@ document.addEventListener('pointerdown', () => { if (sound.blocked) sound.unlock
 
 function renderWho() {
   const el = $('#who');
-  const role = app && app.store.role;
+  const store = app && app.store;
+  const role = store && store.role;
   el.textContent = role ? role : '';
   el.hidden = !role;
   el.dataset.role = role || '';
+  el.title = store && store.name ? `Signed in as ${store.name}` : '';
+  // A token limited to districts says so: everything on the page is theirs only.
+  const scope = $('#scope');
+  const districts = (store && store.districts) || [];
+  scope.textContent = districts.length
+    ? districts.map((d) => store.districtNames.get(d) || d).join(', ')
+    : '';
+  scope.title = districts.length ? `You see only ${districts.length > 1 ? 'these districts' : 'this district'}` : '';
+  scope.hidden = !districts.length;
+  // Alarm sound is for those who answer alarms; read-only roles watch quietly.
+  $('#sound').hidden = !!role && !store.canCommand;
 }
 
 function renderStats() {

@@ -28,6 +28,8 @@ export class Store extends EventTarget {
     this.activity = [];             // newest first
     this.role = null;               // 'dispatcher', 'auditor', … once known
     this.name = null;
+    this.districts = [];            // the token's districts (education); empty: the whole city
+    this.districtNames = new Map(); // id -> name, from the snapshot
     this.haveSnapshot = false;
     this.seen = new Set();          // every incident id this page has shown
     this.skewMs = 0;                // local clock minus server clock
@@ -76,19 +78,34 @@ export class Store extends EventTarget {
     this.lastUpdate = Date.now();
     if (msg.server_time) this.sampleSkew(msg.server_time, true);
     if (msg.you && typeof msg.you === 'object') {
+      this.districts = Array.isArray(msg.you.districts) ? msg.you.districts : [];
       this.setRole(msg.you.role || this.role, msg.you.name);
     } else if (typeof msg.role === 'string') {
       this.setRole(msg.role, msg.name);
     }
 
+    if (Array.isArray(msg.districts)) {
+      this.districtNames = new Map(msg.districts.map((d) => [d.id, d.name]));
+    }
     if (Array.isArray(msg.schools)) {
       this.schools = new Map(msg.schools.map((s) => [s.id, s]));
       what.add('schools');
     }
     const fresh = new Map();
+    // A token limited to districts is shown only their units (the server
+    // decides what it sends; this keeps the page to the token's scope).
+    const inScope = (u) => !this.districts.length || !u.district || this.districts.includes(u.district);
+    const unitsById = new Map((msg.units || []).filter(inScope).map((u) => [u.id, u]));
     for (const inc of msg.incidents || []) {
       const before = this.incidents.get(inc.id);
       const merged = { ...inc, offers: (inc.offers || []).map((o) => ({ ...o, baseLocal: now })) };
+      // The snapshot lists every unit ever assigned; one whose current
+      // incident is another (or none) has cleared. A unit this token does not
+      // see keeps what the events said.
+      merged.cleared = (inc.units || []).filter((u) => {
+        const unit = unitsById.get(u);
+        return unit ? unit.incident !== inc.id : (before?.cleared || []).includes(u);
+      });
       if (before && before.cancelRequested) merged.cancelRequested = true;
       if (this.cancelRequested.has(inc.id)) merged.cancelRequested = true;
       fresh.set(inc.id, merged);
@@ -108,7 +125,7 @@ export class Store extends EventTarget {
       }
     }
     this.incidents = fresh;
-    this.units = new Map((msg.units || []).map((u) => [u.id, u]));
+    this.units = unitsById;
     if (msg.terminals) {
       const offline = (msg.terminals.offline || []).map((t) => (typeof t === 'string' ? { id: t } : t));
       this.terminals = { online: msg.terminals.online ?? 0, offline };
@@ -159,6 +176,7 @@ export class Store extends EventTarget {
         received_at: msg.at,
         acknowledged: false,
         units: [],
+        cleared: [],
         offers: [],
         note: details.note,
       };
@@ -207,6 +225,7 @@ export class Store extends EventTarget {
           if (unit) {
             dropOffer(unit);
             if (!(inc.units || []).includes(unit)) inc.units = [...(inc.units || []), unit];
+            inc.cleared = (inc.cleared || []).filter((u) => u !== unit);
             for (const w of details.withdrawn || []) {
               dropOffer(w);
               this.releaseUnit(w, id, what);
@@ -214,7 +233,13 @@ export class Store extends EventTarget {
           }
           break;
         case 'unit_cleared':
-          if (unit) this.releaseUnit(unit, id, what);
+          if (unit) {
+            // Clearing before arriving is backing out: the unit leaves the
+            // incident's list, as the server's does.
+            if (details.arrived === false) inc.units = (inc.units || []).filter((u) => u !== unit);
+            else if (!(inc.cleared || []).includes(unit)) inc.cleared = [...(inc.cleared || []), unit];
+            this.releaseUnit(unit, id, what);
+          }
           break;
         case 'resolved':
         case 'cancelled':
@@ -248,10 +273,18 @@ export class Store extends EventTarget {
 
   // ---- helpers ------------------------------------------------------------
 
+  // The units of an incident split into those still on it and those that
+  // cleared (the server keeps listing a cleared unit under `units`).
+  unitsOf(inc) {
+    const cleared = new Set(inc.cleared || []);
+    const units = inc.units || [];
+    return { active: units.filter((u) => !cleared.has(u)), cleared: units.filter((u) => cleared.has(u)) };
+  }
+
   closeIncident(inc, state, what) {
     inc.state = state;
     inc.closedAtLocal = Date.now();
-    for (const u of [...(inc.units || []), ...(inc.offers || []).map((o) => o.unit)]) {
+    for (const u of [...this.unitsOf(inc).active, ...(inc.offers || []).map((o) => o.unit)]) {
       this.releaseUnit(u, inc.id, what);
     }
     inc.offers = [];

@@ -40,7 +40,10 @@ export class ActivityFeed {
         h('span', { class: 'act-time' }, formatClock(parseIso(a.at))),
         h('span', { class: 'act-text' },
           h('b', {}, en), a.unit ? ` · ${a.unit}` : '',
-          ` · ${inc ? inc.school_name || inc.school : this.schoolName(a.school)}`,
+          (() => {
+            const where = inc ? inc.school_name || inc.school : this.schoolName(a.school);
+            return where ? ` · ${where}` : '';
+          })(),
           a.actor && a.actor !== 'system' && a.actor !== a.unit ? h('span', { class: 'muted' }, ` · ${a.actor}`) : '')));
     }
   }

@@ -2,7 +2,7 @@
 // or dismissed, a blinking tab title, and sound (three pulses at once, then a
 // short reminder every 20 s while a real alarm waits for acknowledgement).
 
-import { h, clear, formatClock, parseIso } from '../dom.js';
+import { h, clear, fill, formatClock, parseIso } from '../dom.js';
 import { kindLabel } from '../labels.js';
 import { sound } from '../audio.js';
 
@@ -33,7 +33,8 @@ export class AlarmAlerts {
     for (const inc of incidents) {
       this.pending = [inc.id, ...this.pending.filter((id) => id !== inc.id)];
     }
-    sound.alarm({ drill: incidents.every((i) => i.drill) });
+    // Sound is for those who can answer; read-only roles see the banner only.
+    if (this.store.canCommand) sound.alarm({ drill: incidents.every((i) => i.drill) });
     this.render();
   }
 
@@ -53,7 +54,7 @@ export class AlarmAlerts {
 
   remind() {
     const real = this.pending.map((id) => this.store.incidents.get(id)).filter((i) => i && !i.drill);
-    if (real.length) sound.reminder();
+    if (real.length && this.store.canCommand) sound.reminder();
   }
 
   // Rebuilt only when what it shows changes, so a click never hits a stale button.
@@ -65,18 +66,19 @@ export class AlarmAlerts {
     clear(this.banner);
     this.banner.hidden = incs.length === 0;
     this.banner.classList.toggle('drill-only', incs.length > 0 && incs.every((i) => i.drill));
-    this.setTitle(incs.length);
+    this.setTitle(this.store.canCommand ? incs.length : 0);
     if (!incs.length) return;
     const inc = incs[0];
     const [kindEn, kindZh] = kindLabel(inc.kind);
     const school = this.store.schools.get(inc.school) || {};
-    this.banner.append(
+    fill(this.banner,
       h('span', { class: 'alert-icon', 'aria-hidden': 'true' }, '⚠'),
       h('span', { class: 'alert-title' }, inc.drill ? 'DRILL ALARM 演练' : 'NEW ALARM 新警情'),
       h('span', { class: 'alert-text', 'data-testid': 'alert-text' },
         h('b', {}, `${kindEn} ${kindZh}`), ' at ',
         h('b', {}, inc.school_name || school.name || inc.school),
-        ` (${inc.school}) · ${formatClock(parseIso(inc.received_at))}`),
+        ` (${inc.school}) · ${formatClock(parseIso(inc.received_at))}`,
+        inc.note ? h('span', { class: 'alert-note' }, ` · “${inc.note}”`) : null),
       incs.length > 1 ? h('span', { class: 'alert-more' }, `+${incs.length - 1} more`) : null,
       h('span', { class: 'alert-actions' },
         h('button', { class: 'btn btn-small btn-light', type: 'button', 'data-do': 'show', 'data-id': inc.id }, 'Show'),

@@ -104,7 +104,7 @@ export class Board {
   }
 
   signature(inc) {
-    return JSON.stringify([inc.state, inc.acknowledged, inc.units, (inc.offers || []).map((o) => [o.unit, o.baseLocal]),
+    return JSON.stringify([inc.state, inc.acknowledged, inc.units, inc.cleared, (inc.offers || []).map((o) => [o.unit, o.baseLocal]),
       inc.cancelRequested, inc.drill, inc.school_name, this.selected === inc.id, this.flash.has(inc.id),
       this.store.canCommand, CLOSED_STATES.has(inc.state)]);
   }
@@ -125,13 +125,18 @@ export class Board {
     if (this.flash.has(inc.id)) classes.push('flash');
 
     const units = h('div', { class: 'unit-chips' });
-    for (const u of inc.units || []) {
-      units.append(h('span', { class: 'chip chip-unit', title: 'assigned' }, u));
+    const { active, cleared } = this.store.unitsOf(inc);
+    for (const u of active) {
+      units.append(h('span', { class: 'chip chip-unit', title: 'assigned', 'data-unit': u }, u));
     }
     for (const o of inc.offers || []) {
       const deadline = (o.baseLocal || Date.now()) + (o.expires_in_s || 0) * 1000;
       units.append(h('span', { class: 'chip chip-offer', title: 'offered, waiting for the unit' },
         `${o.unit} `, h('span', { class: 'countdown', 'data-deadline': deadline }, '')));
+    }
+    for (const u of cleared) {
+      units.append(h('span', { class: 'chip chip-cleared', title: 'cleared: left the scene', 'data-unit': u,
+        'data-testid': 'cleared-unit' }, u));
     }
     if (!units.childElementCount) units.append(h('span', { class: 'muted' }, closed ? '' : '—'));
 

@@ -232,12 +232,21 @@ export class IncidentDetail {
     f.title.textContent = `${kindEn} ${kindZh}`;
     f.drill.hidden = !inc.drill;
     const school = this.store.schools.get(inc.school) || {};
-    f.school.textContent = `${inc.school_name || school.name || inc.school} · ${inc.school} · ${inc.district || school.district || ''}`;
+    f.school.textContent = [inc.school_name || school.name, inc.school, inc.district || school.district]
+      .filter(Boolean).join(' · ');
 
     const since = closed ? null : inc.received_at;
-    const units = inc.units || [];
     const offers = inc.offers || [];
     const fetched = this.fetched || {};
+    // Cleared: what the live feed knows, and the timeline's unit_cleared
+    // events (a closed incident loaded from the API has only those).
+    const clearedNow = new Set(inc.cleared || []);
+    for (const e of this.mergedTimeline()) {
+      if (e.type === 'unit_cleared' && e.unit && !(e.details && e.details.arrived === false)) clearedNow.add(e.unit);
+      if (e.type === 'unit_accepted' && e.unit) clearedNow.delete(e.unit);
+    }
+    const units = (inc.units || []).filter((u) => !clearedNow.has(u));
+    const cleared = (inc.units || []).filter((u) => clearedNow.has(u));
     clear(f.facts).append(...[
       fact('Incident', inc.id),
       fact('Received', h('span', { title: formatDateTime(parseIso(inc.received_at)) },
@@ -247,7 +256,10 @@ export class IncidentDetail {
           'data-escalate': inc.acknowledged ? null : 'ack', 'data-testid': 'detail-since' }, '')),
       fact('Acknowledged', inc.acknowledged ? h('span', { class: 'ack-ok' }, 'yes')
         : h('span', { class: closed ? 'muted' : 'ack-missing' }, 'no')),
-      fact('Units', units.length ? units.join(', ') : '—'),
+      fact('Units', units.length ? h('span', { 'data-testid': 'detail-units' }, units.join(', ')) : '—'),
+      cleared.length ? fact('Cleared', h('span', { class: 'units-cleared', 'data-testid': 'detail-cleared' },
+        ...cleared.map((u) => h('s', { title: 'cleared: left the scene' }, u)).flatMap((el, i) => (i ? [', ', el] : [el]))))
+        : null,
       fact('Offers', offers.length ? h('span', {}, ...offers.map((o) => h('span', { class: 'chip chip-offer' },
         `${o.unit} `, h('span', { class: 'countdown', 'data-deadline': (o.baseLocal || Date.now()) + (o.expires_in_s || 0) * 1000 }))))
         : '—'),

@@ -309,7 +309,7 @@ export class DistrictMap {
           'data-testid': `link-${unitId}`,
         }));
       };
-      for (const u of inc.units || []) link(u, 'link-assigned');
+      for (const u of store.unitsOf(inc).active) link(u, 'link-assigned');
       for (const o of inc.offers || []) link(o.unit, 'link-offer');
     }
 

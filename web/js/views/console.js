@@ -44,8 +44,10 @@ export class ConsoleView {
     this.activity = new ActivityFeed(store, { onSelectIncident: selectIncident });
     this.alerts = new AlarmAlerts(store, ctx.banner, { onShow: selectIncident, onAcknowledge: acknowledge });
 
+    // Read-only roles watch: say so once, instead of controls they cannot use.
+    this.readonly = h('div', { class: 'readonly-banner', 'data-testid': 'readonly-banner', hidden: true });
     this.el = h('div', { class: 'console-grid', 'data-testid': 'console' },
-      h('div', { class: 'col col-left' }, this.board.el, this.units.el),
+      h('div', { class: 'col col-left' }, this.readonly, this.board.el, this.units.el),
       h('div', { class: 'col col-center' }, this.map.el),
       h('div', { class: 'col col-right' }, this.detail.el, this.activity.el));
 
@@ -111,7 +113,19 @@ export class ConsoleView {
     this.detail.update();
     this.alerts.sync();
     if (d.has('role')) this.alerts.render();
+    this.renderReadOnly();
     this.tick();
+  }
+
+  renderReadOnly() {
+    const { role, districts } = this.store;
+    const show = !!role && !this.store.canCommand;
+    this.readonly.hidden = !show;
+    if (!show) return;
+    const scope = districts.length
+      ? ` of ${districts.map((d) => this.store.districtNames.get(d) || d).join(', ')}` : ' of the whole city';
+    this.readonly.textContent = `Read-only (${role}): the live picture${scope}. ` +
+      'Dispatchers acknowledge and assign; alarms here make no sound.';
   }
 
   selectIncident(id) {
