@@ -207,8 +207,11 @@ describe('first impressions (issue 15)', { timeout: 240000 }, () => {
       await p.locator('a.nav-tab[href="#/console"]').click();
       await p.locator(`tr[data-incident="${d2}"]`).waitFor();
       assert.equal(await p.locator('[data-testid="incident-row"]').count(), 1, 'only the D-2 incident');
-      await eventually(async () => (await p.locator('[data-testid="map"] rect.school').count()) === 8,
-        { what: 'the 8 schools of D-2 on the map' });
+      // D-2's eight schools: seven plain, one (S-09) with the alarm marker.
+      await eventually(async () => (await p.locator('[data-testid="map"] rect.school').count()) === 7,
+        { what: 'the 7 quiet schools of D-2 on the map' });
+      await p.locator('[data-testid="map-alarm-S-09"]').waitFor();
+      assert.equal(await p.locator('[data-testid^="map-alarm-"]').count(), 1);
       // Units of other districts are not listed (P-04 ... P-06 are D-2's).
       const units = await p.locator('tr[data-unit]').evaluateAll((trs) => trs.map((tr) => tr.dataset.unit));
       assert.deepEqual(units.sort(), ['P-04', 'P-05', 'P-06']);

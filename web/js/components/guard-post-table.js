@@ -21,11 +21,15 @@ export function emptyReason(report) {
   if (!posts.length) {
     return skipped.length ? `No post can be evaluated: ${skipped[0].reason}` : 'No guard posts in the registry for this range';
   }
-  const counted = posts.filter((p) => p.counted_from);
-  if (!counted.length) return 'The guard posts were registered after this range: nothing to count yet';
-  const since = Math.min(...counted.map((p) => parseIso(p.counted_from)));
-  return `No guard-post window has ended since the posts were registered (counting from ${formatDateTime(since)}); ` +
-    'the first one appears here when it is over';
+  // The range's end: a date is a whole (local) day, `to` inclusive.
+  const end = /^\d{4}-\d\d-\d\d$/.test(report.to || '')
+    ? Date.parse(`${report.to}T00:00:00`) + 86400000 : parseIso(report.to);
+  const registered = posts.map((p) => parseIso(p.registered_at)).filter(Number.isFinite);
+  if (!posts.some((p) => p.counted_from) && registered.length && registered.every((t) => t >= end)) {
+    return 'The guard posts were registered after this range: nothing to count';
+  }
+  const since = Math.min(...registered);
+  return `No window has ended since the posts were registered (${formatDateTime(since).slice(0, 16)})`;
 }
 
 export class GuardPostTable {

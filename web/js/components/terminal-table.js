@@ -12,7 +12,7 @@ const STATUS_ORDER = { offline: 0, online: 1, disabled: 2 };
 // the range's start (muted: nothing special about it).
 function countedSince(t) {
   if (!t.counted_from) return h('span', { class: 'muted' }, '—');
-  const at = formatDateTime(parseIso(t.counted_from));
+  const at = formatDateTime(parseIso(t.counted_from)).slice(0, 16);  // to the minute
   return t.registered_at && t.registered_at === t.counted_from
     ? h('span', { 'data-testid': 'registered-in-range', title: 'registered then: earlier time is not counted' },
       `registered ${at}`)
