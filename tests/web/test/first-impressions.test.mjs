@@ -1,7 +1,7 @@
 // Browser tests of issue 15 (first impressions): the alarm banner never shows
 // a missing field as "null", cleared units are shown apart from the units
 // still on an incident, and each role's first screen makes sense for it —
-// dispatcher, auditor, education (one district) and admin. Same harness as
+// dispatcher, auditor, education (one district), admin and inspector. Same harness as
 // the console tests: a real huxiaod on a fresh database with the demo city.
 // Screenshots of each role's first screen go to artifacts/first-<role>.png.
 
@@ -69,6 +69,7 @@ describe('first impressions (issue 15)', { timeout: 240000 }, () => {
         dispatcher: await env.token('dispatcher', 'fi-dispatcher'),
         auditor: await env.token('auditor', 'fi-auditor'),
         admin: await env.token('admin', 'fi-admin'),
+        inspector: await env.token('inspector', 'fi-inspector'),
         education: await env.huxiaod(['token', 'create', '--config', env.config, '--role', 'education',
           '--name', 'fi-education-d2', '--districts', 'D-2']),
         p01: await env.token('unit', 'fi-p01', 'P-01'),
@@ -233,6 +234,28 @@ describe('first impressions (issue 15)', { timeout: 240000 }, () => {
       await p.locator('a.nav-tab[href="#/reports"]').waitFor();
       await assertNoMissingValues(p, 'the admin console');
       await p.screenshot({ path: path.join(ARTIFACTS, 'first-admin.png') });
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('opens an inspector on Inspections; the console is read-only and silent', async () => {
+    const { ctx, p } = await newPage();
+    try {
+      await signIn(p, tokens.inspector);
+      await p.locator('[data-testid="inspections"][data-loaded]').waitFor();
+      await p.locator('a.nav-tab.active[href="#/inspections"]').waitFor();
+      await eventually(async () => (await p.locator('[data-testid="who"]').textContent()) === 'inspector',
+        { what: 'the role' });
+      assert.equal(await p.locator('[data-testid="sound-toggle"]').isVisible(), false);
+      await assertNoMissingValues(p, 'the inspector\'s inspections');
+      await p.screenshot({ path: path.join(ARTIFACTS, 'first-inspector.png'), fullPage: true });
+
+      await p.locator('a.nav-tab[href="#/console"]').click();
+      await p.locator(`tr[data-incident="${assault}"]`).waitFor();
+      assert.equal(await p.locator('[data-testid="ack-button"]').count(), 0);
+      await p.locator('[data-testid="readonly-banner"]').waitFor();
+      await assertNoMissingValues(p, 'the inspector\'s console');
     } finally {
       await ctx.close();
     }
