@@ -128,9 +128,12 @@ json hazard_json(const void* pg_result, int row, UnixMicros now) {
 
 namespace {
 
-// Per enabled terminal of the selected schools: online at as_of (its latest
-// transition), when it was last seen (not after as_of), and its seconds online
-// in the 30 days before as_of (as /api/v1/terminals computes availability).
+// Per enabled terminal of the selected schools registered before as_of: online
+// at as_of (its latest transition), when it was last seen (not after as_of),
+// and its seconds online in the 30 days before as_of, counted from its
+// registration when that is later (as /api/v1/terminals computes
+// availability, docs/reports.md: the time before a terminal existed is not
+// downtime).
 constexpr const char* kSchoolsSql = R"sql(
 WITH sel AS (
     SELECT s.id, s.name, s.district_id, s.lat, s.lon FROM schools s
@@ -148,8 +151,10 @@ term AS (
                           (SELECT max(e.at) FROM terminal_status_events e, win
                             WHERE e.terminal_id = t.id AND e.at <= win.as_of)),
                  (SELECT as_of FROM win)) AS last_seen,
+           (SELECT greatest(since, t.created_at) FROM win) AS counted_since,
            (SELECT coalesce(sum(greatest(0, extract(epoch FROM least(x.end_at, w.as_of)
-                                                           - greatest(x.start_at, w.since)))), 0)
+                                                           - greatest(x.start_at, w.since,
+                                                                      t.created_at)))), 0)
               FROM win w,
                    LATERAL (SELECT e.online, e.at AS start_at,
                                    coalesce(lead(e.at) OVER (ORDER BY e.at, e.seq), w.as_of) AS end_at
@@ -157,12 +162,14 @@ term AS (
                              WHERE e.terminal_id = t.id AND e.at < w.as_of) x
              WHERE x.online) AS online_s
       FROM terminals t JOIN sel ON sel.id = t.school_id
-     WHERE t.enabled
+     WHERE t.enabled AND t.created_at < (SELECT as_of FROM win)
 )
 SELECT sel.id, sel.name, sel.district_id, sel.lat, sel.lon,
        count(term.id), count(term.id) FILTER (WHERE term.online),
        (extract(epoch FROM max(term.last_seen) FILTER (WHERE term.online)) * 1000000)::bigint,
-       round(avg(100 * term.online_s / (30 * 86400))::numeric, 2),
+       round(avg(100 * term.online_s
+                 / greatest(1, extract(epoch FROM (SELECT as_of FROM win) - term.counted_since)))
+             ::numeric, 2),
        (SELECT (extract(epoch FROM max(i.received_at)) * 1000000)::bigint FROM incidents i, win
          WHERE i.school_id = sel.id AND i.received_at <= win.as_of),
        (extract(epoch FROM d.received_at) * 1000000)::bigint, d.arrival_s

@@ -235,7 +235,9 @@ TEST_F(Access, EducationSeesItsOwnDistrictButNoOther) {
     EXPECT_EQ(other.json()["items"].size(), 0u) << other.body;
     auto terminals = get("/api/v1/terminals", edu);
     ASSERT_EQ(terminals.status, 200);
-    for (const auto& t : terminals.json()["items"]) EXPECT_EQ(t["district"], "D-1") << t;
+    const auto visible = terminals.json();  // kept: a range-for over json()[...] would dangle
+    EXPECT_FALSE(visible["items"].empty()) << terminals.body;
+    for (const auto& t : visible["items"]) EXPECT_EQ(t["district"], "D-1") << t;
     // The dispatcher sees both.
     auto all = get("/api/v1/incidents", tokens_.at("dispatcher"));
     EXPECT_EQ(all.json()["items"].size(), 2u) << all.body;
@@ -317,7 +319,8 @@ TEST_F(Access, AnOldEducationTokenWithoutDistrictsSeesNothing) {
     for (const char* group : {"district", "school", "unit", "kind"}) {
         auto report = get("/api/v1/reports/response-times?" + range + "&group_by=" + group, legacy);
         ASSERT_EQ(report.status, 200) << report.body;
-        for (const auto& g : report.json()["groups"]) EXPECT_EQ(g["count"], 0) << group << g;
+        const auto groups = report.json()["groups"];
+        for (const auto& g : groups) EXPECT_EQ(g["count"], 0) << group << g;
     }
     auto csv = get("/api/v1/reports/response-times.csv?" + range + "&group_by=school", legacy);
     ASSERT_EQ(csv.status, 200);

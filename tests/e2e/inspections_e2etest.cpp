@@ -149,6 +149,10 @@ const json* item(const json& inspection, const std::string& code) {
 
 TEST_F(Inspections, RecordsAnInspectionWithAutoItemsAndHazards) {
     const UnixMicros now = system_now();
+    // S-1's post has existed for longer than the 30 days looked back on (it
+    // counts from its registration, docs/reports.md).
+    db_->column("UPDATE guard_posts SET created_at = $1 RETURNING 1",
+                {format_iso_micros(now - 40 * kDay)});
     // T-1 of S-1 online and seen a minute ago; a drill from S-1 an hour ago.
     db_->column(
         "INSERT INTO terminal_status_events (terminal_id, at, online) VALUES ('T-1', $1, true) "
@@ -514,11 +518,36 @@ TEST_F(Inspections, EveryEndpointAndRole) {
     EXPECT_EQ(get("/api/v1/hazards", created.json()["token"]).status, 200);
 }
 
+// Issue 15 item 3 in the school-safety report: a terminal counts from its
+// registration, and one registered after as_of is not counted at all.
+TEST_F(Inspections, SchoolSafetyAvailabilityCountsFromRegistration) {
+    const UnixMicros as_of = *parse_iso8601("2026-10-20T04:00:00Z");
+    const auto at = [&](UnixMicros offset) { return format_iso_micros(as_of + offset); };
+    // T-1 registered two days before as_of and online for the last of them;
+    // T-1B (also S-1) registered the day after as_of.
+    db_->column("UPDATE terminals SET created_at = $1 WHERE id = 'T-1' RETURNING 1",
+                {at(-2 * kDay)});
+    db_->column("UPDATE terminals SET created_at = $1 WHERE id = 'T-1B' RETURNING 1", {at(kDay)});
+    db_->column(
+        "INSERT INTO terminal_status_events (terminal_id, at, online) VALUES ('T-1', $1, true)"
+        " RETURNING 1",
+        {at(-kDay)});
+    const json r = get_json("/api/v1/reports/school-safety?school=S-1&as_of=" + at(0), inspector_);
+    ASSERT_EQ(r["schools"].size(), 1u) << r.dump(2);
+    // 50 %: one day online of the two T-1 existed (not 1 of 30 days, and
+    // not averaged with T-1B, which did not exist yet).
+    EXPECT_DOUBLE_EQ(r["schools"][0]["availability_pct"].get<double>(), 50.0) << r.dump(2);
+}
+
 // The report as of a fixed past time, against figures worked out here from
 // the rows this test stores (and checked against the database directly).
 TEST_F(Inspections, SchoolSafetyReportMatchesTheStoredFacts) {
     const UnixMicros as_of = *parse_iso8601("2026-10-20T04:00:00Z");  // Tue 12:00 in Wuhan
     const auto at = [&](UnixMicros offset) { return format_iso_micros(as_of + offset); };
+    // The terminals and the post were registered long before the 30 days the
+    // report looks back on (counting starts at registration, docs/reports.md).
+    db_->column("UPDATE terminals SET created_at = '2026-01-01T00:00:00Z' RETURNING 1");
+    db_->column("UPDATE guard_posts SET created_at = '2026-01-01T00:00:00Z' RETURNING 1");
     // T-1 online from 10 to 4 days before as_of and again from 20 h before;
     // T-1B (also S-1) never online; T-2 (S-2) never online; S-3 has no terminal.
     for (const auto& [offset, online] : std::vector<std::pair<UnixMicros, bool>>{

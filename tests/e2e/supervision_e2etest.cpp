@@ -123,7 +123,8 @@ TEST_F(Supervision, AvailabilityCountsFromTheTerminalsRegistration) {
         get("/api/v1/terminals?from=2026-03-01T00:00:00Z&to=2026-03-01T02:00:00Z", dispatcher_);
     ASSERT_EQ(r.status, 200) << r.body;
     int seen = 0;
-    for (const auto& item : r.json()["items"]) {
+    const auto body = r.json();  // kept: a range-for over r.json()[...] would dangle
+    for (const auto& item : body["items"]) {
         if (item["id"] == "T-2") {
             ++seen;
             EXPECT_DOUBLE_EQ(item["availability_pct"].get<double>(), 50.0) << item.dump();
