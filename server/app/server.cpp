@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "server/api/admin_api.hpp"
@@ -24,6 +25,7 @@
 #include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/service_notify.hpp"
+#include "server/db/change_listener.hpp"
 #include "server/db/incident_log.hpp"
 #include "server/db/migrations.hpp"
 #include "server/db/pg_connection.hpp"
@@ -55,6 +57,7 @@ struct Server::Parts {
     std::shared_ptr<net::Dc09Listener> dc09;
     std::unique_ptr<asio::signal_set> signals;
     std::unique_ptr<asio::steady_timer> watchdog;
+    std::shared_ptr<db::ChangeListener> changes;
     std::atomic<bool> stopping{false};
     // Registry reloads (blocking libpq). Last, so it is joined first, while
     // what its tasks touch still exists.
@@ -188,10 +191,11 @@ void Server::start() {
     api::add_inspection_routes(*p.router, *p.read_db, config_);
     api::add_hazard_routes(*p.router, *p.read_db);
     api::add_school_safety_routes(*p.router, *p.read_db, config_);
-    api::add_admin_routes(*p.router, *p.read_db, *p.auth, [this, &p] {
-        // A fresh snapshot, read off the I/O threads; sessions keep the old
-        // one until they next look.
-        asio::post(p.blocking, [this, &p] {
+    // A fresh registry snapshot, read off the I/O threads; sessions keep the
+    // old one until they next look. After an admin API write and after a
+    // change made outside this server (sql/011's notices).
+    const auto reload_registry = [this, &p](std::string why) {
+        asio::post(p.blocking, [this, &p, why = std::move(why)] {
             try {
                 db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
                 Registry fresh = db::load_registry(db);
@@ -199,12 +203,36 @@ void Server::start() {
                 // Dispatcher ends the sessions it no longer allows.
                 p.registry->replace(fresh);
                 p.dispatcher->replace_registry(fresh);
-                log_info("server", "registry reloaded");
+                log_info("server", "registry reloaded after " + why);
             } catch (const std::exception& e) {
                 log_error("server", std::string("registry reload failed: ") + e.what());
             }
         });
-    });
+    };
+    api::add_admin_routes(*p.router, *p.read_db, *p.auth,
+                          [reload_registry] { reload_registry("an admin API write"); });
+    p.changes = std::make_shared<db::ChangeListener>(
+        io_.get_executor(), p.blocking,
+        db::make_conninfo(config_.database.url, config_.database.connect_timeout_s),
+        [&p, reload_registry](const std::string& channel, const std::string& payload) {
+            if (channel == db::kTokenChannel) {
+                // Forgets the cached token and closes its sessions (4001).
+                p.auth->revoked(payload);
+            } else if (channel == db::kRegistryChannel) {
+                // The payload is the table (sql/011); anything else is not echoed.
+                static const std::set<std::string, std::less<>> kTables{
+                    "districts", "schools", "terminals", "units", "guard_posts", "terminal_dc09"};
+                reload_registry(kTables.contains(payload) ? "a change of " + payload
+                                                          : std::string("a registry change"));
+            } else {
+                // (Re)connected: what changed while nobody listened. Tokens
+                // are looked up again; sessions of a token revoked meanwhile
+                // are not found out (docs/security.md, 1.5).
+                p.auth->forget_all();
+                reload_registry("(re)connecting to the database's change notices");
+            }
+        });
+    p.changes->start();
     const auto& a = config_.api_listener;
     p.api = std::make_shared<net::ApiListener>(
         io_.get_executor(),
@@ -268,6 +296,7 @@ void Server::request_stop() {
         p.terminals->stop();
         if (p.dc09) p.dc09->stop();
         p.api->stop();
+        p.changes->stop();
         p.dispatcher->stop();
         // In-flight writes get up to 8 s to commit (the contract allows 10 s in
         // all); their acks still reach the terminals, which then get a TLS
