@@ -19,7 +19,9 @@ std::optional<std::string> bearer_token(std::string_view authorization) {
 
 void TokenAuthenticator::forget_all() {
     std::lock_guard lock(mutex_);
-    cache_.clear();
+    valid_.clear();
+    unknown_.clear();
+    ++generation_;
 }
 
 void TokenAuthenticator::revoked(const std::string& name) {
@@ -32,11 +34,18 @@ asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(
     if (token.empty() || token.size() > 256) co_return Outcome{};
     const std::string hash = db::token_hash_hex(token);
     const auto now = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
     {
         std::lock_guard lock(mutex_);
-        auto it = cache_.find(hash);
-        if (it != cache_.end() && it->second.expires > now)
-            co_return Outcome{it->second.principal, false};
+        for (const auto* cache : {&valid_, &unknown_}) {
+            auto it = cache->find(hash);
+            if (it != cache->end() && it->second.expires > now)
+                co_return Outcome{it->second.principal, false};
+        }
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+        if (!lookups_.take(micros)) co_return Outcome{std::nullopt, true};
+        generation = generation_;
     }
     // Named values, not temporaries, inside co_await: GCC 12 mishandles those.
     std::vector<std::optional<std::string>> params{hash};
@@ -62,8 +71,11 @@ asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(
         principal = std::move(p);
     }
     std::lock_guard lock(mutex_);
-    if (cache_.size() > 10000) cache_.clear();
-    cache_[hash] = Entry{principal, now + std::chrono::seconds(principal ? 60 : 5)};
+    if (generation == generation_) {
+        auto& cache = principal ? valid_ : unknown_;
+        if (cache.size() >= limits_.max_cached) cache.clear();
+        cache[hash] = Entry{principal, now + std::chrono::seconds(principal ? 60 : 5)};
+    }
     co_return Outcome{principal, false};
 }
 
