@@ -58,4 +58,23 @@ RequestTarget split_request_target(std::string_view target) {
     return out;
 }
 
+std::optional<std::string> decode_path_segment(std::string_view segment) {
+    std::string out;
+    out.reserve(segment.size());
+    for (std::size_t i = 0; i < segment.size(); ++i) {
+        char c = segment[i];
+        if (c == '%') {
+            if (i + 2 >= segment.size()) return std::nullopt;
+            const int hi = hex_value(segment[i + 1]), lo = hex_value(segment[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            c = static_cast<char>(hi * 16 + lo);
+            i += 2;
+        }
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F || c == '/') return std::nullopt;
+        out.push_back(c);
+    }
+    return out;
+}
+
 }  // namespace huxiao

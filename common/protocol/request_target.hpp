@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,5 +21,10 @@ struct RequestTarget {
 std::map<std::string, std::string> parse_query(std::string_view query);
 
 RequestTarget split_request_target(std::string_view target);
+
+// One path segment, strictly percent-decoded ("night%20shift" -> "night
+// shift"): nothing when a '%' is not followed by two hex digits, or when the
+// segment holds a '/' (sent or decoded) or a control character. '+' stays '+'.
+std::optional<std::string> decode_path_segment(std::string_view segment);
 
 }  // namespace huxiao

@@ -1,6 +1,10 @@
 #include "server/api/admin_api.hpp"
 
+#include "common/protocol/request_target.hpp"
+
 #include <openssl/rand.h>
+
+#include <algorithm>
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -195,6 +199,17 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
         co_return fail(call, http::status::bad_request, "bad_body",
                        "needs {\"name\": …, \"role\": …}");
     }
+    // The name is the token's actor in the timeline and its handle in
+    // DELETE /api/v1/tokens/{name}: one path segment, printable.
+    const std::string& token_name = body["name"].get_ref<const std::string&>();
+    if (token_name.empty() || token_name.size() > 128 ||
+        std::any_of(token_name.begin(), token_name.end(), [](char c) {
+            const auto b = static_cast<unsigned char>(c);
+            return b < 0x20 || b == 0x7F || c == '/';
+        })) {
+        co_return fail(call, http::status::bad_request, "bad_body",
+                       "\"name\" must be 1-128 characters without '/' or control characters");
+    }
     const std::string role = body["role"];
     static const std::set<std::string> kRoles = {"admin",     "dispatcher", "auditor",
                                                  "education", "unit",       "inspector"};
@@ -268,7 +283,13 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
 
 asio::awaitable<Response> revoke_token(db::ReadDb& db, TokenAuthenticator& auth,
                                        const ApiRouter::Call& call) {
-    const std::string name = call.path.substr(std::string("/api/v1/tokens/").size());
+    // Token names are free text: the path carries them percent-encoded.
+    const auto decoded = decode_path_segment(call.path.substr(std::string("/api/v1/tokens/").size()));
+    if (!decoded) {
+        co_return fail(call, http::status::bad_request, "bad_path",
+                       "the token name in the path is not a percent-encoded path segment");
+    }
+    const std::string& name = *decoded;
     const std::string sql =
         "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL";
     const std::vector<std::optional<std::string>> params{name};

@@ -134,5 +134,25 @@ TEST_F(AdminApi, TokensAreCreatedListedAndRevoked) {
     EXPECT_EQ(send("POST", "/api/v1/tokens", {{"name", "u"}, {"role", "unit"}}).status, 400);
 }
 
+TEST_F(AdminApi, ATokenNameIsPercentDecodedFromThePath) {
+    // A name is one path segment: no '/', no control characters.
+    for (const char* bad : {"night shift/2", "", "tab\there"}) {
+        EXPECT_EQ(send("POST", "/api/v1/tokens", {{"name", bad}, {"role", "dispatcher"}}).status,
+                  400)
+            << bad;
+    }
+    auto created = send("POST", "/api/v1/tokens", {{"name", "late desk"}, {"role", "dispatcher"}});
+    ASSERT_EQ(created.status, 201) << created.body;
+    const std::string token = created.json()["token"];
+    EXPECT_EQ(send("DELETE", "/api/v1/tokens/late%2", nullptr).status, 400);
+    EXPECT_EQ(send("DELETE", "/api/v1/tokens/late%00desk", nullptr).status, 400);
+    EXPECT_EQ(get("/api/v1/incidents", token).status, 200);
+
+    auto revoked = send("DELETE", "/api/v1/tokens/late%20desk", nullptr);
+    ASSERT_EQ(revoked.status, 200) << revoked.body;
+    EXPECT_EQ(revoked.json()["revoked"], "late desk");
+    EXPECT_EQ(get("/api/v1/incidents", token).status, 401);
+}
+
 }  // namespace
 }  // namespace huxiao::test

@@ -52,5 +52,15 @@ TEST(RequestTarget, EncodedSeparatorsAndNulStayInsideTheValue) {
     EXPECT_EQ(q.at("n"), std::string("x\0y", 3));
 }
 
+TEST(RequestTarget, PathSegmentsAreDecodedStrictly) {
+    EXPECT_EQ(decode_path_segment("night%20shift"), "night shift");
+    EXPECT_EQ(decode_path_segment("a+b%2Bc"), "a+b+c");
+    EXPECT_EQ(decode_path_segment("%E6%8A%A4"), "\xE6\x8A\xA4");
+    EXPECT_EQ(decode_path_segment(""), "");
+    for (const char* bad : {"%", "%4", "%zz", "x%4", "a/b", "a%2Fb", "a%00b", "a%0Ab", "a%7F"}) {
+        EXPECT_EQ(decode_path_segment(bad), std::nullopt) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace huxiao
