@@ -1,16 +1,14 @@
 #include "server/api/admin_api.hpp"
 
-#include "common/protocol/request_target.hpp"
-
 #include <openssl/rand.h>
 
 #include <algorithm>
-
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/model/registry_import.hpp"
 #include "common/protocol/bounded_json.hpp"
+#include "common/protocol/request_target.hpp"
 #include "server/api/params.hpp"
 #include "server/db/read_db.hpp"
 #include "server/db/registry_store.hpp"
@@ -284,7 +282,8 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
 asio::awaitable<Response> revoke_token(db::ReadDb& db, TokenAuthenticator& auth,
                                        const ApiRouter::Call& call) {
     // Token names are free text: the path carries them percent-encoded.
-    const auto decoded = decode_path_segment(call.path.substr(std::string("/api/v1/tokens/").size()));
+    const auto decoded =
+        decode_path_segment(call.path.substr(std::string("/api/v1/tokens/").size()));
     if (!decoded) {
         co_return fail(call, http::status::bad_request, "bad_path",
                        "the token name in the path is not a percent-encoded path segment");

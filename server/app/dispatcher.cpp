@@ -405,8 +405,9 @@ void Dispatcher::console_closed(const std::shared_ptr<WsPeer>& peer) {
 void Dispatcher::console_message(const Principal& who, const std::string& text,
                                  std::shared_ptr<WsPeer> peer) {
     // Decoded on the session's strand: only valid commands reach the dispatcher's.
-    auto decoded =
-        console_protocol::decode(text, {who.name, who.role, who.is({"dispatcher", "admin"})});
+    // Commands are the dispatcher's alone (contract §4): an admin manages the
+    // registry and tokens and watches the console, but does not steer.
+    auto decoded = console_protocol::decode(text, {who.name, who.role, who.is({"dispatcher"})});
     if (auto* error = std::get_if<console_protocol::Error>(&decoded)) {
         peer->send(console_protocol::encode_error(*error));
         return;

@@ -174,8 +174,9 @@ TEST_F(ConsoleSecurity, EveryCommandByEveryRole) {
         {"education", education_token("bureau-d1", "D-1")}};
     struct Row {
         json command;
-        std::string steering;   // admin, dispatcher: the answer's type or error code
-        std::string read_only;  // auditor, education
+        std::string steering;  // dispatcher: the answer's type or error code
+        std::string
+            read_only;  // admin, auditor, education (contract §4: commands are the dispatcher's)
     };
     const std::vector<Row> table = {
         {{{"type", "acknowledge"}, {"incident", incident}}, "ok", "forbidden"},
@@ -192,7 +193,7 @@ TEST_F(ConsoleSecurity, EveryCommandByEveryRole) {
     for (const auto& [role, token] : tokens) {
         auto c = console(token);
         ASSERT_TRUE(c->read_type("snapshot")) << role;
-        const bool steering = role == "admin" || role == "dispatcher";
+        const bool steering = role == "dispatcher";
         int n = 0;
         for (const Row& row : table) {
             json command = row.command;

@@ -56,8 +56,9 @@ export class Store extends EventTarget {
     return this.incidents.get(id) || this.closed.get(id) || null;
   }
 
+  // Contract §4: commands are the dispatcher's alone; an admin watches.
   get canCommand() {
-    return this.role === 'dispatcher' || this.role === 'admin';
+    return this.role === 'dispatcher';
   }
 
   setRole(role, name) {

@@ -224,13 +224,15 @@ describe('first impressions (issue 15)', { timeout: 240000 }, () => {
     }
   });
 
-  it('opens an admin on the console with the dispatcher\'s controls', async () => {
+  it('opens an admin on the console, read-only (commands are the dispatcher\'s, contract §4)', async () => {
     const { ctx, p } = await newPage();
     try {
       await signIn(p, tokens.admin);
       await p.locator('a.nav-tab.active[href="#/console"]').waitFor();
       await eventually(async () => (await p.locator('[data-testid="who"]').textContent()) === 'admin', { what: 'the role' });
-      await p.locator('[data-testid="ack-button"]').first().waitFor();
+      await p.locator(`tr[data-incident="${assault}"]`).waitFor();
+      assert.equal(await p.locator('[data-testid="ack-button"]').count(), 0);
+      await p.locator('[data-testid="readonly-banner"]').waitFor();
       await p.locator('a.nav-tab[href="#/reports"]').waitFor();
       await assertNoMissingValues(p, 'the admin console');
       await p.screenshot({ path: path.join(ARTIFACTS, 'first-admin.png') });
