@@ -249,8 +249,11 @@ void Server::start() {
                                return nullptr;
                            }});
     p.api->open(a.address, a.port);
-    p.metrics.families.emplace_back(
-        [&p] { return net::render_connection_metrics(p.terminals->gate(), p.api->gate()); });
+    p.metrics.families.emplace_back([&p] {
+        std::vector<const net::ConnectionGate*> gates{&p.terminals->gate(), &p.api->gate()};
+        if (p.dc09) gates.push_back(&p.dc09->gate());  // set before the API listener opened
+        return net::render_connection_metrics(gates);
+    });
     p.api->start();
     std::cout << "huxiaod: api listener on " << a.address << ":" << p.api->local_endpoint().port()
               << std::endl;

@@ -88,7 +88,7 @@ std::uint64_t ConnectionGate::accept_errors(AcceptError error) const {
     return accept_errors_[static_cast<std::size_t>(error)].load(std::memory_order_relaxed);
 }
 
-std::string render_connection_metrics(const ConnectionGate& a, const ConnectionGate& b) {
+std::string render_connection_metrics(const std::vector<const ConnectionGate*>& gates) {
     std::string out;
     const auto line = [&](const char* family, const ConnectionGate& g, const char* label,
                           const char* value, std::uint64_t n) {
@@ -98,7 +98,7 @@ std::string render_connection_metrics(const ConnectionGate& a, const ConnectionG
     out +=
         "# HELP huxiao_connections_refused_total Connections closed at once because a "
         "connection budget was full.\n# TYPE huxiao_connections_refused_total counter\n";
-    for (const auto* g : {&a, &b}) {
+    for (const auto* g : gates) {
         for (Refusal r : kRefusals) {
             line("huxiao_connections_refused_total", *g, "cause", to_string(r), g->refused(r));
         }
@@ -106,7 +106,7 @@ std::string render_connection_metrics(const ConnectionGate& a, const ConnectionG
     out +=
         "# HELP huxiao_connections_timed_out_total Connections closed because a stage before or "
         "between requests took too long.\n# TYPE huxiao_connections_timed_out_total counter\n";
-    for (const auto* g : {&a, &b}) {
+    for (const auto* g : gates) {
         for (std::size_t i = 0; i < kTimeoutStages.size(); ++i) {
             line("huxiao_connections_timed_out_total", *g, "stage", kTimeoutStages[i],
                  g->timed_out_[i].load(std::memory_order_relaxed));
@@ -115,7 +115,7 @@ std::string render_connection_metrics(const ConnectionGate& a, const ConnectionG
     out +=
         "# HELP huxiao_accept_errors_total Failed accept() calls (the accept loop backs off on "
         "emfile/enfile).\n# TYPE huxiao_accept_errors_total counter\n";
-    for (const auto* g : {&a, &b}) {
+    for (const auto* g : gates) {
         for (std::size_t i = 0; i < kAcceptErrors.size(); ++i) {
             line("huxiao_accept_errors_total", *g, "cause", kAcceptErrors[i],
                  g->accept_errors_[i].load(std::memory_order_relaxed));
@@ -124,7 +124,7 @@ std::string render_connection_metrics(const ConnectionGate& a, const ConnectionG
     out +=
         "# HELP huxiao_connections Open connections by authentication state.\n"
         "# TYPE huxiao_connections gauge\n";
-    for (const auto* g : {&a, &b}) {
+    for (const auto* g : gates) {
         line("huxiao_connections", *g, "state", "authenticated", g->authenticated());
         line("huxiao_connections", *g, "state", "unauthenticated", g->unauthenticated());
     }

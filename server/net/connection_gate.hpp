@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/util/connection_budget.hpp"
 
@@ -57,7 +58,7 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
     const std::string& listener() const { return listener_; }
 
   private:
-    friend std::string render_connection_metrics(const ConnectionGate& a, const ConnectionGate& b);
+    friend std::string render_connection_metrics(const std::vector<const ConnectionGate*>& gates);
     void refuse(Refusal cause);
     std::string listener_;
     mutable std::mutex mutex_;
@@ -73,6 +74,6 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
 AcceptError classify_accept_error(const boost::system::error_code& ec);
 
 // Renders the counters of several gates with one HELP/TYPE header per family.
-std::string render_connection_metrics(const ConnectionGate& a, const ConnectionGate& b);
+std::string render_connection_metrics(const std::vector<const ConnectionGate*>& gates);
 
 }  // namespace huxiao::net

@@ -1,5 +1,6 @@
 #include "server/net/dc09_listener.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -25,7 +26,16 @@ Dc09Listener::Dc09Listener(asio::any_io_executor executor, const Config& config,
       config_(config),
       intake_(intake),
       acceptor_(asio::make_strand(executor)),
-      udp_(std::make_shared<udp::socket>(asio::make_strand(executor))) {}
+      udp_(std::make_shared<udp::socket>(asio::make_strand(executor))),
+      backoff_(acceptor_.get_executor()) {
+    // A panel has no authentication step on the connection (each frame is
+    // checked on its own): every connection counts as unauthenticated.
+    const auto limit = static_cast<std::size_t>(config.dc09_listener.max_connections);
+    gate_ = std::make_shared<ConnectionGate>(
+        "dc09", ConnectionLimits{limit, std::min(limit, kMaxTcpPerAddress), limit});
+}
+
+std::size_t Dc09Listener::connections() const { return gate_->unauthenticated(); }
 
 void Dc09Listener::open() {
     const auto& c = config_.dc09_listener;
@@ -83,6 +93,7 @@ void Dc09Listener::stop() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
         boost::system::error_code ignored;
         self->acceptor_.close(ignored);
+        self->backoff_.cancel();
     });
     asio::post(udp_->get_executor(), [udp = udp_] {
         boost::system::error_code ignored;
@@ -95,44 +106,47 @@ void Dc09Listener::stop() {
 }
 
 void Dc09Listener::accept() {
-    acceptor_.async_accept(asio::make_strand(executor_), [self = shared_from_this()](
-                                                             boost::system::error_code ec,
-                                                             tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-        if (ec) {
-            log_warn("dc09", "accept failed: " + ec.message());
-            if (classify_accept_error(ec) != AcceptError::other) {
-                // Out of file descriptors (the process's or the system's):
-                // wait instead of spinning.
-                auto timer = std::make_shared<asio::steady_timer>(self->acceptor_.get_executor());
-                timer->expires_after(std::chrono::milliseconds(200));
-                timer->async_wait([self, timer](boost::system::error_code) { self->accept(); });
+    acceptor_.async_accept(
+        asio::make_strand(executor_),
+        [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+            if (ec) {
+                log_warn("dc09", "accept failed: " + ec.message());
+                const AcceptError kind = classify_accept_error(ec);
+                self->gate_->accept_failed(kind);
+                if (kind != AcceptError::other) {
+                    // Out of file descriptors (the process's or the system's):
+                    // wait instead of spinning.
+                    self->backoff_.expires_after(std::chrono::milliseconds(200));
+                    self->backoff_.async_wait([self](boost::system::error_code wec) {
+                        if (!wec && self->acceptor_.is_open()) self->accept();
+                    });
+                    return;
+                }
+                self->accept();
                 return;
             }
-        } else {
-            const auto limit =
-                static_cast<std::size_t>(self->config_.dc09_listener.max_connections);
-            if (*self->active_ >= limit) {
-                log_warn("dc09", "max_connections (" + std::to_string(limit) +
-                                     ") reached; refusing a connection");
-                socket.close(ec);
-            } else {
-                ++*self->active_;
-                std::shared_ptr<void> slot(nullptr, [active = self->active_](void*) { --*active; });
-                auto session = std::make_shared<Dc09TcpSession>(std::move(socket), self->config_,
-                                                                self->intake_, std::move(slot));
-                {
-                    std::lock_guard lock(self->sessions_mutex_);
-                    if (self->sessions_.size() > 2 * *self->active_ + 64) {
-                        std::erase_if(self->sessions_, [](auto& w) { return w.expired(); });
-                    }
-                    self->sessions_.push_back(session);
-                }
-                session->start();
+            boost::system::error_code ignored;
+            const auto peer = socket.remote_endpoint(ignored);
+            auto slot = ignored ? nullptr : self->gate_->admit(peer.address().to_string());
+            if (!slot) {
+                // Refusal counted by the gate (huxiao_connections_refused_total{listener="dc09"}).
+                socket.close(ignored);
+                self->accept();
+                return;
             }
-        }
-        self->accept();
-    });
+            auto session = std::make_shared<Dc09TcpSession>(std::move(socket), self->config_,
+                                                            self->intake_, std::move(slot));
+            {
+                std::lock_guard lock(self->sessions_mutex_);
+                if (self->sessions_.size() > 2 * self->connections() + 64) {
+                    std::erase_if(self->sessions_, [](auto& w) { return w.expired(); });
+                }
+                self->sessions_.push_back(session);
+            }
+            session->start();
+            self->accept();
+        });
 }
 
 void Dc09Listener::receive_datagram() {

@@ -2,13 +2,16 @@
 // §9): a TCP acceptor (one Dc09TcpSession per panel connection) and a UDP
 // socket (one datagram, one message), both on the same port. Every frame goes
 // to the Dc09Intake; answers go back the way the frame came. Bounded like the
-// other listeners: max_connections, max_frame_bytes, a per-connection or
-// per-sender rate, an idle timeout.
+// other listeners: max_connections, at most kMaxTcpPerAddress of them from
+// one source address (a ConnectionGate, counted in the connection metrics as
+// listener "dc09"), max_frame_bytes, a per-connection or per-sender rate, an
+// idle timeout.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,7 +24,12 @@
 
 namespace huxiao::net {
 
+class ConnectionGate;
 class Dc09TcpSession;
+
+// TCP connections from one address: a site with several panels behind one
+// router has a few; one address holding hundreds is a flood.
+constexpr std::size_t kMaxTcpPerAddress = 64;
 
 class Dc09Listener : public std::enable_shared_from_this<Dc09Listener> {
   public:
@@ -33,7 +41,8 @@ class Dc09Listener : public std::enable_shared_from_this<Dc09Listener> {
     void start();
     void stop();
     unsigned short port() const { return port_; }
-    std::size_t connections() const { return *active_; }
+    std::size_t connections() const;
+    const ConnectionGate& gate() const { return *gate_; }
 
   private:
     void accept();
@@ -48,8 +57,8 @@ class Dc09Listener : public std::enable_shared_from_this<Dc09Listener> {
     std::string datagram_;
     std::map<std::string, TokenBucket> udp_rates_;  // by sender address (on the UDP strand)
     unsigned short port_ = 0;
-    std::shared_ptr<std::atomic<std::size_t>> active_ =
-        std::make_shared<std::atomic<std::size_t>>(0);
+    std::shared_ptr<ConnectionGate> gate_;
+    boost::asio::steady_timer backoff_;  // after EMFILE/ENFILE
     std::mutex sessions_mutex_;
     std::vector<std::weak_ptr<Dc09TcpSession>> sessions_;
 };

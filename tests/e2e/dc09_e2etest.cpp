@@ -176,8 +176,12 @@ class Dc09 : public ServerTest {
 
     // The value of huxiao_dc09_frames_total{outcome="…"} in /metrics.
     std::string frames_counted(const std::string& outcome) {
+        return metric("huxiao_dc09_frames_total{outcome=\"" + outcome + "\"}");
+    }
+    // The value of one series in /metrics, "0" when absent.
+    std::string metric(const std::string& series) {
         auto metrics = get("/metrics", "");
-        const std::string prefix = "huxiao_dc09_frames_total{outcome=\"" + outcome + "\"} ";
+        const std::string prefix = series + " ";
         const auto at = metrics.body.find(prefix);
         if (at == std::string::npos) return "0";
         const auto begin = at + prefix.size();
@@ -595,6 +599,34 @@ TEST_F(Dc09, ConnectionsBeyondTheLimitAreRefusedAndIdleOnesClosed) {
     }
     ASSERT_TRUE(answer) << server().log();
     EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
+}
+
+// One address may hold at most kMaxTcpPerAddress (64) TCP connections; the
+// rest are closed at accept and counted, like the other listeners' junk.
+TEST_F(Dc09, OneAddressHoldsAtMost64TcpConnections) {
+    std::vector<std::unique_ptr<Panel>> held;
+    for (int i = 0; i < 64; ++i) held.push_back(panel());
+    // Each of the 64 is served (a link test is answered) ...
+    held.front()->send(link_test_frame(60, key()));
+    ASSERT_TRUE(held.front()->read()) << server().log();
+    held.back()->send(link_test_frame(61, key()));
+    ASSERT_TRUE(held.back()->read()) << server().log();
+    // ... the 65th is closed at once.
+    auto extra = panel();
+    EXPECT_TRUE(extra->closed_by_server());
+    EXPECT_EQ(metric("huxiao_connections_refused_total{listener=\"dc09\",cause=\"per_address\"}"),
+              "1");
+    EXPECT_EQ(metric("huxiao_connections{listener=\"dc09\",state=\"unauthenticated\"}"), "64");
+    // A place freed is a place to take.
+    held.pop_back();
+    std::optional<std::string> answer;
+    for (int i = 0; i < 50 && !answer; ++i) {
+        auto again = panel();
+        again->send(link_test_frame(62 + i, key()));
+        answer = again->read(2s);
+        if (!answer) std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_TRUE(answer) << server().log();
 }
 
 TEST_F(Dc09, KeysComeInThroughTheAdminApiAndNeverGoOut) {
