@@ -20,12 +20,6 @@ class Console : public ServerTest {
         start_server();
         dispatcher_ = make_token("dispatcher", "desk-7");
     }
-    std::unique_ptr<WsClient> console(const std::string& token) {
-        auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
-        if (!ws->connect("/ws/console")) throw std::runtime_error("no WebSocket");
-        ws->send({{"type", "auth"}, {"token", token}});  // the browser way
-        return ws;
-    }
     std::string dispatcher_;
 };
 

@@ -44,19 +44,7 @@ class ConsoleSecurity : public ServerTest {
         return r.out.substr(0, r.out.find('\n'));
     }
 
-    std::unique_ptr<WsClient> console(const std::string& token) {
-        auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
-        if (!ws->connect("/ws/console")) throw std::runtime_error("no WebSocket");
-        ws->send({{"type", "auth"}, {"token", token}});
-        return ws;
-    }
 
-    std::unique_ptr<WsClient> unit(const std::string& token) {
-        auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
-        if (!ws->connect("/ws/unit", token)) throw std::runtime_error("no WebSocket");
-        if (!ws->read_type("welcome")) throw std::runtime_error("no welcome");
-        return ws;
-    }
 
     std::unique_ptr<TerminalClient> terminal_t3() {
         t3_cert_ = certs_->terminal("T-3");

@@ -17,32 +17,10 @@ using nlohmann::json;
 
 class OutsideChanges : public ServerTest {
   protected:
-    // Waits until `pred` holds (up to 15 s); false if it never does.
-    template <typename F>
-    bool eventually(F pred) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (std::chrono::steady_clock::now() < until) {
-            if (pred()) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return false;
-    }
     void SetUp() override {
         ServerTest::SetUp();
         if (HasFatalFailure()) return;
         start_server();
-    }
-    std::unique_ptr<WsClient> console(const std::string& token) {
-        auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
-        if (!ws->connect("/ws/console")) throw std::runtime_error("no WebSocket");
-        ws->send({{"type", "auth"}, {"token", token}});
-        return ws;
-    }
-    std::unique_ptr<WsClient> unit(const std::string& token) {
-        auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
-        if (!ws->connect("/ws/unit", token)) throw std::runtime_error("no WebSocket");
-        if (!ws->read_type("welcome")) throw std::runtime_error("no welcome");
-        return ws;
     }
 };
 

@@ -12,19 +12,7 @@
 namespace huxiao::test {
 namespace {
 
-class Shutdown : public ServerTest {
-  protected:
-    // Waits until `pred` holds (up to 15 s); false if it never does.
-    template <typename F>
-    bool eventually(F pred) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (std::chrono::steady_clock::now() < until) {
-            if (pred()) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return false;
-    }
-};
+class Shutdown : public ServerTest {};
 
 TEST_F(Shutdown, AnAlarmCommittedWhileDrainingIsStillAckedBeforeATlsClose) {
     // Long enough that the held-up alarm is not answered `unavailable` first.

@@ -69,6 +69,20 @@ std::unique_ptr<TerminalClient> ServerTest::hello(const std::string& terminal) {
     return c;
 }
 
+std::unique_ptr<WsClient> ServerTest::console(const std::string& token) {
+    auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
+    if (!ws->connect("/ws/console")) throw std::runtime_error("no WebSocket");
+    ws->send({{"type", "auth"}, {"token", token}});
+    return ws;
+}
+
+std::unique_ptr<WsClient> ServerTest::unit(const std::string& token) {
+    auto ws = std::make_unique<WsClient>(api_port(), certs_->server_ca());
+    if (!ws->connect("/ws/unit", token)) throw std::runtime_error("no WebSocket");
+    if (!ws->read_type("welcome")) throw std::runtime_error("no welcome");
+    return ws;
+}
+
 }  // namespace huxiao::test
 
 namespace huxiao::test {

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "tests/support/api_client.hpp"
 #include "tests/support/certs.hpp"
@@ -42,6 +44,22 @@ class ServerTest : public ::testing::Test {
     // A client that presents the certificate of `terminal`.
     std::unique_ptr<TerminalClient> client(const std::string& terminal);
     std::unique_ptr<TerminalClient> hello(const std::string& terminal);
+    // A dispatch console that authenticates with its first message, as the
+    // browser does (contract 1.1); the snapshot is left to read.
+    std::unique_ptr<WsClient> console(const std::string& token);
+    // A patrol unit's session (bearer token in the upgrade), its welcome read.
+    std::unique_ptr<WsClient> unit(const std::string& token);
+    // Polls `pred` until it holds (up to 15 s): false if it never does. For
+    // outcomes with no message to wait for; asserts nothing about time.
+    template <typename F>
+    static bool eventually(F pred) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (std::chrono::steady_clock::now() < until) {
+            if (pred()) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    }
 
     std::unique_ptr<TestDatabase> db_;
     std::filesystem::path dir_;
