@@ -80,9 +80,10 @@ void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
             reply({IntakeReply::Status::unavailable, incident, result.message});
             return;
         }
-        reply({IntakeReply::Status::durable, result.incident, {}});
+        // Counted before the ack leaves: whoever saw the ack finds it in /metrics.
         ++metrics_.alarms_acked;
         metrics_.ack_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
+        reply({IntakeReply::Status::durable, result.incident, {}});
         asio::post(strand_, [this, terminal, alarm_id, incident, recorded = result.incident] {
             committed(terminal, alarm_id, incident, recorded);
         });

@@ -44,8 +44,6 @@ class ConsoleSecurity : public ServerTest {
         return r.out.substr(0, r.out.find('\n'));
     }
 
-
-
     std::unique_ptr<TerminalClient> terminal_t3() {
         t3_cert_ = certs_->terminal("T-3");
         auto t = std::make_unique<TerminalClient>(port(), &t3_cert_, certs_->server_ca());
