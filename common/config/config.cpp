@@ -1,6 +1,7 @@
 #include "common/config/config.hpp"
 
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -21,8 +22,25 @@ using nlohmann::json;
 constexpr std::array kAlarmKinds = {"intrusion", "assault",  "medical", "fire", "bullying",
                                     "self_harm", "drowning", "traffic", "other"};
 
+// A key comes from the file and may hold any character: control characters
+// (a NUL would cut the message short) are written as \u00XX.
+std::string printable(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b == 0x7F) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04X", b);
+            out += escaped;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
 [[noreturn]] void fail(const std::string& key, const std::string& message) {
-    throw ConfigError(key + ": " + message);
+    throw ConfigError(printable(key) + ": " + message);
 }
 
 // Walks one JSON object, hands each known key to its reader and rejects the

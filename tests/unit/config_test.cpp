@@ -474,6 +474,13 @@ TEST(Config, NumberBeyondTheRangeOfADoubleIsAConfigError) {
         starts_with(text_error("{\"database\": {\"pool_size\": -1e999}}"), "not valid JSON: "));
 }
 
+TEST(Config, AKeyWithControlCharactersIsNamedInFull) {
+    // A NUL in a key cut the message short at it (found by the fuzzer).
+    EXPECT_EQ(
+        text_error("{\"database\": {\"url\": \"u\"}, \"api_listener\": {\"c8\\u0000x\\n\": 1}}"),
+        "api_listener.c8\\u0000x\\u000A: unknown key");
+}
+
 TEST(Config, ConfigErrorIsARuntimeError) {
     try {
         parse_config("{}", kBase, std::nullopt);
