@@ -147,48 +147,6 @@ API_PORT=$(bench_listener_port api "$SERVER_PID")
 } | tee "$OUT/environment.txt" >&2
 
 # --- 4./5. runs ---------------------------------------------------------------------
-scrape() { curl -sS --fail --cacert "$OUT/certs/server-ca.crt" "https://127.0.0.1:$API_PORT/metrics" >"$1"; }
-
-# histogram_summary NAME BEFORE AFTER -> "count p50_ms p99_ms share_le_1ms share_le_2ms share_le_5ms"
-# (the difference of two scrapes; quantiles interpolated linearly inside a
-# bucket, as Prometheus' histogram_quantile does).
-histogram_summary() {
-  awk -v name="$1" '
-    function bound(line,   b) { b = line; sub(/.*le="/, "", b); sub(/".*/, "", b); return b }
-    FNR == 1 { file++ }
-    index($0, name "_bucket{") == 1 {
-      b = bound($0); v = $NF
-      if (file == 1) before[b] = v; else { after[b] = v; if (!(b in seen)) { seen[b] = 1; order[++n] = b } }
-    }
-    function quantile(q,   i, target, prev_c, prev_b, c, b) {
-      target = q * total; prev_c = 0; prev_b = 0
-      for (i = 1; i <= n; i++) {
-        b = order[i]; c = after[b] - before[b]
-        if (c >= target) {
-          if (b == "+Inf") return prev_b * 1000
-          if (c == prev_c) return b * 1000
-          return (prev_b + (b - prev_b) * (target - prev_c) / (c - prev_c)) * 1000
-        }
-        prev_c = c; prev_b = b
-      }
-      return -1
-    }
-    END {
-      total = after["+Inf"] - before["+Inf"]
-      if (total <= 0) { print "0 - - - - -"; exit }
-      printf "%d %.3f %.3f %.4f %.4f %.4f\n", total, quantile(0.5), quantile(0.99),
-        (after["0.001"] - before["0.001"]) / total, (after["0.002"] - before["0.002"]) / total,
-        (after["0.005"] - before["0.005"]) / total
-    }' "$2" "$3"
-}
-
-json_num() {  # json_num JSON OBJECT KEY -> the number KEY inside "OBJECT":{...}
-  sed -n "s/.*\"$2\":{[^}]*\"$3\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<<"$1" | head -n1
-}
-json_top() {  # json_top JSON KEY
-  sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<<"$1" | head -n1
-}
-
 RESULTS=$OUT/results.tsv
 printf 'run\talarms\toffer_p50\toffer_p90\toffer_p99\toffer_max\tack_p50\tack_p99\tack_max\tsrv_count\tsrv_p50\tsrv_p99\tsrv_le1ms\tsrv_le2ms\tsrv_le5ms\tsrv_ack_p50\tsrv_ack_p99\tproblems\n' >"$RESULTS"
 failures=0

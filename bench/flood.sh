@@ -169,46 +169,6 @@ API_PORT=$(bench_listener_port api "$SERVER_PID")
 } | tee "$OUT/environment.txt" >&2
 
 # --- 4./5. runs ---------------------------------------------------------------------
-scrape() { curl -sS --fail --cacert "$OUT/certs/server-ca.crt" "https://127.0.0.1:$API_PORT/metrics" >"$1"; }
-
-# histogram_summary NAME BEFORE AFTER -> "count p50_ms p99_ms" (difference of two scrapes;
-# quantiles interpolated linearly inside a bucket, as Prometheus' histogram_quantile does).
-histogram_summary() {
-  awk -v name="$1" '
-    function bound(line,   b) { b = line; sub(/.*le="/, "", b); sub(/".*/, "", b); return b }
-    FNR == 1 { file++ }
-    index($0, name "_bucket{") == 1 {
-      b = bound($0); v = $NF
-      if (file == 1) before[b] = v; else { after[b] = v; if (!(b in seen)) { seen[b] = 1; order[++n] = b } }
-    }
-    function quantile(q,   i, target, prev_c, prev_b, c, b) {
-      target = q * total; prev_c = 0; prev_b = 0
-      for (i = 1; i <= n; i++) {
-        b = order[i]; c = after[b] - before[b]
-        if (c >= target) {
-          if (b == "+Inf") return prev_b * 1000
-          if (c == prev_c) return b * 1000
-          return (prev_b + (b - prev_b) * (target - prev_c) / (c - prev_c)) * 1000
-        }
-        prev_c = c; prev_b = b
-      }
-      return -1
-    }
-    END {
-      total = after["+Inf"] - before["+Inf"]
-      if (total <= 0) { print "0 - -"; exit }
-      printf "%d %.3f %.3f\n", total, quantile(0.5), quantile(0.99)
-    }' "$2" "$3"
-}
-json_num() {  # json_num JSON OBJECT KEY -> the number KEY inside "OBJECT":{...}
-  sed -n "s/.*\"$2\":{[^}]*\"$3\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<<"$1" | head -n1
-}
-json_top() {  # json_top JSON KEY
-  sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<<"$1" | head -n1
-}
-# counter FILE SERIES -> its value (0 if absent)
-counter() { awk -v s="$2" '$1 == s { v = $2 } END { print v + 0 }' "$1"; }
-
 # The console: GET /api/v1/incidents once a second from 127.0.0.1; one line
 # per request: HTTP status and seconds.
 console_probe() {  # console_probe SECONDS FILE
@@ -250,7 +210,7 @@ run() {  # run NAME
   done
   [[ -z "$problems" ]] || failures=$((failures + 1))
   srv=$(histogram_summary huxiao_alarm_to_offer_seconds "$OUT/metrics-$name-before.txt" "$OUT/metrics-$name-after.txt")
-  read -r sc s50 s99 <<<"$srv"
+  read -r sc s50 s99 _ <<<"$srv"
   refused=$(grep '^huxiao_connections_refused_total' "$OUT/metrics-$name-after.txt" | awk '{ s += $2 } END { print s + 0 }')
   timed=$(grep '^huxiao_connections_timed_out_total' "$OUT/metrics-$name-after.txt" | awk '{ s += $2 } END { print s + 0 }')
   accept_errors=$(grep '^huxiao_accept_errors_total' "$OUT/metrics-$name-after.txt" | awk '{ s += $2 } END { print s + 0 }')
