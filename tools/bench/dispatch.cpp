@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "common/util/time.hpp"
+#include "common/util/token_bucket.hpp"
 #include "tools/bench/bench_util.hpp"
 #include "tools/bench/load.hpp"
 #include "tools/bench/make_certs.hpp"
@@ -60,6 +61,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::size_t kMaxLine = 64 * 1024;
+// Just below the server's limit on a unit's messages (20 a second, 60 at
+// once; server/sessions/ws_session.cpp).
+constexpr double kUnitMessagesPerSecond = 18;
+constexpr double kUnitMessageBurst = 50;
 
 Percentiles summarise(std::vector<std::int64_t> us) {
     Percentiles p;
@@ -135,6 +140,11 @@ struct Unit {
     Strand strand;
     std::unique_ptr<WebSocket> ws;
     beast::flat_buffer buffer;
+    // The server refuses a unit's 21st message in a second (60 at once) with
+    // `rate_limited` and drops it. A dropped `clear` would leave the unit
+    // busy for good and starve later alarms of offers, so the simulated unit
+    // keeps below that limit, as a real unit app must.
+    TokenBucket pace{kUnitMessagesPerSecond, kUnitMessageBurst};
 };
 
 class DispatchLoad {
@@ -294,6 +304,11 @@ class DispatchLoad {
     // ---- units -----------------------------------------------------------------
 
     asio::awaitable<bool> write(Unit& u, const std::string& text) {
+        while (!u.pace.take(wall_now())) {
+            ++unit_paced_;
+            asio::steady_timer wait(u.strand, std::chrono::milliseconds(10));
+            co_await wait.async_wait(use_tuple);
+        }
         auto [ec, n] = co_await u.ws->async_write(asio::buffer(text), use_tuple);
         co_return !ec;
     }
@@ -353,9 +368,12 @@ class DispatchLoad {
                     json{{"type", "arrived"}, {"incident", incident}}.dump();
                 const std::string clear =
                     json{{"type", "clear"}, {"incident", incident}, {"outcome", "bench"}}.dump();
-                if (!co_await write(u, accept)) break;
-                if (!co_await write(u, arrived)) break;
-                if (!co_await write(u, clear)) break;
+                ++units_working_;
+                bool written = co_await write(u, accept);
+                if (written) written = co_await write(u, arrived);
+                if (written) written = co_await write(u, clear);
+                --units_working_;
+                if (!written) break;
             } else if (type == "error") {
                 std::lock_guard lock(mutex_);
                 ++unit_errors_[text_field(message, "code")];
@@ -462,6 +480,13 @@ class DispatchLoad {
             tick.expires_after(std::chrono::milliseconds(20));
             co_await tick.async_wait(use_tuple);
         }
+        // Let the units finish (accept, arrived, clear) what they were
+        // offered: an incident left open would be offered again to the next
+        // run against the same server and counted there as unmatched.
+        while (Clock::now() < drain_end && units_working_.load() > 0) {
+            tick.expires_after(std::chrono::milliseconds(20));
+            co_await tick.async_wait(use_tuple);
+        }
         client_cpu_s_ = cpu0 < 0 ? 0 : cpu_seconds() - cpu0;
         close_all();
         tick.expires_after(std::chrono::milliseconds(300));
@@ -484,6 +509,7 @@ class DispatchLoad {
         r.disconnects = disconnects_.load();
         r.terminal_errors = terminal_errors_;
         r.unit_errors = unit_errors_;
+        r.unit_paced_waits = unit_paced_.load();
         r.client_cpu_s = round3(client_cpu_s_);
         std::vector<std::int64_t> offer_us, ack_us;
         for (const Alarm& a : alarms_) {
@@ -516,8 +542,9 @@ class DispatchLoad {
     std::vector<std::unique_ptr<Terminal>> terminals_;
     std::vector<std::unique_ptr<Unit>> units_;
     std::atomic<int> terminals_ready_{0}, units_ready_{0}, failed_{0};
+    std::atomic<int> units_working_{0};  // units between an offer and their `clear`
     std::atomic<bool> stopping_{false};
-    std::atomic<std::uint64_t> skipped_busy_{0}, disconnects_{0};
+    std::atomic<std::uint64_t> skipped_busy_{0}, disconnects_{0}, unit_paced_{0};
     double connect_s_ = 0, client_cpu_s_ = 0;
 
     std::mutex mutex_;  // guards everything below
@@ -534,7 +561,7 @@ class DispatchLoad {
 bool DispatchResult::ok() const {
     return terminals_connected == terminals && units_connected == units && alarms_measured > 0 &&
            missing_offers == 0 && missing_acks == 0 && incident_mismatches == 0 &&
-           unmatched_offers == 0 && disconnects == 0 && skipped_busy == 0;
+           unmatched_offers == 0 && disconnects == 0 && skipped_busy == 0 && unit_errors.empty();
 }
 
 std::string DispatchResult::to_json(const DispatchOptions& o) const {
@@ -566,6 +593,7 @@ std::string DispatchResult::to_json(const DispatchOptions& o) const {
         {"disconnects", disconnects},
         {"terminal_errors", terr},
         {"unit_errors", uerr},
+        {"unit_paced_waits", unit_paced_waits},
         {"connect_s", connect_s},
         {"client_cpu_s", client_cpu_s},
     };

@@ -57,8 +57,9 @@ struct DispatchResult {
     std::uint64_t skipped_busy = 0;         // an alarm not sent: its terminal was still writing
     std::uint64_t disconnects = 0;
     std::map<std::string, std::uint64_t> terminal_errors, unit_errors;  // error frames by code
-    Percentiles offer;  // alarm sent -> first offer read (measured window)
-    Percentiles ack;    // alarm sent -> ack read (measured window)
+    std::uint64_t unit_paced_waits = 0;  // 10 ms waits of a unit keeping to the message limit
+    Percentiles offer;                   // alarm sent -> first offer read (measured window)
+    Percentiles ack;                     // alarm sent -> ack read (measured window)
     double client_cpu_s = 0;
 
     bool ok() const;
