@@ -1,44 +1,17 @@
 #include "common/geo/guard_post.hpp"
 
-#include <array>
 #include <chrono>
 #include <utility>
+
+#include "common/util/time_zone.hpp"
 
 namespace huxiao::geo {
 
 namespace {
 
-struct FixedZone {
-    std::string_view name;
-    int offset_min;
-};
-
-// Zones whose offset has not changed since 1992 (China dropped DST in 1991).
-constexpr std::array<FixedZone, 12> kFixedZones{{
-    {"Asia/Shanghai", 480},
-    {"Asia/Chongqing", 480},
-    {"Asia/Chungking", 480},
-    {"Asia/Harbin", 480},
-    {"PRC", 480},
-    {"Asia/Hong_Kong", 480},
-    {"Asia/Macau", 480},
-    {"Asia/Taipei", 480},
-    {"Asia/Urumqi", 360},
-    {"UTC", 0},
-    {"Etc/UTC", 0},
-    {"Etc/GMT", 0},
-}};
-
 bool day_listed(unsigned mask, int weekday) { return ((mask >> weekday) & 1U) != 0; }
 
 }  // namespace
-
-std::optional<int> fixed_utc_offset_min(std::string_view tz) {
-    for (const FixedZone& z : kFixedZones) {
-        if (z.name == tz) return z.offset_min;
-    }
-    return std::nullopt;
-}
 
 LocalTime local_time_at_offset(TimePoint at, int utc_offset_min) {
     using namespace std::chrono;
@@ -49,10 +22,10 @@ LocalTime local_time_at_offset(TimePoint at, int utc_offset_min) {
                      static_cast<int>((local - day).count())};
 }
 
-std::optional<LocalTime> fixed_offset_local_time(std::string_view tz, TimePoint at) {
-    const std::optional<int> offset = fixed_utc_offset_min(tz);
-    if (!offset) return std::nullopt;
-    return local_time_at_offset(at, *offset);
+std::optional<LocalTime> tz_local_time(std::string_view tz, TimePoint at) {
+    const auto zone = TimeZone::locate(tz);
+    if (!zone) return std::nullopt;
+    return local_time_at_offset(at, static_cast<int>(zone->offset_at(at).count()));
 }
 
 bool guard_post_active(const GuardPost& post, LocalTime t) {

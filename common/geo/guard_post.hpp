@@ -4,12 +4,10 @@
 //
 // Windows are local time of the post's `tz`. The core stays pure, so the
 // conversion from server time to local time is a function passed in
-// (`LocalTimeFn`). The default, `fixed_offset_local_time`, knows a small table of
-// zones with a fixed UTC offset: all of China (Asia/Shanghai and its aliases,
-// UTC+8, no DST since 1991), Hong Kong, Macau, Taipei, Urumqi (+6, as IANA has it)
-// and UTC. GCC 12's libstdc++ has no std::chrono::tzdb, and a post in a zone the
-// table does not know is never active (the import should reject such a zone);
-// a zone with DST needs a tzdb-backed LocalTimeFn.
+// (`LocalTimeFn`). The default, `tz_local_time`, reads the IANA tz database
+// (common/util/time_zone.hpp), daylight saving time included; a post in a
+// zone the database does not know is never active (the import rejects such
+// a zone).
 #pragma once
 
 #include <functional>
@@ -29,11 +27,8 @@ struct LocalTime {
 // Local wall-clock time in zone `tz` at server time `at`; nullopt for an unknown zone.
 using LocalTimeFn = std::function<std::optional<LocalTime>(std::string_view tz, TimePoint at)>;
 
-// UTC offset in minutes for the zones of the fixed-offset table; nullopt otherwise.
-std::optional<int> fixed_utc_offset_min(std::string_view tz);
-
-// Local time from the fixed-offset table.
-std::optional<LocalTime> fixed_offset_local_time(std::string_view tz, TimePoint at);
+// Local time in zone `tz` of the tz database; nullopt for an unknown zone.
+std::optional<LocalTime> tz_local_time(std::string_view tz, TimePoint at);
 
 // Local time at a known offset (minutes east of UTC).
 LocalTime local_time_at_offset(TimePoint at, int utc_offset_min);

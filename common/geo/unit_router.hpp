@@ -31,7 +31,7 @@ struct RouterOptions {
     EtaModel eta;
     // A unit whose last report is older than this is not routable (dispatch.unit_stale_s).
     std::chrono::seconds stale_after{120};
-    LocalTimeFn local_time = fixed_offset_local_time;
+    LocalTimeFn local_time = tz_local_time;
 };
 
 struct RankedUnit {

@@ -8,6 +8,7 @@
 
 #include "common/protocol/bounded_json.hpp"
 #include "common/protocol/terminal_protocol.hpp"
+#include "common/util/time_zone.hpp"
 
 namespace huxiao {
 
@@ -385,6 +386,12 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
         g.unit = r.text("unit");
         g.days = r.text("days");
         g.tz = r.has("tz") ? r.text("tz") : "Asia/Shanghai";
+        // Windows are computed in this zone (common/util/time_zone.hpp): one
+        // the tz database does not know is refused here, not skipped later.
+        if (!g.tz.empty() && !TimeZone::locate(g.tz)) {
+            r.field_error("tz",
+                          "\"" + g.tz + "\" is not a known time zone (not in the tz database)");
+        }
         if (!g.school.empty() && !schools.count(g.school)) {
             r.field_error("school", "\"" + g.school + "\" is an unknown school");
         }

@@ -39,37 +39,33 @@ const PositionSample* held_at(std::span<const PositionSample> samples, TimePoint
 
 // The scheduled days that can have minutes in [from, to): a window crossing
 // midnight belongs to the day before the minutes it covers, so one day early.
+// `fn(day, window index, begin, end)`, minutes after the day's local midnight
+// (end > 1440 for a window crossing midnight).
 template <typename Fn>
-void for_each_scheduled_window(const GuardPost& post, int utc_offset_min, TimePoint from,
+void for_each_scheduled_window(const GuardPost& post, const TimeZone& zone, TimePoint from,
                                TimePoint to, Fn&& fn) {
     if (from >= to) return;
-    const sys_days first = local_date(from, utc_offset_min) - days{1};
-    const sys_days last = local_date(to - Micros{1}, utc_offset_min);
+    const sys_days first = zone.local_date(from) - days{1};
+    const sys_days last = zone.local_date(to - Micros{1});
     for (sys_days day = first; day <= last; day += days{1}) {
         const int weekday = static_cast<int>(std::chrono::weekday{day}.iso_encoding()) - 1;
         if (((post.weekday_mask >> weekday) & 1U) == 0) continue;
-        const TimePoint midnight = TimePoint{day} - minutes{utc_offset_min};
         for (std::size_t i = 0; i < post.windows.size(); ++i) {
             const MinuteWindow& w = post.windows[i];
             const int begin = std::clamp(w.begin_min, 0, kMinutesPerDay);
             int end = std::clamp(w.end_min, 0, kMinutesPerDay);
             if (end <= begin) end += kMinutesPerDay;
-            fn(day, midnight, i, begin, end);
+            fn(day, i, begin, end);
         }
     }
 }
 
 }  // namespace
 
-std::chrono::sys_days local_date(TimePoint at, int utc_offset_min) {
-    return std::chrono::floor<days>(at + minutes{utc_offset_min});
-}
-
 std::pair<TimePoint, TimePoint> local_days_range(sys_days first, sys_days last,
-                                                 int utc_offset_min) {
-    const TimePoint from = TimePoint{first} - minutes{utc_offset_min};
-    const TimePoint to = TimePoint{last + days{1}} - minutes{utc_offset_min};
-    return {from, to};
+                                                 const TimeZone& zone) {
+    // A midnight that a forward change skips starts the day at the jump.
+    return {zone.from_local(first, 0).at, zone.from_local(last + days{1}, 0).at};
 }
 
 double share_pct(int present_min, int scheduled_min) {
@@ -78,7 +74,7 @@ double share_pct(int present_min, int scheduled_min) {
 }
 
 std::vector<DayCompliance> guard_post_compliance(const GuardPost& post, GeoPoint school,
-                                                 int utc_offset_min,
+                                                 const TimeZone& zone,
                                                  std::span<const PositionSample> samples,
                                                  TimePoint from, TimePoint to,
                                                  const ComplianceRules& rules) {
@@ -98,14 +94,14 @@ std::vector<DayCompliance> guard_post_compliance(const GuardPost& post, GeoPoint
         present.reset();
     };
     for_each_scheduled_window(
-        post, utc_offset_min, from, to,
-        [&](sys_days day, TimePoint midnight, std::size_t i, int begin, int end) {
+        post, zone, from, to, [&](sys_days day, std::size_t i, int begin, int end) {
             if (day != d.date) close_day();
             d.date = day;
             WindowCompliance wc;
             for (int m = begin; m < end; ++m) {
-                const TimePoint start = midnight + minutes{m};
-                if (start < from || start >= to) continue;
+                const LocalInstant local = zone.from_local(day, m);
+                const TimePoint start = local.at;
+                if (local.skipped || start < from || start >= to) continue;
                 ++wc.scheduled_min;
                 const auto idx = static_cast<std::size_t>(m);
                 scheduled.set(idx);
@@ -124,13 +120,17 @@ std::vector<DayCompliance> guard_post_compliance(const GuardPost& post, GeoPoint
     return out;
 }
 
-std::vector<TimeSpan> sample_spans(const GuardPost& post, int utc_offset_min, TimePoint from,
+std::vector<TimeSpan> sample_spans(const GuardPost& post, const TimeZone& zone, TimePoint from,
                                    TimePoint to, seconds hold) {
     std::vector<TimeSpan> spans;
-    for_each_scheduled_window(post, utc_offset_min, from, to,
-                              [&](sys_days, TimePoint midnight, std::size_t, int begin, int end) {
-                                  const TimePoint first = std::max(from, midnight + minutes{begin});
-                                  const TimePoint last = std::min(to, midnight + minutes{end});
+    for_each_scheduled_window(post, zone, from, to,
+                              [&](sys_days day, std::size_t, int begin, int end) {
+                                  // Whatever a change of offset inside the window does, its
+                                  // minutes lie in this span (the compliance loop reads each at
+                                  // its own instant).
+                                  const auto [begin_at, end_at] = zone.local_span(day, begin, end);
+                                  const TimePoint first = std::max(from, begin_at);
+                                  const TimePoint last = std::min(to, end_at);
                                   if (first < last) spans.emplace_back(first - hold, last);
                               });
     merge_spans(spans);

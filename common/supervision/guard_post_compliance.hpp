@@ -5,14 +5,16 @@
 //
 // The rule (docs/guard-posts.md):
 //
-//  * Scheduled minutes. Day D (a local calendar day in the post's zone, at a
-//    fixed UTC offset) is scheduled when its weekday is in the post's mask;
+//  * Scheduled minutes. Day D (a local calendar day in the post's zone, from
+//    the tz database) is scheduled when its weekday is in the post's mask;
 //    each window [begin, end) then contributes the whole minutes from begin to
-//    end of local day D. A window with end <= begin crosses midnight and
-//    belongs wholly to the day it starts on (as in geo::guard_post_active).
-//    Only minutes whose start lies in the requested range [from, to) count,
-//    so a range that ends mid-window counts the window's elapsed part only.
-//    A minute covered by two windows counts once in the day's totals.
+//    end of local day D. Daylight saving time: local minutes that a forward
+//    change skips do not exist and are not scheduled; minutes that a backward
+//    change repeats are checked once, at their first occurrence. A window with end <= begin crosses
+//    midnight and belongs wholly to the day it starts on (as in geo::guard_post_active). Only
+//    minutes whose start lies in the requested range [from, to) count, so a range that ends
+//    mid-window counts the window's elapsed part only. A minute covered by two windows counts once
+//    in the day's totals.
 //  * Held position. A position sample at time t vouches for the unit's
 //    position during [t, t + hold]: the held position at instant x is that of
 //    the latest sample at or before x, provided x - t <= hold; with no such
@@ -35,6 +37,7 @@
 
 #include "common/model/registry.hpp"
 #include "common/model/time_point.hpp"
+#include "common/util/time_zone.hpp"
 
 namespace huxiao::supervision {
 
@@ -68,11 +71,11 @@ struct DayCompliance {
 };
 
 // Compliance of `post` (its weekday mask, windows and window texts) at a
-// school at `school`, in a zone `utc_offset_min` minutes east of UTC, over
+// school at `school`, in time zone `zone`, over
 // [from, to). `samples` are the post's unit's positions, sorted by time; to
 // be complete they must cover [from - hold, to). Days in ascending order.
 std::vector<DayCompliance> guard_post_compliance(const GuardPost& post, GeoPoint school,
-                                                 int utc_offset_min,
+                                                 const TimeZone& zone,
                                                  std::span<const PositionSample> samples,
                                                  TimePoint from, TimePoint to,
                                                  const ComplianceRules& rules = {});
@@ -84,19 +87,15 @@ using TimeSpan = std::pair<TimePoint, TimePoint>;
 // [from, to): every scheduled window of a day in range, clipped to the range
 // and widened by `hold` before it; sorted and merged. Loading only these is
 // enough for an exact result (the shell's query reads no more).
-std::vector<TimeSpan> sample_spans(const GuardPost& post, int utc_offset_min, TimePoint from,
+std::vector<TimeSpan> sample_spans(const GuardPost& post, const TimeZone& zone, TimePoint from,
                                    TimePoint to, std::chrono::seconds hold);
 
 // Sorts and merges overlapping or touching spans in place.
 void merge_spans(std::vector<TimeSpan>& spans);
 
-// [from, to) of the local calendar days first ... last (inclusive) in a zone
-// `utc_offset_min` minutes east of UTC.
+// [from, to) of the local calendar days first ... last (inclusive) in `zone`.
 std::pair<TimePoint, TimePoint> local_days_range(std::chrono::sys_days first,
-                                                 std::chrono::sys_days last, int utc_offset_min);
-
-// The local calendar date of `at`.
-std::chrono::sys_days local_date(TimePoint at, int utc_offset_min);
+                                                 std::chrono::sys_days last, const TimeZone& zone);
 
 // Share in percent rounded to two decimals (0 when nothing was scheduled).
 double share_pct(int present_min, int scheduled_min);

@@ -99,11 +99,12 @@ UnixMicros day_micros(sys_days d) {
     return static_cast<UnixMicros>(d.time_since_epoch().count()) * 86400 * kMicrosPerSecond;
 }
 
-// The instant a bound stands for in a zone `offset` minutes east of UTC.
-TimePoint instant(const Bound& b, bool is_to, int offset) {
+// The instant a bound stands for in `zone`: a date is its local midnight
+// (for `to`, the next day's).
+TimePoint instant(const Bound& b, bool is_to, const TimeZone& zone) {
     if (!b.is_date) return from_unix_micros(b.time);
     const sys_days d = is_to ? b.date + std::chrono::days{1} : b.date;
-    return TimePoint{d} - std::chrono::minutes{offset};
+    return zone.from_local(d, 0).at;
 }
 
 std::string date_text(sys_days d) {
@@ -167,10 +168,10 @@ struct LoadedPost {
     std::string school_name;
     std::string district;
     GeoPoint school;
-    std::optional<int> offset;  // nullopt: a zone the fixed-offset table does not know
-    TimePoint registered;       // created_at (sql/009): nothing before it is counted
-    TimePoint from, to;         // the range in the post's zone, clipped to the past
-                                // and to the post's registration
+    std::shared_ptr<const TimeZone> zone;  // null: a zone the tz database does not know
+    TimePoint registered;                  // created_at (sql/009): nothing before it is counted
+    TimePoint from, to;                    // the range in the post's zone, clipped to the past
+                                           // and to the post's registration
     std::vector<supervision::DayCompliance> days;
 };
 
@@ -195,7 +196,7 @@ LoadedPost load_post(const PGresult* r, int row) {
     }
     p.post.tz = db::cell(r, row, 8);
     p.registered = from_unix_micros(std::stoll(db::cell(r, row, 9)));
-    p.offset = geo::fixed_utc_offset_min(p.post.tz);
+    p.zone = TimeZone::locate(p.post.tz);
     return p;
 }
 
@@ -273,9 +274,8 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
         for (int row = 0; row < PQntuples(res); ++row) {
             LoadedPost p = load_post(res, row);
             std::string reason;
-            if (!p.offset) {
-                reason =
-                    "time zone \"" + p.post.tz + "\" has no fixed UTC offset (docs/guard-posts.md)";
+            if (!p.zone) {
+                reason = "time zone \"" + p.post.tz + "\" is not in the tz database";
             } else if (p.post.weekday_mask == 0) {
                 reason = "days \"" + p.post.days + "\" are not understood";
             } else if (p.post.windows.empty()) {
@@ -288,9 +288,9 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
             }
             // Days before the post existed are not missed: counting starts
             // at the first whole minute after its registration.
-            p.from = std::max(instant(r.from, false, *p.offset),
+            p.from = std::max(instant(r.from, false, *p.zone),
                               TimePoint{std::chrono::ceil<std::chrono::minutes>(p.registered)});
-            p.to = std::min(instant(r.to, true, *p.offset), now_minute);
+            p.to = std::min(instant(r.to, true, *p.zone), now_minute);
             if (p.to < p.from) p.to = p.from;
             posts.push_back(std::move(p));
         }
@@ -309,7 +309,7 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
             for (const std::size_t i : posts_of_unit[units[u]]) {
                 const LoadedPost& p = posts[i];
                 const auto more =
-                    supervision::sample_spans(p.post, *p.offset, p.from, p.to, rules.hold);
+                    supervision::sample_spans(p.post, *p.zone, p.from, p.to, rules.hold);
                 spans.insert(spans.end(), more.begin(), more.end());
             }
             supervision::merge_spans(spans);
@@ -339,8 +339,8 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
             const auto& unit_samples = samples[units[u]];
             for (const std::size_t i : posts_of_unit[units[u]]) {
                 LoadedPost& p = posts[i];
-                p.days = supervision::guard_post_compliance(p.post, p.school, *p.offset,
-                                                            unit_samples, p.from, p.to, rules);
+                p.days = supervision::guard_post_compliance(p.post, p.school, *p.zone, unit_samples,
+                                                            p.from, p.to, rules);
             }
         }
     }

@@ -203,19 +203,61 @@ TEST_F(GuardPostReport, CountsFromThePostsRegistration) {
     EXPECT_TRUE(before.json()["posts"][0]["counted_from"].is_null());
 }
 
-TEST_F(GuardPostReport, APostInAZoneWithoutFixedOffsetIsListedAsSkipped) {
+TEST_F(GuardPostReport, APostInAZoneWithDaylightSavingIsEvaluatedAndAnUnknownZoneSkipped) {
+    // Europe/Berlin comes from the tz database (CET, UTC+1, on 2 March); a
+    // zone the database does not know cannot be evaluated and says so. The
+    // import would refuse it; it is written here directly.
     db_->column(
-        "INSERT INTO guard_posts (school_id, unit_id, days, windows, tz) "
-        "VALUES ('S-2', 'P-1', 'mon-fri', '{07:00-08:00}', 'Europe/Berlin') RETURNING id");
+        "INSERT INTO guard_posts (school_id, unit_id, days, windows, tz, created_at) "
+        "VALUES ('S-2', 'P-1', 'mon-fri', '{07:00-08:00}', 'Europe/Berlin', "
+        "'2026-01-01T00:00:00Z') RETURNING id");
+    db_->column("UPDATE guard_posts SET tz = 'Mars/Olympus' WHERE school_id = 'S-1' RETURNING id");
     auto r = get("/api/v1/reports/guard-posts?from=2026-03-02&to=2026-03-02", auditor_);
     ASSERT_EQ(r.status, 200) << r.body;
     const json body = r.json();
-    ASSERT_EQ(body["items"].size(), 1u);
-    EXPECT_EQ(body["items"][0]["school"], "S-1");
+    ASSERT_EQ(body["items"].size(), 1u) << body.dump();
+    EXPECT_EQ(body["items"][0]["school"], "S-2");
+    EXPECT_EQ(body["items"][0]["scheduled_min"], 60);
     ASSERT_EQ(body["skipped"].size(), 1u);
-    EXPECT_EQ(body["skipped"][0]["school"], "S-2");
-    EXPECT_NE(body["skipped"][0]["reason"].get<std::string>().find("Europe/Berlin"),
+    EXPECT_EQ(body["skipped"][0]["school"], "S-1");
+    EXPECT_NE(body["skipped"][0]["reason"].get<std::string>().find("Mars/Olympus"),
               std::string::npos);
+}
+
+// Report days across both changes of 2025 in Europe/Berlin (30 March and
+// 26 October, in the past whatever the test machine's clock says): a date is
+// local midnight to local midnight, and a window over the change schedules
+// the local minutes that exist, once each.
+TEST_F(GuardPostReport, ReportDaysAndWindowsFollowDaylightSaving) {
+    db_->column(
+        "INSERT INTO guard_posts (school_id, unit_id, days, windows, tz, created_at) "
+        "VALUES ('S-2', 'P-1', 'daily', '{01:30-03:30}', 'Europe/Berlin', "
+        "'2025-01-01T00:00:00Z') RETURNING id");
+    const auto day = [&](const std::string& date) {
+        auto r =
+            get("/api/v1/reports/guard-posts?school=S-2&from=" + date + "&to=" + date, auditor_);
+        EXPECT_EQ(r.status, 200) << r.body;
+        json body = r.json();
+        if (!body["items"].is_array() || body["items"].size() != 1) {
+            ADD_FAILURE() << date << ": " << r.body;
+            return -1;
+        }
+        EXPECT_EQ(body["items"][0]["date"], date) << r.body;
+        return body["items"][0]["scheduled_min"].get<int>();
+    };
+    EXPECT_EQ(day("2025-03-29"), 120);
+    EXPECT_EQ(day("2025-03-30"), 60);   // 02:00-02:59 do not exist
+    EXPECT_EQ(day("2025-10-26"), 120);  // 02:00-02:59 happen twice, counted once
+    EXPECT_EQ(day("2025-10-27"), 120);
+
+    // The same instants given as times: 00:30Z-01:30Z on 30 March is the
+    // window's one real hour (01:30 CET to 03:30 CEST).
+    auto r = get(
+        "/api/v1/reports/guard-posts?school=S-2&from=2025-03-30T00:30:00Z&to=2025-03-30T01:30:00Z",
+        auditor_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(r.json()["items"].size(), 1u) << r.body;
+    EXPECT_EQ(r.json()["items"][0]["scheduled_min"], 60);
 }
 
 // RFC 4180 fields of one line (quoted fields may hold commas and quotes).

@@ -103,7 +103,7 @@ TEST_F(Registry, InvalidFileImportsNothingAndNamesEachProblem) {
     EXPECT_EQ(count("schools"), "0");
 }
 
-TEST_F(Registry, UnknownTimeZoneIsRefusedByTheDatabaseCheck) {
+TEST_F(Registry, AZoneOutsideTheTzDatabaseIsRefusedByName) {
     ASSERT_EQ(import_text(kSmallRegistry).status, 0);
     auto result =
         import_text(R"json({"guard_posts": [{"school": "S-2", "unit": "P-1", "days": "mon-fri",

@@ -92,8 +92,8 @@ TEST(GeoPointValidity, RangesAndNonFinite) {
 // 2026-09-01 is a Tuesday; 00:30Z is 08:30 in Shanghai.
 const TimePoint kTue0030Z = from_unix_micros(1788222600LL * 1000000);
 
-TEST(LocalTime, FixedOffsetForShanghai) {
-    const auto t = fixed_offset_local_time("Asia/Shanghai", kTue0030Z);
+TEST(LocalTime, ShanghaiFromTheTzDatabase) {
+    const auto t = tz_local_time("Asia/Shanghai", kTue0030Z);
     ASSERT_TRUE(t.has_value());
     EXPECT_EQ(t->weekday, 1);  // Tuesday
     EXPECT_EQ(t->minute_of_day, 8 * 60 + 30);
@@ -102,12 +102,12 @@ TEST(LocalTime, FixedOffsetForShanghai) {
 TEST(LocalTime, OffsetCrossesTheDateLine) {
     // 20:00Z Tuesday is 04:00 Wednesday in Shanghai.
     const TimePoint t = kTue0030Z + std::chrono::hours{19} + std::chrono::minutes{30};
-    const auto local = fixed_offset_local_time("Asia/Shanghai", t);
+    const auto local = tz_local_time("Asia/Shanghai", t);
     ASSERT_TRUE(local.has_value());
     EXPECT_EQ(local->weekday, 2);
     EXPECT_EQ(local->minute_of_day, 4 * 60);
     // And UTC stays on Tuesday.
-    const auto utc = fixed_offset_local_time("UTC", t);
+    const auto utc = tz_local_time("UTC", t);
     ASSERT_TRUE(utc.has_value());
     EXPECT_EQ(utc->weekday, 1);
     EXPECT_EQ(utc->minute_of_day, 20 * 60);
@@ -115,16 +115,21 @@ TEST(LocalTime, OffsetCrossesTheDateLine) {
 
 TEST(LocalTime, SecondsDoNotRoundUp) {
     const TimePoint t = kTue0030Z + std::chrono::seconds{59} + Micros{999999};
-    EXPECT_EQ(fixed_offset_local_time("Asia/Shanghai", t)->minute_of_day, 8 * 60 + 30);
+    EXPECT_EQ(tz_local_time("Asia/Shanghai", t)->minute_of_day, 8 * 60 + 30);
 }
 
-TEST(LocalTime, TableKnowsChinaAndUtcOnly) {
-    EXPECT_EQ(fixed_utc_offset_min("Asia/Shanghai"), 480);
-    EXPECT_EQ(fixed_utc_offset_min("Asia/Chongqing"), 480);
-    EXPECT_EQ(fixed_utc_offset_min("Asia/Urumqi"), 360);
-    EXPECT_EQ(fixed_utc_offset_min("UTC"), 0);
-    EXPECT_FALSE(fixed_utc_offset_min("Europe/Berlin").has_value());  // has DST
-    EXPECT_FALSE(fixed_offset_local_time("Mars/Olympus", kTue0030Z).has_value());
+TEST(LocalTime, ZonesComeFromTheTzDatabaseWithDaylightSaving) {
+    // Berlin: UTC+2 in September (CEST), UTC+1 in January (CET).
+    const auto summer = tz_local_time("Europe/Berlin", kTue0030Z);
+    ASSERT_TRUE(summer.has_value());
+    EXPECT_EQ(summer->minute_of_day, 2 * 60 + 30);
+    const TimePoint winter = kTue0030Z - std::chrono::days{7 * 34};  // a Tuesday in January
+    const auto w = tz_local_time("Europe/Berlin", winter);
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->weekday, 1);
+    EXPECT_EQ(w->minute_of_day, 1 * 60 + 30);
+    EXPECT_EQ(tz_local_time("Asia/Urumqi", kTue0030Z)->minute_of_day, 6 * 60 + 30);  // UTC+6
+    EXPECT_FALSE(tz_local_time("Mars/Olympus", kTue0030Z).has_value());
 }
 
 TEST(LocalTime, Epoch1970WasAThursday) {
@@ -183,12 +188,11 @@ TEST(GuardPostWindow, NoWindowsNeverActive) {
     EXPECT_FALSE(guard_post_active(p, {0, 7 * 60 + 30}));
 }
 
-TEST(GuardPostWindow, WithFixedOffsetClock) {
+TEST(GuardPostWindow, WithTheTzDatabaseClock) {
     const GuardPost p = school_run();
     // Tuesday 08:30 local: just ended. One minute earlier: active.
-    EXPECT_FALSE(guard_post_active(p, *fixed_offset_local_time(p.tz, kTue0030Z)));
-    EXPECT_TRUE(
-        guard_post_active(p, *fixed_offset_local_time(p.tz, kTue0030Z - std::chrono::minutes{1})));
+    EXPECT_FALSE(guard_post_active(p, *tz_local_time(p.tz, kTue0030Z)));
+    EXPECT_TRUE(guard_post_active(p, *tz_local_time(p.tz, kTue0030Z - std::chrono::minutes{1})));
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "common/geo/geo.hpp"
 #include "common/model/registry_import.hpp"
 
@@ -13,7 +16,7 @@ namespace {
 using namespace std::chrono;
 using std::chrono::days;
 
-constexpr int kShanghai = 480;  // UTC+8
+constexpr int kShanghai = 480;  // UTC+8, to write the expected instants
 const GeoPoint kSchool{30.5928, 114.3055};
 // About 1 km north of the school, and just inside / outside 200 m.
 constexpr double kMetresPerDegreeLat = 111194.93;  // great circle, mean Earth radius
@@ -45,6 +48,17 @@ GuardPost school_run() { return post("mon-fri", {"07:00-08:30", "16:30-18:00"});
 
 sys_days date(int y, unsigned m, unsigned d) { return sys_days{year{y} / month{m} / day{d}}; }
 
+// Zones of the tz database (TimeZone::locate keeps one object per name):
+// Shanghai, UTC+8 all year since 1991, and UTC; the tests of daylight saving
+// time use Europe/Berlin below.
+const TimeZone& zone(const char* name) {
+    const auto z = TimeZone::locate(name);
+    if (!z) throw std::runtime_error(std::string("tz database lacks ") + name + " (tzdata?)");
+    return *z;
+}
+const TimeZone& shanghai() { return zone("Asia/Shanghai"); }
+const TimeZone& utc_zone() { return zone("UTC"); }
+
 // Local wall-clock time in a zone `offset` minutes east of UTC, as server time.
 TimePoint local(sys_days d, int hh, int mm, int ss = 0, int offset = kShanghai) {
     return TimePoint{d} + hours{hh} + minutes{mm} + seconds{ss} - minutes{offset};
@@ -58,8 +72,8 @@ void track(std::vector<PositionSample>& out, TimePoint from, TimePoint to, GeoPo
 
 std::vector<DayCompliance> one_day(const GuardPost& p, const std::vector<PositionSample>& s,
                                    sys_days d, const ComplianceRules& rules = {}) {
-    const auto [from, to] = local_days_range(d, d, kShanghai);
-    return guard_post_compliance(p, kSchool, kShanghai, s, from, to, rules);
+    const auto [from, to] = local_days_range(d, d, shanghai());
+    return guard_post_compliance(p, kSchool, shanghai(), s, from, to, rules);
 }
 
 const sys_days kTue = date(2026, 9, 1);  // a Tuesday
@@ -187,8 +201,8 @@ TEST(GuardPostCompliance, WeekendsAreNotScheduledForMonFri) {
         track(s, local(d, 7, 0), local(d, 8, 30), kSchool);
         track(s, local(d, 16, 30), local(d, 18, 0), kSchool);
     }
-    const auto [from, to] = local_days_range(date(2026, 9, 4), date(2026, 9, 7), kShanghai);
-    const auto d = guard_post_compliance(school_run(), kSchool, kShanghai, s, from, to);
+    const auto [from, to] = local_days_range(date(2026, 9, 4), date(2026, 9, 7), shanghai());
+    const auto d = guard_post_compliance(school_run(), kSchool, shanghai(), s, from, to);
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(d[0].date, date(2026, 9, 4));
     EXPECT_EQ(d[1].date, date(2026, 9, 7));
@@ -197,8 +211,8 @@ TEST(GuardPostCompliance, WeekendsAreNotScheduledForMonFri) {
         EXPECT_EQ(day.present_min, 180);
     }
     // A full week of a daily post has seven days.
-    const auto week = local_days_range(date(2026, 9, 1), date(2026, 9, 7), kShanghai);
-    EXPECT_EQ(guard_post_compliance(post("daily", {"07:00-08:30"}), kSchool, kShanghai, s,
+    const auto week = local_days_range(date(2026, 9, 1), date(2026, 9, 7), shanghai());
+    EXPECT_EQ(guard_post_compliance(post("daily", {"07:00-08:30"}), kSchool, shanghai(), s,
                                     week.first, week.second)
                   .size(),
               7u);
@@ -209,20 +223,20 @@ TEST(GuardPostCompliance, LocalDayIsNotTheUtcDay) {
     // previous UTC day, outside a 07:00-08:30 UTC window.
     std::vector<PositionSample> s;
     track(s, local(kTue, 6, 55), local(kTue, 8, 35), kSchool);
-    const auto [from, to] = local_days_range(kTue, kTue, kShanghai);
+    const auto [from, to] = local_days_range(kTue, kTue, shanghai());
     EXPECT_EQ(from, TimePoint{date(2026, 8, 31)} + hours{16});
     EXPECT_EQ(to, TimePoint{date(2026, 9, 1)} + hours{16});
-    EXPECT_EQ(local_date(local(kTue, 0, 0), kShanghai), kTue);
-    EXPECT_EQ(local_date(local(kTue, 0, 0) - Micros{1}, kShanghai), date(2026, 8, 31));
+    EXPECT_EQ(shanghai().local_date(local(kTue, 0, 0)), kTue);
+    EXPECT_EQ(shanghai().local_date(local(kTue, 0, 0) - Micros{1}), date(2026, 8, 31));
     // The UTC post over UTC 2026-09-01 sees no sample in its 07:00-08:30.
-    const auto utc = local_days_range(kTue, kTue, 0);
-    auto d = guard_post_compliance(school_run(), kSchool, 0, s, utc.first, utc.second);
+    const auto utc = local_days_range(kTue, kTue, utc_zone());
+    auto d = guard_post_compliance(school_run(), kSchool, utc_zone(), s, utc.first, utc.second);
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].date, kTue);
     EXPECT_EQ(d[0].windows[0].present_min, 0);
     // Over UTC 2026-08-31 (a Monday), its 23:00-00:30 UTC presence is out of window too.
-    const auto mon = local_days_range(date(2026, 8, 31), date(2026, 8, 31), 0);
-    d = guard_post_compliance(school_run(), kSchool, 0, s, mon.first, mon.second);
+    const auto mon = local_days_range(date(2026, 8, 31), date(2026, 8, 31), utc_zone());
+    d = guard_post_compliance(school_run(), kSchool, utc_zone(), s, mon.first, mon.second);
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].present_min, 0);
 }
@@ -231,7 +245,7 @@ TEST(GuardPostCompliance, ARangeEndingMidWindowCountsTheElapsedPart) {
     std::vector<PositionSample> s;
     track(s, local(kTue, 6, 55), local(kTue, 8, 35), kSchool);
     // From 07:20 to 07:50 local: 30 minutes of the morning window, none of the afternoon.
-    auto d = guard_post_compliance(school_run(), kSchool, kShanghai, s, local(kTue, 7, 20),
+    auto d = guard_post_compliance(school_run(), kSchool, shanghai(), s, local(kTue, 7, 20),
                                    local(kTue, 7, 50));
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].scheduled_min, 30);
@@ -239,10 +253,10 @@ TEST(GuardPostCompliance, ARangeEndingMidWindowCountsTheElapsedPart) {
     ASSERT_EQ(d[0].windows.size(), 1u);
     EXPECT_EQ(d[0].windows[0].window, "07:00-08:30");
     // A range holding no scheduled minute: nothing.
-    EXPECT_TRUE(guard_post_compliance(school_run(), kSchool, kShanghai, s, local(kTue, 9, 0),
+    EXPECT_TRUE(guard_post_compliance(school_run(), kSchool, shanghai(), s, local(kTue, 9, 0),
                                       local(kTue, 16, 0))
                     .empty());
-    EXPECT_TRUE(guard_post_compliance(school_run(), kSchool, kShanghai, s, local(kTue, 9, 0),
+    EXPECT_TRUE(guard_post_compliance(school_run(), kSchool, shanghai(), s, local(kTue, 9, 0),
                                       local(kTue, 9, 0))
                     .empty());
 }
@@ -253,16 +267,16 @@ TEST(GuardPostCompliance, AWindowCrossingMidnightBelongsToItsFirstDay) {
     std::vector<PositionSample> s;
     track(s, local(date(2026, 9, 4), 21, 0), local(date(2026, 9, 5), 2, 0), kSchool);
     track(s, local(date(2026, 9, 5), 2, 0), local(date(2026, 9, 5), 7, 0), kAway);
-    const auto [from, to] = local_days_range(date(2026, 9, 4), date(2026, 9, 5), kShanghai);
-    auto d = guard_post_compliance(night, kSchool, kShanghai, s, from, to);
+    const auto [from, to] = local_days_range(date(2026, 9, 4), date(2026, 9, 5), shanghai());
+    auto d = guard_post_compliance(night, kSchool, shanghai(), s, from, to);
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].date, date(2026, 9, 4));
     EXPECT_EQ(d[0].scheduled_min, 480);
     EXPECT_EQ(d[0].present_min, 240);
     EXPECT_FALSE(d[0].windows[0].missed);
     // Asking for Saturday alone still finds Friday's window's Saturday part.
-    const auto sat = local_days_range(date(2026, 9, 5), date(2026, 9, 5), kShanghai);
-    d = guard_post_compliance(night, kSchool, kShanghai, s, sat.first, sat.second);
+    const auto sat = local_days_range(date(2026, 9, 5), date(2026, 9, 5), shanghai());
+    d = guard_post_compliance(night, kSchool, shanghai(), s, sat.first, sat.second);
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].date, date(2026, 9, 4));
     EXPECT_EQ(d[0].scheduled_min, 360);
@@ -296,8 +310,8 @@ TEST(GuardPostCompliance, MissedThresholdIsConfigurable) {
 }
 
 TEST(GuardPostCompliance, SampleSpansCoverTheWindowsWidenedByHold) {
-    const auto [from, to] = local_days_range(date(2026, 9, 4), date(2026, 9, 7), kShanghai);
-    const auto spans = sample_spans(school_run(), kShanghai, from, to, seconds{60});
+    const auto [from, to] = local_days_range(date(2026, 9, 4), date(2026, 9, 7), shanghai());
+    const auto spans = sample_spans(school_run(), shanghai(), from, to, seconds{60});
     // Friday and Monday, two windows each.
     ASSERT_EQ(spans.size(), 4u);
     EXPECT_EQ(spans[0], TimeSpan(local(date(2026, 9, 4), 6, 59), local(date(2026, 9, 4), 8, 30)));
@@ -305,7 +319,7 @@ TEST(GuardPostCompliance, SampleSpansCoverTheWindowsWidenedByHold) {
     EXPECT_EQ(spans[3], TimeSpan(local(date(2026, 9, 7), 16, 29), local(date(2026, 9, 7), 18, 0)));
     // Clipped to the range.
     const auto part =
-        sample_spans(school_run(), kShanghai, local(kTue, 7, 20), local(kTue, 7, 50), seconds{60});
+        sample_spans(school_run(), shanghai(), local(kTue, 7, 20), local(kTue, 7, 50), seconds{60});
     ASSERT_EQ(part.size(), 1u);
     EXPECT_EQ(part[0], TimeSpan(local(kTue, 7, 19), local(kTue, 7, 50)));
 
@@ -322,8 +336,8 @@ TEST(GuardPostCompliance, SampleSpansCoverTheWindowsWidenedByHold) {
             if (p.at >= sp.first && p.at < sp.second) kept.push_back(p);
         }
     }
-    const auto a = guard_post_compliance(school_run(), kSchool, kShanghai, all, from, to);
-    const auto k = guard_post_compliance(school_run(), kSchool, kShanghai, kept, from, to);
+    const auto a = guard_post_compliance(school_run(), kSchool, shanghai(), all, from, to);
+    const auto k = guard_post_compliance(school_run(), kSchool, shanghai(), kept, from, to);
     ASSERT_EQ(a.size(), k.size());
     for (std::size_t i = 0; i < a.size(); ++i) {
         EXPECT_EQ(a[i].present_min, k[i].present_min);
@@ -349,6 +363,90 @@ TEST(GuardPostCompliance, SharePercentRoundsToTwoDecimals) {
     EXPECT_DOUBLE_EQ(share_pct(1, 3), 33.33);
     EXPECT_DOUBLE_EQ(share_pct(2, 3), 66.67);
     EXPECT_DOUBLE_EQ(share_pct(180, 180), 100.0);
+}
+
+// Daylight saving time, from the tz database (tzdata). In Europe/Berlin in
+// 2026 clocks go forward on Sunday 29 March at 02:00 (to 03:00; 01:00Z) and
+// back on Sunday 25 October at 03:00 (to 02:00; 01:00Z).
+class GuardPostDaylightSaving : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        berlin_ = TimeZone::locate("Europe/Berlin");
+        ASSERT_NE(berlin_, nullptr) << "tzdata is not installed";
+    }
+    static TimePoint utc(sys_days d, int hh, int mm) {
+        return TimePoint{d} + hours{hh} + minutes{mm};
+    }
+    GuardPost sunday(const std::string& window) {
+        GuardPost p = post("sun", {window});
+        p.tz = "Europe/Berlin";
+        return p;
+    }
+    std::shared_ptr<const TimeZone> berlin_;
+};
+
+TEST_F(GuardPostDaylightSaving, TheSkippedHourIsNotScheduled) {
+    const sys_days day = date(2026, 3, 29);
+    // 01:30-03:30 local is 00:30Z-01:30Z: one real hour, 02:00-02:59 never happen.
+    std::vector<PositionSample> s;
+    track(s, utc(day, 0, 0) - hours{1}, utc(day, 2, 0), kSchool);
+    const auto [from, to] = local_days_range(day, day, *berlin_);
+    EXPECT_EQ(from, utc(day, 0, 0) - hours{1});  // midnight CET
+    EXPECT_EQ(to, utc(day, 22, 0));              // next midnight CEST: a 23-hour day
+    const auto d = guard_post_compliance(sunday("01:30-03:30"), kSchool, *berlin_, s, from, to);
+    ASSERT_EQ(d.size(), 1U);
+    EXPECT_EQ(d[0].date, day);
+    EXPECT_EQ(d[0].scheduled_min, 60);
+    EXPECT_EQ(d[0].present_min, 60);
+    // A window wholly inside the gap schedules nothing that day.
+    EXPECT_TRUE(
+        guard_post_compliance(sunday("02:00-03:00"), kSchool, *berlin_, s, from, to).empty());
+}
+
+TEST_F(GuardPostDaylightSaving, TheRepeatedHourCountsOnceAtItsFirstOccurrence) {
+    const sys_days day = date(2026, 10, 25);
+    const auto [from, to] = local_days_range(day, day, *berlin_);
+    EXPECT_EQ(from, utc(day, 0, 0) - hours{2});  // midnight CEST
+    EXPECT_EQ(to, utc(day, 23, 0));              // next midnight CET: a 25-hour day
+    // 01:30-03:30 local: 120 local minutes; 02:00-02:59 are first lived in
+    // CEST (00:00Z-00:59Z), then again in CET (01:00Z-01:59Z).
+    std::vector<PositionSample> all;
+    track(all, utc(day, 0, 0) - hours{3}, utc(day, 3, 0), kSchool);
+    auto d = guard_post_compliance(sunday("01:30-03:30"), kSchool, *berlin_, all, from, to);
+    ASSERT_EQ(d.size(), 1U);
+    EXPECT_EQ(d[0].scheduled_min, 120);
+    EXPECT_EQ(d[0].present_min, 120);
+
+    // At the gate only during the second 02:00-02:59: those minutes were
+    // judged at their first occurrence, when the unit was away.
+    std::vector<PositionSample> second;
+    track(second, utc(day, 0, 0) - hours{3}, utc(day, 1, 0), kAway);
+    track(second, utc(day, 1, 0), utc(day, 2, 0), kSchool);
+    track(second, utc(day, 2, 0), utc(day, 3, 0), kAway);
+    d = guard_post_compliance(sunday("01:30-03:30"), kSchool, *berlin_, second, from, to);
+    ASSERT_EQ(d.size(), 1U);
+    EXPECT_EQ(d[0].scheduled_min, 120);
+    EXPECT_EQ(d[0].present_min, 0);
+    EXPECT_TRUE(d[0].windows[0].missed);
+}
+
+TEST_F(GuardPostDaylightSaving, SampleSpansFollowTheOffsetOfEachDay) {
+    // A daily 07:00-08:00 post: 06:00Z in winter, 05:00Z in summer.
+    GuardPost p = post("daily", {"07:00-08:00"});
+    p.tz = "Europe/Berlin";
+    const auto [from, to] = local_days_range(date(2026, 3, 28), date(2026, 3, 29), *berlin_);
+    const auto spans = sample_spans(p, *berlin_, from, to, seconds{60});
+    ASSERT_EQ(spans.size(), 2U);
+    EXPECT_EQ(spans[0],
+              (TimeSpan{utc(date(2026, 3, 28), 6, 0) - seconds{60}, utc(date(2026, 3, 28), 7, 0)}));
+    EXPECT_EQ(spans[1],
+              (TimeSpan{utc(date(2026, 3, 29), 5, 0) - seconds{60}, utc(date(2026, 3, 29), 6, 0)}));
+}
+
+TEST(TimeZoneDatabase, UnknownNamesAreNull) {
+    EXPECT_EQ(TimeZone::locate("Mars/Olympus"), nullptr);
+    EXPECT_EQ(TimeZone::locate(""), nullptr);
+    EXPECT_NE(TimeZone::locate("Asia/Shanghai"), nullptr);
 }
 
 }  // namespace

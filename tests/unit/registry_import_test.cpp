@@ -450,6 +450,21 @@ TEST(RegistryImport, EmptyTimezoneIsAnError) {
               "guard_posts[0]: field \"tz\" must be a non-empty string");
 }
 
+TEST(RegistryImport, AZoneOutsideTheTzDatabaseIsRefusedByName) {
+    // Windows are computed in the zone (common/util/time_zone.hpp), so an
+    // unknown one is refused at import, not skipped later.
+    EXPECT_EQ(only_error(with(example(), "/guard_posts/0/tz", "Mars/Olympus")),
+              "guard_posts[0]: field \"tz\" \"Mars/Olympus\" is not a known time zone (not in the "
+              "tz database)");
+    EXPECT_EQ(only_error(with(example(), "/guard_posts/0/tz", "UTC+8")),
+              "guard_posts[0]: field \"tz\" \"UTC+8\" is not a known time zone (not in the tz "
+              "database)");
+    // Not a path either.
+    EXPECT_NE(only_error(with(example(), "/guard_posts/0/tz", "../../etc/passwd")), "");
+    // Zones with daylight saving time are known.
+    EXPECT_TRUE(parse(with(example(), "/guard_posts/0/tz", "Europe/Berlin")).errors.empty());
+}
+
 // ---------------------------------------------------------------- file-level errors
 
 TEST(RegistryImport, UnknownSection) {

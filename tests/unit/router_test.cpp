@@ -9,6 +9,7 @@
 
 #include "common/geo/brute_force_router.hpp"
 #include "common/geo/nearest_unit_router.hpp"
+#include "common/util/time.hpp"
 
 namespace huxiao::geo {
 namespace {
@@ -44,7 +45,7 @@ LocalTimeFn fixed_local(int weekday, int minute) {
     return [=](std::string_view, TimePoint) { return std::optional<LocalTime>{{weekday, minute}}; };
 }
 
-RouterOptions options(LocalTimeFn clock = fixed_offset_local_time) {
+RouterOptions options(LocalTimeFn clock = tz_local_time) {
     RouterOptions o;
     o.eta = EtaModel{1.3, 40};
     o.stale_after = seconds{120};
@@ -75,7 +76,7 @@ RouteRequest request(std::size_t count, TimePoint now = kNow) {
 template <typename R>
 class RouterTest : public ::testing::Test {
   protected:
-    std::unique_ptr<UnitRouter> make(LocalTimeFn clock = fixed_offset_local_time) {
+    std::unique_ptr<UnitRouter> make(LocalTimeFn clock = tz_local_time) {
         return std::make_unique<R>(options(std::move(clock)));
     }
     // An eligible unit reported `age` ago at `where`.
@@ -274,13 +275,13 @@ TYPED_TEST(RouterTest, SeveralGuardPostsRankAmongThemselvesByEta) {
 }
 
 TYPED_TEST(RouterTest, GuardPostInUnknownZoneIsNeverActive) {
-    auto r = this->make();  // the default fixed-offset clock
+    auto r = this->make();  // the default clock: the tz database
     this->add(*r, "near", offset(kSchool, 100, 0));
     this->add(*r, "posted", offset(kSchool, 4000, 0));
     GuardPost p = post("S-1", "posted");
     p.windows = {{0, 1439}};
     p.weekday_mask = 0x7F;
-    p.tz = "America/New_York";
+    p.tz = "Mars/Olympus";
     r->set_guard_posts({p});
     EXPECT_EQ(ids(r->rank(request(1))), (std::vector<std::string>{"near"}));
     p.tz = "Asia/Shanghai";
@@ -288,8 +289,44 @@ TYPED_TEST(RouterTest, GuardPostInUnknownZoneIsNeverActive) {
     EXPECT_EQ(ids(r->rank(request(1))), (std::vector<std::string>{"posted"}));
 }
 
+TYPED_TEST(RouterTest, GuardPostWindowFollowsDaylightSavingTime) {
+    // New York, 2026: clocks go forward on Sunday 8 March at 07:00Z (02:00
+    // EST to 03:00 EDT) and back on Sunday 1 November at 06:00Z (02:00 EDT
+    // to 01:00 EST). The posted unit is preferred exactly while its window
+    // is open by the local clock.
+    auto r = this->make();
+    GuardPost p = post("S-1", "posted");
+    p.days = "sun";
+    p.weekday_mask = 1U << 6;
+    p.tz = "America/New_York";
+    const auto posted_at = [&](const char* iso) {
+        const TimePoint t = from_unix_micros(*parse_iso8601(iso));
+        r->set_position("near", offset(kSchool, 100, 0), t);
+        r->set_position("posted", offset(kSchool, 4000, 0), t);
+        r->set_eligible("near", true);
+        r->set_eligible("posted", true);
+        return ids(r->rank(request(1, t))) == std::vector<std::string>{"posted"};
+    };
+    // 01:30-03:30 local on 8 March: 06:30Z to 07:30Z, one real hour.
+    p.windows = {{90, 210}};
+    r->set_guard_posts({p});
+    EXPECT_FALSE(posted_at("2026-03-08T06:29:00Z"));
+    EXPECT_TRUE(posted_at("2026-03-08T06:30:00Z"));
+    EXPECT_TRUE(posted_at("2026-03-08T07:00:00Z"));  // 03:00 EDT
+    EXPECT_TRUE(posted_at("2026-03-08T07:29:00Z"));
+    EXPECT_FALSE(posted_at("2026-03-08T07:30:00Z"));
+    // 01:00-02:00 local on 1 November happens twice: 05:00Z-06:00Z (EDT) and
+    // 06:00Z-07:00Z (EST).
+    p.windows = {{60, 120}};
+    r->set_guard_posts({p});
+    EXPECT_FALSE(posted_at("2026-11-01T04:59:00Z"));
+    EXPECT_TRUE(posted_at("2026-11-01T05:30:00Z"));
+    EXPECT_TRUE(posted_at("2026-11-01T06:30:00Z"));
+    EXPECT_FALSE(posted_at("2026-11-01T07:00:00Z"));  // 02:00 EST
+}
+
 TYPED_TEST(RouterTest, GuardPostWindowUsesTheRealShanghaiClock) {
-    auto r = this->make();  // fixed-offset table, kNow = Tuesday 08:30 local
+    auto r = this->make();  // the tz database, kNow = Tuesday 08:30 local
     this->add(*r, "near", offset(kSchool, 100, 0));
     this->add(*r, "posted", offset(kSchool, 4000, 0));
     r->set_guard_posts({post("S-1", "posted")});

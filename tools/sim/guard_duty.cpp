@@ -13,22 +13,22 @@ constexpr int kMinutesPerDay = 24 * 60;
 constexpr int kLookAheadDays = 8;
 }  // namespace
 
-std::optional<DutyWindow> current_or_next_window(const GuardPost& post, int utc_offset_min,
+std::optional<DutyWindow> current_or_next_window(const GuardPost& post, const TimeZone& zone,
                                                  TimePoint now) {
     std::optional<DutyWindow> best;
     // From yesterday: a window crossing midnight belongs to the day it starts.
-    const sys_days today = std::chrono::floor<days>(now + minutes{utc_offset_min});
+    const sys_days today = zone.local_date(now);
     for (sys_days day = today - days{1}; day <= today + days{kLookAheadDays}; day += days{1}) {
         const int weekday = static_cast<int>(std::chrono::weekday{day}.iso_encoding()) - 1;
         if (((post.weekday_mask >> weekday) & 1U) == 0) continue;
-        const TimePoint midnight = TimePoint{day} - minutes{utc_offset_min};
         for (std::size_t i = 0; i < post.windows.size(); ++i) {
             const int begin = std::clamp(post.windows[i].begin_min, 0, kMinutesPerDay);
             int end = std::clamp(post.windows[i].end_min, 0, kMinutesPerDay);
             if (end <= begin) end += kMinutesPerDay;
-            DutyWindow w{midnight + minutes{begin}, midnight + minutes{end},
+            const auto [first, last] = zone.local_span(day, begin, end);
+            if (first >= last || last <= now) continue;
+            DutyWindow w{first, last,
                          i < post.window_texts.size() ? post.window_texts[i] : std::string()};
-            if (w.end <= now) continue;
             if (!best || w.begin < best->begin) best = std::move(w);
         }
     }

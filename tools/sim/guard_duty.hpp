@@ -17,6 +17,7 @@
 
 #include "common/model/registry.hpp"
 #include "common/model/time_point.hpp"
+#include "common/util/time_zone.hpp"
 
 namespace huxiao::sim {
 
@@ -30,8 +31,11 @@ struct DutyWindow {
 
 // The window of `post` going on at `now`, or else the next one to begin
 // (looking eight days ahead); nullopt when the post schedules nothing.
-// `utc_offset_min`: the post's zone (geo::fixed_utc_offset_min).
-std::optional<DutyWindow> current_or_next_window(const GuardPost& post, int utc_offset_min,
+// `zone`: the post's time zone from the tz database. On the nights clocks
+// change a window takes the instants its local minutes take
+// (TimeZone::local_span): shorter in spring, longer in autumn, and none when
+// clocks skip the whole window.
+std::optional<DutyWindow> current_or_next_window(const GuardPost& post, const TimeZone& zone,
                                                  TimePoint now);
 
 enum class Turnout { on_time, late, missed };

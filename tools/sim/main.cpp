@@ -33,8 +33,8 @@
 
 #include "common/config/config.hpp"
 #include "common/dispatch/replay.hpp"
-#include "common/geo/guard_post.hpp"
 #include "common/model/registry_import.hpp"
+#include "common/util/time_zone.hpp"
 #include "server/app/dispatcher.hpp"
 #include "server/db/pg_connection.hpp"
 #include "server/db/recovery.hpp"
@@ -336,12 +336,12 @@ class City {
             // A unit keeps its first post (the demo city has one per unit).
             for (const GuardPost& g : registry.guard_posts) {
                 if (g.unit != u.id || !schools.count(g.school)) continue;
-                if (const auto offset = geo::fixed_utc_offset_min(g.tz)) {
-                    units_.back()->keep_post(g, schools[g.school], *offset);
+                if (auto zone = TimeZone::locate(g.tz)) {
+                    units_.back()->keep_post(g, schools[g.school], std::move(zone));
                     ++posts_;
                 } else {
                     say(u.id + " cannot keep its guard post at " + g.school + ": time zone \"" +
-                        g.tz + "\" has no fixed offset (docs/guard-posts.md)");
+                        g.tz + "\" is not in the tz database");
                 }
                 break;
             }

@@ -54,8 +54,9 @@ UnitSim::UnitSim(SimContext& ctx, const Unit& unit, std::string token, ssl::cont
       tick_timer_(ctx.io),
       position_(unit.home) {}
 
-void UnitSim::keep_post(const GuardPost& post, GeoPoint school, int utc_offset_min) {
-    post_ = Post{post, school, utc_offset_min};
+void UnitSim::keep_post(const GuardPost& post, GeoPoint school,
+                        std::shared_ptr<const TimeZone> zone) {
+    post_ = Post{post, school, std::move(zone)};
 }
 
 void UnitSim::resume(const Job& job, bool arrived) {
@@ -335,7 +336,7 @@ void UnitSim::guard_duty() {
             go_home();
         }
         duty_.reset();
-        const auto window = current_or_next_window(post_->post, post_->utc_offset_min, now);
+        const auto window = current_or_next_window(post_->post, *post_->zone, now);
         if (!window) return;
         duty_ = plan_duty(*window, DutyOdds{}, ctx_.uniform(0, 1), ctx_.uniform(0, 1));
         ++ctx_.counters.post_windows;

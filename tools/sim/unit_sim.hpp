@@ -41,9 +41,9 @@ class UnitSim {
     const std::string& id() const { return id_; }
     bool online() const { return online_; }
 
-    // Before start(): the unit's guard post (contract §7) at `school`, in a
-    // zone `utc_offset_min` east of UTC.
-    void keep_post(const GuardPost& post, GeoPoint school, int utc_offset_min);
+    // Before start(): the unit's guard post (contract §7) at `school`, in
+    // `zone` (the post's tz, from the tz database).
+    void keep_post(const GuardPost& post, GeoPoint school, std::shared_ptr<const TimeZone> zone);
 
     // Before start(): an incident the server still counts this unit in (left
     // by an earlier run). The crew picks it up where the timeline left it:
@@ -71,7 +71,7 @@ class UnitSim {
     struct Post {
         GuardPost post;
         GeoPoint school;
-        int utc_offset_min = 0;
+        std::shared_ptr<const TimeZone> zone;
     };
 
     struct Outcome {
