@@ -12,6 +12,7 @@
 
 #include "common/protocol/bounded_json.hpp"
 #include "common/protocol/dc09_codes.hpp"
+#include "common/util/time_zone.hpp"
 
 namespace huxiao {
 
@@ -279,11 +280,19 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.integer("ack_s", c.sla.ack_s, 1, 86400);
         s.integer("arrival_s", c.sla.arrival_s, 1, 86400);
     });
+    root.section("calendar", [&](Section& s) { s.string("tz", c.calendar.tz); });
     root.section("log", [&](Section& s) {
         s.one_of("level", c.log.level, {"debug", "info", "warn", "error"});
         s.one_of("format", c.log.format, {"json", "text"});
     });
     root.reject_unknown();
+    // The default too: without tzdata no zone is known, and the server must
+    // not start to compute school terms it cannot place.
+    if (!TimeZone::locate(c.calendar.tz)) {
+        fail("calendar.tz", "\"" + c.calendar.tz +
+                                "\" is not a known time zone (not in the tz database; is tzdata "
+                                "installed?)");
+    }
 
     if (database_url_override && !database_url_override->empty()) {
         c.database.url = *database_url_override;

@@ -118,6 +118,14 @@ struct SlaConfig {
     int arrival_s = 300;
 };
 
+// The city's civil calendar (extension, docs/contract-notes.md): the local
+// time zone, from the tz database, in which school terms begin (the
+// `drill_held` inspection item, docs/inspections.md). Guard posts carry their
+// own zone (contract §7).
+struct CalendarConfig {
+    std::string tz = "Asia/Shanghai";
+};
+
 struct LogConfig {
     std::string level = "info";   // debug | info | warn | error
     std::string format = "json";  // json | text
@@ -131,6 +139,7 @@ struct Config {
     DispatchConfig dispatch;
     SupervisionConfig supervision;
     SlaConfig sla;
+    CalendarConfig calendar;
     LogConfig log;
 };
 

@@ -7,23 +7,6 @@ namespace huxiao::inspection {
 
 namespace {
 
-// The civil date of a day number (Howard Hinnant's algorithm), for the term.
-void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0));
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
-}
-
 std::string days_ago(UnixMicros at, UnixMicros now) {
     const double d = static_cast<double>(now - at) / static_cast<double>(kDay);
     char buf[64];
@@ -33,18 +16,17 @@ std::string days_ago(UnixMicros at, UnixMicros now) {
 
 }  // namespace
 
-UnixMicros term_start(UnixMicros now, int utc_offset_min) {
-    const UnixMicros offset = static_cast<UnixMicros>(utc_offset_min) * 60 * kMicrosPerSecond;
-    int y = 0;
-    unsigned m = 0, d = 0;
-    civil_from_days(floor_div(now + offset, kDay), y, m, d);
-    unsigned start_month = 9;
-    if (m < 2) {
-        y -= 1;  // January: still the autumn term that began last September
-    } else if (m < 9) {
-        start_month = 2;
+UnixMicros term_start(UnixMicros now, const TimeZone& zone) {
+    using namespace std::chrono;
+    const year_month_day today{zone.local_date(from_unix_micros(now))};
+    year y = today.year();
+    month start_month = September;
+    if (today.month() < February) {
+        y -= years{1};  // January: still the autumn term that began last September
+    } else if (today.month() < September) {
+        start_month = February;
     }
-    return days_from_civil(y, start_month, 1) * kDay - offset;
+    return to_unix_micros(zone.from_local(sys_days{y / start_month / 1}, 0).at);
 }
 
 std::optional<double> guard_post_pct(const SchoolFacts& facts) {
@@ -54,7 +36,7 @@ std::optional<double> guard_post_pct(const SchoolFacts& facts) {
            100.0;
 }
 
-std::vector<AutoItem> auto_items(const SchoolFacts& f, UnixMicros now) {
+std::vector<AutoItem> auto_items(const SchoolFacts& f, UnixMicros now, const TimeZone& calendar) {
     std::vector<AutoItem> out;
 
     AutoItem linked{"alarm_linked", "fail", ""};
@@ -92,7 +74,7 @@ std::vector<AutoItem> auto_items(const SchoolFacts& f, UnixMicros now) {
     out.push_back(std::move(guard));
 
     AutoItem drill{"drill_held", "fail", ""};
-    const UnixMicros term = term_start(now);
+    const UnixMicros term = term_start(now, calendar);
     if (f.last_drill && *f.last_drill >= term) {
         drill.result = "pass";
         drill.reason = "drill at " + format_iso_millis(*f.last_drill);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/util/time.hpp"
+#include "common/util/time_zone.hpp"
 
 namespace huxiao::inspection {
 
@@ -35,18 +36,18 @@ inline constexpr UnixMicros kLinkedWindow = kDay;          // alarm_linked: seen
 inline constexpr UnixMicros kTestedWindow = 90 * kDay;     // alarm_tested
 inline constexpr UnixMicros kGuardPostWindow = 30 * kDay;  // guard_post_peak, report compliance
 inline constexpr double kGuardPostPassPct = 90.0;
-inline constexpr int kChinaOffsetMin = 480;  // school terms follow the local (UTC+8) calendar
 
 // The start of the school term that `now` falls in: the autumn term runs from
 // 1 September to the end of January, the spring term from 1 February to the
 // end of August (summer holidays count with the spring term). Local midnight
-// in a zone `utc_offset_min` east of UTC.
-UnixMicros term_start(UnixMicros now, int utc_offset_min = kChinaOffsetMin);
+// in `zone`, the city's calendar (config calendar.tz, from the tz database).
+UnixMicros term_start(UnixMicros now, const TimeZone& zone);
 
 // Guard-post compliance in percent (two decimals), nothing when no minute was scheduled.
 std::optional<double> guard_post_pct(const SchoolFacts& facts);
 
-// The four auto items, in checklist order.
-std::vector<AutoItem> auto_items(const SchoolFacts& facts, UnixMicros now);
+// The four auto items, in checklist order; terms begin in `calendar`'s local time.
+std::vector<AutoItem> auto_items(const SchoolFacts& facts, UnixMicros now,
+                                 const TimeZone& calendar);
 
 }  // namespace huxiao::inspection

@@ -192,6 +192,11 @@ std::optional<long long> micros_or_none(const PGresult* r, int row, int col) {
 asio::awaitable<SchoolRows> load_schools(db::ReadDb& db, const Config& config,
                                          const SchoolSelection& selection, UnixMicros as_of) {
     SchoolRows out;
+    out.calendar = TimeZone::locate(config.calendar.tz);
+    if (!out.calendar) {  // parse_config refuses such a zone; this is for a Config made otherwise
+        out.failure = "calendar.tz \"" + config.calendar.tz + "\" is not in the tz database";
+        co_return out;
+    }
     const std::string sql = kSchoolsSql;
     const std::vector<std::optional<std::string>> params{
         selection.school, selection.district, selection.visible, format_iso_micros(as_of)};

@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -59,6 +60,9 @@ struct SchoolSelection {
 };
 struct SchoolRows {
     std::vector<SchoolRow> rows;  // ordered by id
+    // The city's calendar (config calendar.tz) for auto_items' school terms;
+    // set unless `failure`.
+    std::shared_ptr<const TimeZone> calendar;
     std::optional<std::string> failure;
 };
 // The arguments must outlive the await (callers pass named variables).

@@ -169,7 +169,7 @@ asio::awaitable<Response> record(db::ReadDb& db, const Config& config,
     if (schools.rows.empty()) {
         co_return field_error(call, {"school", "unknown school \"" + in.school + "\""});
     }
-    const auto autos = inspection::auto_items(schools.rows[0].facts, now);
+    const auto autos = inspection::auto_items(schools.rows[0].facts, now, *schools.calendar);
 
     json items = json::array();
     for (const auto code : inspection::checklist_codes()) {

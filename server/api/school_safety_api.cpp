@@ -201,7 +201,7 @@ asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const Api
         const SchoolHazards& h = hazard_counts[s.id];
         f.open_hazards = h.open + h.rectified;
         f.overdue_hazards = h.overdue;
-        f.auto_now = inspection::auto_items(s.facts, as_of);
+        f.auto_now = inspection::auto_items(s.facts, as_of, *schools.calendar);
         const auto status = inspection::school_status(f, as_of);
         ++totals[status.status];
 

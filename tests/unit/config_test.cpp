@@ -93,6 +93,20 @@ TEST(Config, ExtensionDefaults) {
     EXPECT_EQ(c.terminal_listener.max_frames_per_s, 20);
 }
 
+TEST(Config, CalendarZoneDefaultsToShanghaiAndComesFromTheTzDatabase) {
+    EXPECT_EQ(parse(minimal()).calendar.tz, "Asia/Shanghai");
+    EXPECT_EQ(parse(with(minimal(), "/calendar/tz", "Europe/Berlin")).calendar.tz, "Europe/Berlin");
+    EXPECT_EQ(error_of(with(minimal(), "/calendar/tz", "Mars/Olympus")),
+              "calendar.tz: \"Mars/Olympus\" is not a known time zone (not in the tz database; "
+              "is tzdata installed?)");
+    EXPECT_EQ(error_of(with(minimal(), "/calendar/tz", "+08:00")),
+              "calendar.tz: \"+08:00\" is not a known time zone (not in the tz database; is "
+              "tzdata installed?)");
+    EXPECT_EQ(error_of(with(minimal(), "/calendar/tz", 8)),
+              "calendar.tz: must be a non-empty string");
+    EXPECT_EQ(error_of(with(minimal(), "/calendar/zone", "UTC")), "calendar.zone: unknown key");
+}
+
 TEST(Config, ConnectionLimitDefaults) {
     const Config c = parse(minimal());
     const auto& t = c.terminal_listener;

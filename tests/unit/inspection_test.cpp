@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
 
 #include "common/inspection/auto_items.hpp"
 #include "common/inspection/checklist.hpp"
@@ -18,6 +20,14 @@ using nlohmann::json;
 UnixMicros at(const char* iso) { return *parse_iso8601(iso); }
 
 const UnixMicros kNow = at("2026-11-30T04:00:00Z");
+
+// The city's calendar (config calendar.tz), from the tz database.
+const TimeZone& zone(const char* name) {
+    const auto z = TimeZone::locate(name);
+    if (!z) throw std::runtime_error(std::string("tz database lacks ") + name + " (tzdata?)");
+    return *z;  // TimeZone::locate keeps one object per name for the process
+}
+const TimeZone& shanghai() { return zone("Asia/Shanghai"); }
 
 json valid_body() {
     return json::parse(R"({
@@ -147,7 +157,7 @@ SchoolFacts healthy() {
 }
 
 TEST(AutoItems, AHealthySchoolPassesAllFour) {
-    const auto items = auto_items(healthy(), kNow);
+    const auto items = auto_items(healthy(), kNow, shanghai());
     ASSERT_EQ(items.size(), 4u);
     EXPECT_EQ(items[0].code, "alarm_linked");
     EXPECT_EQ(items[3].code, "drill_held");
@@ -158,25 +168,25 @@ TEST(AutoItems, AlarmLinkedNeedsAnOnlineTerminalSeenInTheLastDay) {
     SchoolFacts f = healthy();
     f.terminals = 0;
     f.terminals_online = 0;
-    EXPECT_EQ(item(auto_items(f, kNow), "alarm_linked").result, "fail");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "alarm_linked").result, "fail");
     f = healthy();
     f.terminals_online = 0;
-    EXPECT_EQ(item(auto_items(f, kNow), "alarm_linked").result, "fail");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "alarm_linked").result, "fail");
     f = healthy();
     f.last_seen = kNow - kDay - 1;
-    EXPECT_EQ(item(auto_items(f, kNow), "alarm_linked").result, "fail");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "alarm_linked").result, "fail");
     f.last_seen = kNow - kDay;
-    EXPECT_EQ(item(auto_items(f, kNow), "alarm_linked").result, "pass");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "alarm_linked").result, "pass");
 }
 
 TEST(AutoItems, AlarmTestedLooksBackNinetyDays) {
     SchoolFacts f = healthy();
     f.last_alarm = kNow - 90 * kDay;
-    EXPECT_EQ(item(auto_items(f, kNow), "alarm_tested").result, "pass");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "alarm_tested").result, "pass");
     f.last_alarm = kNow - 90 * kDay - 1;
-    EXPECT_EQ(item(auto_items(f, kNow), "alarm_tested").result, "fail");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "alarm_tested").result, "fail");
     f.last_alarm.reset();
-    const auto items = auto_items(f, kNow);
+    const auto items = auto_items(f, kNow, shanghai());
     const auto& i = item(items, "alarm_tested");
     EXPECT_EQ(i.result, "fail");
     EXPECT_EQ(i.reason, "no alarm or drill from the school on record");
@@ -185,34 +195,52 @@ TEST(AutoItems, AlarmTestedLooksBackNinetyDays) {
 TEST(AutoItems, GuardPostPeakAtNinetyPercent) {
     SchoolFacts f = healthy();
     f.guard_present_min = 899;  // 89.9 %
-    EXPECT_EQ(item(auto_items(f, kNow), "guard_post_peak").result, "fail");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "guard_post_peak").result, "fail");
     f.guard_present_min = 900;
-    EXPECT_EQ(item(auto_items(f, kNow), "guard_post_peak").result, "pass");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "guard_post_peak").result, "pass");
     EXPECT_EQ(guard_post_pct(f), 90.0);
     f.guard_scheduled_min = 0;
     f.guard_present_min = 0;
-    EXPECT_EQ(item(auto_items(f, kNow), "guard_post_peak").result, "na");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "guard_post_peak").result, "na");
     EXPECT_FALSE(guard_post_pct(f));
 }
 
 TEST(AutoItems, TermsStartOnTheFirstOfSeptemberAndFebruaryLocalTime) {
     // Local midnight in Beijing is 16:00Z the day before.
-    EXPECT_EQ(term_start(at("2026-11-30T04:00:00Z")), at("2026-08-31T16:00:00Z"));
-    EXPECT_EQ(term_start(at("2027-01-20T04:00:00Z")), at("2026-08-31T16:00:00Z"));
-    EXPECT_EQ(term_start(at("2027-01-31T16:00:00Z")), at("2027-01-31T16:00:00Z"));  // 1 Feb local
-    EXPECT_EQ(term_start(at("2027-01-31T15:59:59Z")), at("2026-08-31T16:00:00Z"));
-    EXPECT_EQ(term_start(at("2026-07-10T00:00:00Z")), at("2026-01-31T16:00:00Z"));
-    EXPECT_EQ(term_start(at("2026-09-01T00:00:00Z"), 0), at("2026-09-01T00:00:00Z"));
+    EXPECT_EQ(term_start(at("2026-11-30T04:00:00Z"), shanghai()), at("2026-08-31T16:00:00Z"));
+    EXPECT_EQ(term_start(at("2027-01-20T04:00:00Z"), shanghai()), at("2026-08-31T16:00:00Z"));
+    EXPECT_EQ(term_start(at("2027-01-31T16:00:00Z"), shanghai()),
+              at("2027-01-31T16:00:00Z"));  // 1 Feb local
+    EXPECT_EQ(term_start(at("2027-01-31T15:59:59Z"), shanghai()), at("2026-08-31T16:00:00Z"));
+    EXPECT_EQ(term_start(at("2026-07-10T00:00:00Z"), shanghai()), at("2026-01-31T16:00:00Z"));
+    EXPECT_EQ(term_start(at("2026-09-01T00:00:00Z"), zone("UTC")), at("2026-09-01T00:00:00Z"));
+}
+
+TEST(AutoItems, TermsStartAtLocalMidnightOfAZoneWithDaylightSaving) {
+    // New York: 1 September is in summer time (UTC-4), 1 February in winter
+    // time (UTC-5); the offset is the one of the day the term begins, not
+    // the one of `now`.
+    const TimeZone& ny = zone("America/New_York");
+    EXPECT_EQ(term_start(at("2026-11-30T04:00:00Z"), ny), at("2026-09-01T04:00:00Z"));
+    EXPECT_EQ(term_start(at("2027-03-20T12:00:00Z"), ny), at("2027-02-01T05:00:00Z"));
+    // 1 February 00:00 local is 05:00Z: a second earlier is still the autumn term.
+    EXPECT_EQ(term_start(at("2027-02-01T04:59:59Z"), ny), at("2026-09-01T04:00:00Z"));
+    EXPECT_EQ(term_start(at("2027-02-01T05:00:00Z"), ny), at("2027-02-01T05:00:00Z"));
+    SchoolFacts f = healthy();
+    f.last_drill = at("2026-09-01T03:59:59Z");  // 23:59:59 on 31 August in New York
+    EXPECT_EQ(item(auto_items(f, kNow, ny), "drill_held").result, "fail");
+    f.last_drill = at("2026-09-01T04:00:00Z");
+    EXPECT_EQ(item(auto_items(f, kNow, ny), "drill_held").result, "pass");
 }
 
 TEST(AutoItems, DrillHeldThisTerm) {
     SchoolFacts f = healthy();
     f.last_drill = at("2026-08-31T15:59:59Z");  // the last second of the spring term
-    EXPECT_EQ(item(auto_items(f, kNow), "drill_held").result, "fail");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "drill_held").result, "fail");
     f.last_drill = at("2026-08-31T16:00:00Z");
-    EXPECT_EQ(item(auto_items(f, kNow), "drill_held").result, "pass");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "drill_held").result, "pass");
     f.last_drill.reset();
-    EXPECT_EQ(item(auto_items(f, kNow), "drill_held").result, "fail");
+    EXPECT_EQ(item(auto_items(f, kNow, shanghai()), "drill_held").result, "fail");
 }
 
 // --- hazard life cycle ---
@@ -279,7 +307,7 @@ SchoolSafetyFacts green_facts() {
     SchoolSafetyFacts f;
     f.last_inspection = kNow - 30 * kDay;
     for (auto c : checklist_codes()) f.latest[std::string(c)] = "pass";
-    f.auto_now = auto_items(healthy(), kNow);
+    f.auto_now = auto_items(healthy(), kNow, shanghai());
     return f;
 }
 
@@ -306,7 +334,7 @@ TEST(SchoolStatus, RedForOverdueHazardsCriticalFailuresAndAnUnlinkedAlarm) {
     f = green_facts();
     SchoolFacts offline = healthy();
     offline.terminals_online = 0;
-    f.auto_now = auto_items(offline, kNow);
+    f.auto_now = auto_items(offline, kNow, shanghai());
     EXPECT_EQ(school_status(f, kNow).status, "red");
 }
 
@@ -326,7 +354,7 @@ TEST(SchoolStatus, AmberForOpenHazardsOtherFailuresAndStaleInspections) {
     f = green_facts();
     SchoolFacts no_drill = healthy();
     no_drill.last_drill.reset();
-    f.auto_now = auto_items(no_drill, kNow);
+    f.auto_now = auto_items(no_drill, kNow, shanghai());
     const auto s = school_status(f, kNow);
     EXPECT_EQ(s.status, "amber");
     ASSERT_EQ(s.reasons.size(), 1u);

@@ -32,8 +32,14 @@ const fmtTime = (iso) => (iso ? formatDateTime(parseIso(iso)) : '—');
 const fmtDate = (iso) => (iso ? fmtTime(iso).slice(0, 10) : '—');
 const daysSince = (iso) => Math.floor((Date.now() - parseIso(iso)) / 86400000);
 const pad = (n) => String(n).padStart(2, '0');
-// A deadline chosen as a date is the end of that day in China (UTC+8).
-const endOfDay = (date) => `${date}T23:59:59+08:00`;
+// A deadline chosen as a date is the end of that day in the browser's own
+// time zone (as every time the console shows): a date-time without an offset
+// is local time to Date, which applies that zone's rules (DST included). A
+// text that is no date goes as it is, for the server to name the field.
+const endOfDay = (date) => {
+  const end = new Date(`${date}T23:59:59`);
+  return Number.isNaN(end.getTime()) ? date : end.toISOString();
+};
 const localInput = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 const dateInput = (d) => localInput(d).slice(0, 10);
 
