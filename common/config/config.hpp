@@ -19,6 +19,8 @@ struct DatabaseConfig {
     int batch_max = 512;                 // alarms per group commit
     int alarm_commit_timeout_ms = 5000;  // after this an alarm is answered `unavailable`
     int connect_timeout_s = 5;
+
+    bool operator==(const DatabaseConfig&) const = default;
 };
 
 struct TerminalListenerConfig {
@@ -45,6 +47,8 @@ struct TerminalListenerConfig {
     // 80 bytes shared by the servers a terminal may resume with; empty: a
     // random key per process.
     std::filesystem::path session_ticket_key;
+
+    bool operator==(const TerminalListenerConfig&) const = default;
 };
 
 struct ApiListenerConfig {
@@ -67,6 +71,8 @@ struct ApiListenerConfig {
     int idle_timeout_s = 60;      // keep-alive: waiting for the next request
     int ws_idle_timeout_s = 60;   // WebSocket silence (pings at half) before closing
     std::filesystem::path session_ticket_key;
+
+    bool operator==(const ApiListenerConfig&) const = default;
 };
 
 // SIA DC-09 intake (contract §9; docs/dc09.md).
@@ -92,6 +98,8 @@ struct Dc09ListenerConfig {
     // link-test far less often than TLS terminals beat; 0: the TLS terminals'
     // window, supervision.heartbeat_s × missed_heartbeats.
     int offline_after_s = 0;
+
+    bool operator==(const Dc09ListenerConfig&) const = default;
 };
 
 struct DispatchConfig {
@@ -102,6 +110,8 @@ struct DispatchConfig {
     double speed_kmh = 40;
     int unit_stale_s = 120;
     std::map<std::string, int> units_required{{"assault", 2}, {"intrusion", 2}};
+
+    bool operator==(const DispatchConfig&) const = default;
 };
 
 struct SupervisionConfig {
@@ -111,11 +121,15 @@ struct SupervisionConfig {
     // once per position_sample_s per unit and kept position_retention_days.
     int position_sample_s = 30;
     int position_retention_days = 90;
+
+    bool operator==(const SupervisionConfig&) const = default;
 };
 
 struct SlaConfig {
     int ack_s = 60;
     int arrival_s = 300;
+
+    bool operator==(const SlaConfig&) const = default;
 };
 
 // The city's civil calendar (extension, docs/contract-notes.md): the local
@@ -129,6 +143,8 @@ struct CalendarConfig {
 struct LogConfig {
     std::string level = "info";   // debug | info | warn | error
     std::string format = "json";  // json | text
+
+    bool operator==(const LogConfig&) const = default;
 };
 
 struct Config {
@@ -141,6 +157,8 @@ struct Config {
     SlaConfig sla;
     CalendarConfig calendar;
     LogConfig log;
+
+    bool operator==(const Config&) const = default;
 };
 
 // Thrown for any problem with the configuration; what() names the key,

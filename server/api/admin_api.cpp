@@ -10,6 +10,7 @@
 #include "common/protocol/bounded_json.hpp"
 #include "common/protocol/request_target.hpp"
 #include "server/api/params.hpp"
+#include "server/app/config_reloader.hpp"
 #include "server/db/read_db.hpp"
 #include "server/db/registry_store.hpp"
 
@@ -316,6 +317,23 @@ void add_admin_routes(ApiRouter& router, db::ReadDb& db, TokenAuthenticator& aut
                [&db](const ApiRouter::Call& call) { return create_token(db, call); });
     router.add("DELETE", "/api/v1/tokens/", {"admin"},
                [&db, &auth](const ApiRouter::Call& call) { return revoke_token(db, auth, call); });
+}
+
+void add_reload_route(
+    ApiRouter& router,
+    std::function<boost::asio::awaitable<ReloadOutcome>(std::string why)> reload) {
+    router.add("POST", "/api/v1/admin/reload", {"admin"},
+               [reload](const ApiRouter::Call& call) -> asio::awaitable<Response> {
+                   const ReloadOutcome outcome =
+                       co_await reload("POST /api/v1/admin/reload by token " + call.who.name);
+                   if (!outcome.applied) {
+                       co_return fail(call, http::status::unprocessable_entity, "invalid_config",
+                                      outcome.error);
+                   }
+                   co_return reply(call, http::status::ok,
+                                   {{"reloaded", outcome.applied_settings},
+                                    {"restart_required", outcome.restart_required}});
+               });
 }
 
 }  // namespace huxiao::api

@@ -85,7 +85,7 @@ Config load(const Args& args) {
 int cmd_serve(const Args& args) {
     if (!args.positional.empty()) throw UsageError("unexpected argument " + args.positional[0]);
     Config config = load(args);
-    Server server(std::move(config));
+    Server server(std::move(config), args.require("config"));
     server.start();
     return server.run();
 }

@@ -3,9 +3,11 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -20,6 +22,7 @@
 #include "server/api/school_safety_api.hpp"
 #include "server/api/terminals_api.hpp"
 #include "server/app/auth.hpp"
+#include "server/app/config_reloader.hpp"
 #include "server/app/dispatcher.hpp"
 #include "server/app/log.hpp"
 #include "server/app/metrics.hpp"
@@ -56,6 +59,9 @@ struct Server::Parts {
     std::unique_ptr<Dc09Intake> dc09_intake;
     std::shared_ptr<net::Dc09Listener> dc09;
     std::unique_ptr<asio::signal_set> signals;
+    // SIGHUP's default action ends the process: it is caught from the start.
+    std::unique_ptr<asio::signal_set> reload_signal;
+    std::unique_ptr<ConfigReloader> reloader;
     std::unique_ptr<asio::steady_timer> watchdog;
     std::shared_ptr<db::ChangeListener> changes;
     std::atomic<bool> stopping{false};
@@ -95,12 +101,16 @@ void raise_descriptor_limit(const Config& c) {
 
 }  // namespace
 
-Server::Server(Config config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
+Server::Server(Config config, std::filesystem::path config_file)
+    : config_(std::move(config)),
+      config_file_(std::move(config_file)),
+      parts_(std::make_unique<Parts>()) {}
 
 Server::~Server() = default;
 
 void Server::start() {
     auto& p = *parts_;
+    p.reload_signal = std::make_unique<asio::signal_set>(io_, SIGHUP);
     Registry registry;
     {
         db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
@@ -211,6 +221,15 @@ void Server::start() {
     };
     api::add_admin_routes(*p.router, *p.read_db, *p.auth,
                           [reload_registry] { reload_registry("an admin API write"); });
+    // Reloads run on the blocking pool (they read files), one at a time.
+    api::add_reload_route(*p.router, [&p](std::string why) {
+        return asio::co_spawn(
+            p.blocking,
+            [&p, why = std::move(why)]() -> asio::awaitable<ReloadOutcome> {
+                co_return p.reloader->reload(why);
+            },
+            asio::use_awaitable);
+    });
     p.changes = std::make_shared<db::ChangeListener>(
         io_.get_executor(), p.blocking,
         db::make_conninfo(config_.database.url, config_.database.connect_timeout_s),
@@ -254,6 +273,7 @@ void Server::start() {
         if (p.dc09) gates.push_back(&p.dc09->gate());  // set before the API listener opened
         return net::render_connection_metrics(gates);
     });
+    p.reloader = std::make_unique<ConfigReloader>(config_file_, config_, *p.terminals, *p.api);
     p.api->start();
     std::cout << "huxiaod: api listener on " << a.address << ":" << p.api->local_endpoint().port()
               << std::endl;
@@ -267,6 +287,8 @@ void Server::start() {
         }
     });
 
+    await_reload_signal();
+
     // Listening and recovered: a service manager may now count us as started
     // (packaging/huxiaod.service, Type=notify).
     notify_service_manager("READY=1");
@@ -274,6 +296,15 @@ void Server::start() {
         p.watchdog = std::make_unique<asio::steady_timer>(io_);
         keep_watchdog_fed(*interval);
     }
+}
+
+void Server::await_reload_signal() {
+    auto& p = *parts_;
+    p.reload_signal->async_wait([this, &p](boost::system::error_code ec, int) {
+        if (ec || p.stopping) return;
+        asio::post(p.blocking, [&p] { p.reloader->reload("SIGHUP"); });
+        await_reload_signal();
+    });
 }
 
 void Server::keep_watchdog_fed(std::chrono::microseconds interval) {
@@ -295,6 +326,7 @@ void Server::request_stop() {
     notify_service_manager("STOPPING=1");
     asio::post(io_, [this, &p] {
         if (p.signals) p.signals->cancel();
+        if (p.reload_signal) p.reload_signal->cancel();
         if (p.watchdog) p.watchdog->cancel();
         p.terminals->stop();
         if (p.dc09) p.dc09->stop();

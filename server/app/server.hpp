@@ -16,7 +16,9 @@ namespace huxiao {
 
 class Server {
   public:
-    explicit Server(Config config);
+    // `config_file`: where `config` was read from, read again on SIGHUP and
+    // POST /api/v1/admin/reload (server/app/config_reloader.hpp).
+    explicit Server(Config config, std::filesystem::path config_file = {});
     ~Server();
 
     // Everything up to open listeners. Throws std::runtime_error with a
@@ -30,10 +32,12 @@ class Server {
 
   private:
     void keep_watchdog_fed(std::chrono::microseconds interval);
+    void await_reload_signal();
     void wait_for_sessions(std::chrono::steady_clock::time_point until);
 
     struct Parts;
     Config config_;
+    std::filesystem::path config_file_;
     boost::asio::io_context io_;
     std::unique_ptr<Parts> parts_;
 };

@@ -84,17 +84,17 @@ void ApiListener::accept() {
             }
             socket.set_option(tcp::no_delay(true), ignored);
             auto executor = socket.get_executor();
-            asio::co_spawn(
-                executor,
-                run_http_session(std::move(socket), self->tls_, self->context_, std::move(slot)),
-                [](std::exception_ptr e) {
-                    if (!e) return;
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                        log_error("api", std::string("session failed: ") + ex.what());
-                    }
-                });
+            asio::co_spawn(executor,
+                           run_http_session(std::move(socket), self->tls_.current(), self->context_,
+                                            std::move(slot)),
+                           [](std::exception_ptr e) {
+                               if (!e) return;
+                               try {
+                                   std::rethrow_exception(e);
+                               } catch (const std::exception& ex) {
+                                   log_error("api", std::string("session failed: ") + ex.what());
+                               }
+                           });
             self->accept();
         });
 }

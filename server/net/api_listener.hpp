@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "server/net/connection_gate.hpp"
+#include "server/net/tls.hpp"
 #include "server/sessions/http_session.hpp"
 
 namespace huxiao::net {
@@ -24,11 +25,15 @@ class ApiListener : public std::enable_shared_from_this<ApiListener> {
     void stop();
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
     const ConnectionGate& gate() const { return *gate_; }
+    // Thread-safe: new connections get `tls`; open ones keep theirs.
+    void replace_tls(boost::asio::ssl::context tls, bool keep_ticket_keys) {
+        tls_.replace(std::move(tls), keep_ticket_keys);
+    }
 
   private:
     void accept();
     boost::asio::any_io_executor executor_;
-    boost::asio::ssl::context tls_;
+    TlsContextHolder tls_;
     HttpSessionContext context_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer backoff_;

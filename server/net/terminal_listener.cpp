@@ -104,8 +104,9 @@ void TerminalListener::accept() {
                 return;
             }
             socket.set_option(tcp::no_delay(true), ignored);
-            auto session = std::make_shared<TerminalSession>(
-                std::move(socket), self->tls_, self->context_, std::move(slot), self->roster_);
+            auto session =
+                std::make_shared<TerminalSession>(std::move(socket), self->tls_.current(),
+                                                  self->context_, std::move(slot), self->roster_);
             {
                 std::lock_guard lock(self->sessions_mutex_);
                 if (self->sessions_.size() > 2 * self->connections() + 64) {

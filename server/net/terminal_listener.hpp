@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "server/net/connection_gate.hpp"
+#include "server/net/tls.hpp"
 #include "server/sessions/terminal_session.hpp"
 
 namespace huxiao::net {
@@ -36,6 +37,10 @@ class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
     std::size_t connections() const { return gate_->authenticated() + gate_->unauthenticated(); }
     const ConnectionGate& gate() const { return *gate_; }
+    // Thread-safe: new connections get `tls`; open sessions keep theirs.
+    void replace_tls(boost::asio::ssl::context tls, bool keep_ticket_keys) {
+        tls_.replace(std::move(tls), keep_ticket_keys);
+    }
 
   private:
     void accept();
@@ -43,7 +48,7 @@ class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
     void for_each_session(F f);
 
     boost::asio::any_io_executor executor_;
-    boost::asio::ssl::context tls_;
+    TlsContextHolder tls_;
     TerminalSessionContext context_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer backoff_;

@@ -1,9 +1,11 @@
 #include "server/net/tls.hpp"
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -80,6 +82,58 @@ ssl::context make_server_tls(const std::filesystem::path& cert, const std::files
         SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
     }
     return ctx;
+}
+
+TlsContextHolder::TlsContextHolder(ssl::context ctx)
+    : ctx_(std::make_shared<ssl::context>(std::move(ctx))) {}
+
+std::shared_ptr<ssl::context> TlsContextHolder::current() const {
+    std::lock_guard lock(mutex_);
+    return ctx_;
+}
+
+void TlsContextHolder::replace(ssl::context ctx, bool keep_ticket_keys) {
+    auto fresh = std::make_shared<ssl::context>(std::move(ctx));
+    std::lock_guard lock(mutex_);
+    if (keep_ticket_keys) {
+        unsigned char keys[kTicketKeyBytes];
+        if (SSL_CTX_get_tlsext_ticket_keys(ctx_->native_handle(), keys, sizeof keys) == 1) {
+            SSL_CTX_set_tlsext_ticket_keys(fresh->native_handle(), keys, sizeof keys);
+        }
+        OPENSSL_cleanse(keys, sizeof keys);
+    }
+    ctx_ = std::move(fresh);
+}
+
+std::string describe_certificate(ssl::context& ctx) {
+    X509* cert = SSL_CTX_get0_certificate(ctx.native_handle());
+    if (!cert) return "no certificate";
+    std::string text;
+    char name[256];
+    X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof name);
+    text += name;
+    if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)) {
+        if (char* hex = BN_bn2hex(serial)) {
+            text += std::string(", serial ") + hex;
+            OPENSSL_free(hex);
+        }
+        BN_free(serial);
+    }
+    tm until{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &until) == 1) {
+        char when[64];
+        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &until);
+        text += std::string(", valid until ") + when;
+    }
+    return text;
+}
+
+std::optional<std::string> certificate_not_valid_now(ssl::context& ctx) {
+    X509* cert = SSL_CTX_get0_certificate(ctx.native_handle());
+    if (!cert) return "holds no certificate";
+    if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) return "is not valid yet";
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) return "has expired";
+    return std::nullopt;
 }
 
 std::optional<std::string> peer_common_name(SSL* ssl) {

@@ -10,6 +10,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -34,6 +36,34 @@ boost::asio::ssl::context make_server_tls(const std::filesystem::path& cert,
                                           const std::filesystem::path& key,
                                           const std::optional<std::filesystem::path>& client_ca,
                                           const TlsOptions& options = {});
+
+// The TLS context a listener gives its new connections. A reload of the
+// certificate (SIGHUP, POST /api/v1/admin/reload) replaces it; connections
+// made before keep the one they were made with (OpenSSL counts references to
+// it from each connection), so a rotation never drops a connected terminal.
+class TlsContextHolder {
+  public:
+    explicit TlsContextHolder(boost::asio::ssl::context ctx);
+    // Thread-safe.
+    std::shared_ptr<boost::asio::ssl::context> current() const;
+    // Thread-safe. `keep_ticket_keys`: the new context takes the ticket keys
+    // of the current one, so that sessions resume across the rotation when no
+    // key file is configured (a configured file is loaded by make_server_tls).
+    void replace(boost::asio::ssl::context ctx, bool keep_ticket_keys);
+
+  private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<boost::asio::ssl::context> ctx_;
+};
+
+// The context's certificate for the log: "CN=localhost, serial 1F..., valid
+// until 2026-12-30 12:00:00 UTC".
+std::string describe_certificate(boost::asio::ssl::context& ctx);
+
+// Why the context's own certificate cannot be used now ("has expired", "is
+// not valid yet"), or nothing. A reload refuses such a certificate and keeps
+// the one in use.
+std::optional<std::string> certificate_not_valid_now(boost::asio::ssl::context& ctx);
 
 // The subject CN of the peer's verified certificate, if any.
 std::optional<std::string> peer_common_name(ssl_st* ssl);

@@ -30,7 +30,7 @@ constexpr std::size_t kMaxWsMessageBytes = 64 << 10;
 constexpr std::size_t kMaxWsQueue = 4096;
 }  // namespace
 
-asio::awaitable<void> run_http_session(tcp::socket socket, asio::ssl::context& tls,
+asio::awaitable<void> run_http_session(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
                                        HttpSessionContext ctx,
                                        std::shared_ptr<net::ConnectionGate::Slot> slot) {
     // beast::tcp_stream carries the deadlines: each stage has its own, and a
@@ -44,7 +44,7 @@ asio::awaitable<void> run_http_session(tcp::socket socket, asio::ssl::context& t
         (peer.address().is_loopback() ||
          (peer.address().is_v6() && peer.address().to_v6().is_v4_mapped() &&
           asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()).is_loopback()));
-    WsSession::TlsStream stream(beast::tcp_stream(std::move(socket)), tls);
+    WsSession::TlsStream stream(beast::tcp_stream(std::move(socket)), *tls);
     auto& lowest = beast::get_lowest_layer(stream);
     const auto timed_out = [&](const boost::system::error_code& ec, TimeoutStage stage) {
         if (ec == beast::error::timeout) slot->timed_out(stage);

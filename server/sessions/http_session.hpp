@@ -34,7 +34,7 @@ struct HttpSessionContext {
 };
 
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket,
-                                              boost::asio::ssl::context& tls,
+                                              std::shared_ptr<boost::asio::ssl::context> tls,
                                               HttpSessionContext ctx,
                                               std::shared_ptr<net::ConnectionGate::Slot> slot);
 

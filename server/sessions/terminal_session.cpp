@@ -28,11 +28,13 @@ constexpr int kMaxBadFramesInARow = 10;
 constexpr std::size_t kMaxOutbox = 1024;  // frames; a terminal that reads nothing is dropped
 }  // namespace
 
-TerminalSession::TerminalSession(asio::ip::tcp::socket socket, asio::ssl::context& tls,
+TerminalSession::TerminalSession(asio::ip::tcp::socket socket,
+                                 std::shared_ptr<asio::ssl::context> tls,
                                  TerminalSessionContext context,
                                  std::shared_ptr<net::ConnectionGate::Slot> slot,
                                  std::shared_ptr<net::TerminalRoster> roster)
-    : stream_(std::move(socket), tls),
+    : tls_(std::move(tls)),
+      stream_(std::move(socket), *tls_),
       ctx_(context),
       slot_(std::move(slot)),
       roster_(std::move(roster)),

@@ -50,8 +50,8 @@ class TerminalSession final : public TerminalPort,
   public:
     using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
-    TerminalSession(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,
-                    TerminalSessionContext context,
+    TerminalSession(boost::asio::ip::tcp::socket socket,
+                    std::shared_ptr<boost::asio::ssl::context> tls, TerminalSessionContext context,
                     std::shared_ptr<net::ConnectionGate::Slot> connection_slot,
                     std::shared_ptr<net::TerminalRoster> roster);
     ~TerminalSession() override;
@@ -77,6 +77,9 @@ class TerminalSession final : public TerminalPort,
     void arm_deadline(std::chrono::steady_clock::duration d,
                       std::optional<net::TimeoutStage> stage = std::nullopt);
 
+    // The context this session was made with: a certificate reload gives
+    // new sessions another and leaves this one alone.
+    std::shared_ptr<boost::asio::ssl::context> tls_;
     Stream stream_;
     TerminalSessionContext ctx_;
     // Released with the session: frees its place in the listener's budget.

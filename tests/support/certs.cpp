@@ -77,13 +77,32 @@ constexpr long kDay = 86400;
 
 }  // namespace
 
+std::string sha256_hex(X509* cert) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) return {};
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < length; ++i) {
+        hex += kHex[digest[i] >> 4];
+        hex += kHex[digest[i] & 0xf];
+    }
+    return hex;
+}
+
+namespace {}  // namespace
+
 struct CertFactory::Impl {
+    EVP_PKEY* server_ca_key = nullptr;
+    X509* server_ca = nullptr;
     EVP_PKEY* terminal_ca_key = nullptr;
     X509* terminal_ca = nullptr;
     EVP_PKEY* foreign_ca_key = nullptr;
     X509* foreign_ca = nullptr;
 
     ~Impl() {
+        X509_free(server_ca);
+        EVP_PKEY_free(server_ca_key);
         X509_free(terminal_ca);
         X509_free(foreign_ca);
         EVP_PKEY_free(terminal_ca_key);
@@ -93,19 +112,11 @@ struct CertFactory::Impl {
 
 CertFactory::CertFactory(std::filesystem::path dir) : dir_(std::move(dir)), impl_(new Impl) {
     std::filesystem::create_directories(dir_);
-    EVP_PKEY* server_ca_key = new_key();
-    X509* server_ca =
-        issue(server_ca_key, "huxiao test server CA", nullptr, nullptr, true, -kDay, 30 * kDay);
-    EVP_PKEY* server_key = new_key();
-    X509* server =
-        issue(server_key, "localhost", server_ca, server_ca_key, false, -kDay, 30 * kDay, true);
-    write_cert(server_ca_path(), server_ca);
-    write_cert(server_cert(), server);
-    write_key(this->server_key(), server_key);
-    X509_free(server);
-    X509_free(server_ca);
-    EVP_PKEY_free(server_key);
-    EVP_PKEY_free(server_ca_key);
+    impl_->server_ca_key = new_key();
+    impl_->server_ca = issue(impl_->server_ca_key, "huxiao test server CA", nullptr, nullptr, true,
+                             -kDay, 30 * kDay);
+    write_cert(server_ca_path(), impl_->server_ca);
+    renew_server_certificate();
 
     impl_->terminal_ca_key = new_key();
     impl_->terminal_ca = issue(impl_->terminal_ca_key, "huxiao test terminal CA", nullptr, nullptr,
@@ -141,6 +152,27 @@ CertFactory::Pair CertFactory::terminal(const std::string& cn) {
 CertFactory::Pair CertFactory::expired_terminal(const std::string& cn) {
     return make_pair(dir_, cn + ".expired", cn, impl_->terminal_ca, impl_->terminal_ca_key,
                      -30 * kDay, -kDay);
+}
+
+void CertFactory::renew_server_certificate(bool expired) {
+    EVP_PKEY* key = new_key();
+    X509* cert = issue(key, "localhost", impl_->server_ca, impl_->server_ca_key, false,
+                       expired ? -30 * kDay : -kDay, expired ? -kDay : 30 * kDay, true);
+    write_cert(server_cert(), cert);
+    write_key(server_key(), key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+std::string CertFactory::fingerprint(const std::filesystem::path& file) {
+    FILE* f = std::fopen(file.c_str(), "r");
+    if (!f) throw std::runtime_error("cannot read " + file.string());
+    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    if (!cert) throw std::runtime_error(file.string() + " holds no certificate");
+    const std::string hex = sha256_hex(cert);
+    X509_free(cert);
+    return hex;
 }
 
 CertFactory::Pair CertFactory::foreign_terminal(const std::string& cn) {

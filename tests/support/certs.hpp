@@ -6,7 +6,12 @@
 #include <filesystem>
 #include <string>
 
+struct x509_st;
+
 namespace huxiao::test {
+
+// The SHA-256 fingerprint (hex) of a certificate.
+std::string sha256_hex(x509_st* cert);
 
 class CertFactory {
   public:
@@ -32,6 +37,13 @@ class CertFactory {
     Pair expired_terminal(const std::string& cn);
     // Signed by a CA the server does not trust.
     Pair foreign_terminal(const std::string& cn);
+    // A new server certificate and key (CN localhost, signed by the server
+    // CA) written over server_cert() and server_key(): a rotation. `expired`:
+    // one that expired yesterday.
+    void renew_server_certificate(bool expired = false);
+
+    // The SHA-256 fingerprint (hex) of the PEM certificate in `file`.
+    static std::string fingerprint(const std::filesystem::path& file);
 
   private:
     struct Impl;

@@ -234,6 +234,14 @@ bool TerminalClient::resumed() const {
     return SSL_session_reused(impl_->stream->native_handle()) == 1;
 }
 
+std::string TerminalClient::server_fingerprint() const {
+    X509* cert = SSL_get1_peer_certificate(impl_->stream->native_handle());
+    if (!cert) return {};
+    std::string hex = sha256_hex(cert);
+    X509_free(cert);
+    return hex;
+}
+
 std::string TerminalClient::protocol() const {
     return SSL_get_version(impl_->stream->native_handle());
 }

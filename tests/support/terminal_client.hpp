@@ -54,6 +54,8 @@ class TerminalClient {
     std::string session() const;
     bool resumed() const;
     std::string protocol() const;  // "TLSv1.2", "TLSv1.3"
+    // After connect(): the SHA-256 fingerprint (hex) of the server's certificate.
+    std::string server_fingerprint() const;
 
   private:
     std::optional<nlohmann::json> read_new_frame(std::chrono::milliseconds timeout);

@@ -1,0 +1,24 @@
+// What a reload of the configuration file (SIGHUP, or POST
+// /api/v1/admin/reload) may change in a running server, and what only a
+// restart can.
+//
+// Live: the TLS files of both listeners (a certificate is rotated without
+// dropping a connected terminal) and the log level and format. Every other
+// key is wired into long-lived parts at start (pools, listeners' sockets and
+// limits, the dispatcher's timers); a reload that changes one applies the
+// live keys and names the rest, so an operator is never left believing a
+// value is in force when it is not.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config/config.hpp"
+
+namespace huxiao {
+
+// The sections of `file` that differ from `running` in keys a reload cannot
+// apply, e.g. {"database", "dispatch"}; in the order of the config file.
+std::vector<std::string> sections_needing_restart(const Config& running, const Config& file);
+
+}  // namespace huxiao

@@ -1,0 +1,53 @@
+// Reload without restart (issue #16 item 5): on SIGHUP or POST
+// /api/v1/admin/reload the configuration file is read again and what can
+// change live is applied (common/config/config_reload.hpp): new TLS contexts
+// for both listeners, from the certificate, key, client CA and ticket key
+// files as they are now, so a certificate is rotated without dropping a
+// connected terminal; and the log level and format.
+//
+// All or nothing: a file that does not parse, a certificate that does not
+// load, match its key or is not valid now, refuses the whole reload with a
+// message naming the key and file, and everything in use stays in use.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/config/config.hpp"
+
+namespace huxiao {
+
+namespace net {
+class TerminalListener;
+class ApiListener;
+}  // namespace net
+
+struct ReloadOutcome {
+    bool applied = false;
+    std::string error;                          // why not, when not applied
+    std::vector<std::string> applied_settings;  // e.g. "api_listener certificate: CN=..."
+    std::vector<std::string> restart_required;  // config sections changed beyond live keys
+};
+
+class ConfigReloader {
+  public:
+    // `running`: the configuration the server started with (it outlives this).
+    // An empty `file`: the server was not started from a file; reloads refuse.
+    ConfigReloader(std::filesystem::path file, const Config& running,
+                   net::TerminalListener& terminals, net::ApiListener& api);
+
+    // Thread-safe, one reload at a time; blocking (reads files): call it off
+    // the I/O threads. `why` goes to the log ("SIGHUP", "... by token X").
+    ReloadOutcome reload(const std::string& why);
+
+  private:
+    std::filesystem::path file_;
+    const Config& running_;
+    net::TerminalListener& terminals_;
+    net::ApiListener& api_;
+    std::mutex mutex_;
+};
+
+}  // namespace huxiao
