@@ -33,9 +33,7 @@ std::vector<std::string> sections_needing_restart(const Config& running, const C
     check(f.dispatch == running.dispatch, "dispatch");
     check(f.supervision == running.supervision, "supervision");
     check(f.sla == running.sla, "sla");
-    // A new section of Config that is not named above still makes a reload
-    // say that a restart is needed, rather than pass unnoticed.
-    if (sections.empty() && !(f == running)) sections.emplace_back("(other)");
+    check(f.calendar.tz == running.calendar.tz, "calendar");
     return sections;
 }
 

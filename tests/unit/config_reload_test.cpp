@@ -23,11 +23,11 @@ json minimal() {
 
 Config parse(const json& doc) { return parse_config(doc.dump(), "/etc/huxiao", std::nullopt); }
 
-TEST(ConfigReload, AnUnchangedFileNeedsNoRestart) {
+TEST(RestartOnlyKeys, AnUnchangedFileNeedsNoRestart) {
     EXPECT_EQ(sections_needing_restart(parse(minimal()), parse(minimal())), Sections{});
 }
 
-TEST(ConfigReload, NewTlsFilesAndLogSettingsAreLive) {
+TEST(RestartOnlyKeys, NewTlsFilesAndLogSettingsAreLive) {
     json changed = minimal();
     changed["terminal_listener"]["cert"] = "certs/2027/server.crt";
     changed["terminal_listener"]["key"] = "certs/2027/server.key";
@@ -40,16 +40,17 @@ TEST(ConfigReload, NewTlsFilesAndLogSettingsAreLive) {
     EXPECT_EQ(sections_needing_restart(parse(minimal()), parse(changed)), Sections{});
 }
 
-TEST(ConfigReload, OtherKeysAreNamedBySectionInFileOrder) {
+TEST(RestartOnlyKeys, OtherKeysAreNamedBySectionInFileOrder) {
     json changed = minimal();
     changed["dispatch"] = {{"offer_timeout_s", 30}};
     changed["database"]["pool_size"] = 8;
     changed["sla"] = {{"arrival_s", 240}};
+    changed["calendar"] = {{"tz", "Asia/Urumqi"}};
     EXPECT_EQ(sections_needing_restart(parse(minimal()), parse(changed)),
-              (Sections{"database", "dispatch", "sla"}));
+              (Sections{"database", "dispatch", "sla", "calendar"}));
 }
 
-TEST(ConfigReload, AListenerPortOrLimitNeedsARestartEvenWithNewCertificates) {
+TEST(RestartOnlyKeys, AListenerPortOrLimitNeedsARestartEvenWithNewCertificates) {
     json changed = minimal();
     changed["terminal_listener"]["cert"] = "certs/2027/server.crt";
     changed["terminal_listener"]["port"] = 7444;
