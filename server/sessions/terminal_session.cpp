@@ -262,7 +262,12 @@ asio::awaitable<bool> TerminalSession::await_hello() {
         }
         queue(terminal::encode_welcome(system_now(), ctx_.config.supervision.heartbeat_s));
         ctx_.dispatcher.terminal_online(shared_from_this(), school_);
-        log_info("terminal", terminal_id_ + " online from " + peer_ +
+        // Whether terminals resume their TLS sessions decides what a
+        // reconnect storm costs (docs/terminals.md): the log says it.
+        SSL* ssl = stream_.native_handle();
+        log_info("terminal", terminal_id_ + " online from " + peer_ + " over " +
+                                 SSL_get_version(ssl) +
+                                 (SSL_session_reused(ssl) == 1 ? " (session resumed)" : "") +
                                  (hello->fw.empty() ? "" : " fw " + hello->fw));
         co_return true;
     }

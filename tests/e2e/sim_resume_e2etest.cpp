@@ -3,19 +3,14 @@
 // starts again. It must pick up both assignments and carry them to the end:
 // the incident resolves, nothing stays "on scene" for ever. Real huxiaod, real
 // PostgreSQL and the real huxiao-sim binary, on loopback.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <fstream>
 #include <thread>
 
 #include "tests/support/fixtures.hpp"
-
-extern char** environ;
+#include "tests/support/sim_process.hpp"
 
 namespace huxiao::test {
 namespace {
@@ -25,40 +20,6 @@ using nlohmann::json;
 // S-1 of kSmallRegistry, and a point about 1 km north of it.
 constexpr double kSchoolLat = 30.5928, kSchoolLon = 114.3055;
 constexpr double kAwayLat = 30.5928 + 1000 / 111194.93;
-
-// huxiao-sim as a child process, stopped with SIGTERM (as tools/demo.sh does).
-class SimProcess {
-  public:
-    SimProcess(const std::vector<std::string>& args, const std::filesystem::path& log) {
-        std::vector<std::string> all{HUXIAO_SIM_PATH};
-        all.insert(all.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : all) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("cannot start huxiao-sim");
-    }
-    ~SimProcess() { stop(); }
-    int stop() {
-        if (pid_ <= 0) return status_;
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return status_;
-    }
-
-  private:
-    pid_t pid_ = -1;
-    int status_ = -1;
-};
 
 class SimResume : public ServerTest {
   protected:

@@ -77,6 +77,11 @@ One line per step on stdout. Connections that drop are made again, with backoff.
   --decline-share P   share of offers the units decline, 0-1 (default 0.15)
   --duration S        stop after S seconds; 0 = until SIGINT/SIGTERM (default 0)
   --seed N            random seed (default: a random one)
+  --server IP:TPORT:APORT
+                      a huxiaod to connect to: its terminal and API ports;
+                      repeat for a hot-standby pair, tried in turn (default:
+                      the listeners of --config). Clients reconnect with
+                      exponential back-off and full jitter (docs/terminals.md)
   --dc09              terminals with a "dc09" identity in the registry are
                       simulated as SIA DC-09 panels instead (UDP to the
                       dc09_listener, which must be enabled; encrypted when
@@ -96,12 +101,42 @@ struct Options {
     double duration_s = 0;
     std::optional<std::uint64_t> seed;
     bool dc09 = false;
-    std::string dc09_where;  // for the start-up line
+    std::string dc09_where;              // for the start-up line
+    std::vector<ServerAddress> servers;  // --server, in order
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
     std::fprintf(stderr, "huxiao-sim: %s\n\n%s", message.c_str(), kUsage);
     std::exit(2);
+}
+
+// "127.0.0.1:7443:8443" or "::1:7443:8443": the last two fields are the
+// terminal and API ports.
+ServerAddress parse_server(const std::string& text) {
+    const auto api_colon = text.rfind(':');
+    const auto terminal_colon = api_colon == std::string::npos || api_colon == 0
+                                    ? std::string::npos
+                                    : text.rfind(':', api_colon - 1);
+    if (terminal_colon == std::string::npos) {
+        usage_error("--server: \"" + text + "\" is not IP:TERMINAL_PORT:API_PORT");
+    }
+    const auto port = [&text](const std::string& digits) {
+        if (digits.empty() || digits.size() > 5 ||
+            digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) < 1 ||
+            std::stoi(digits) > 65535) {
+            usage_error("--server: \"" + text + "\": \"" + digits + "\" is not a port (1-65535)");
+        }
+        return static_cast<unsigned short>(std::stoi(digits));
+    };
+    const std::string host = text.substr(0, terminal_colon);
+    boost::system::error_code ec;
+    const auto ip = asio::ip::make_address(host, ec);
+    if (ec || ip.is_unspecified()) {
+        usage_error("--server: \"" + host + "\" is not an IP address to connect to");
+    }
+    return {
+        tcp::endpoint(ip, port(text.substr(terminal_colon + 1, api_colon - terminal_colon - 1))),
+        tcp::endpoint(ip, port(text.substr(api_colon + 1))), ip.to_string()};
 }
 
 // `range` says in words what [lo, hi] is, for the error message.
@@ -143,6 +178,8 @@ Options parse_options(const std::vector<std::string>& args) {
             o.decline_share = parse_number(a, value(), 0.0, 1.0, "a share from 0 to 1");
         } else if (a == "--duration") {
             o.duration_s = parse_number(a, value(), 0.0, 1e9, "seconds, 0 or more");
+        } else if (a == "--server") {
+            o.servers.push_back(parse_server(value()));
         } else if (a == "--dc09") {
             o.dc09 = true;
         } else if (a == "--seed") {
@@ -352,9 +389,14 @@ class City {
         const auto where = [](const tcp::endpoint& e) {
             return e.address().to_string() + ":" + std::to_string(e.port());
         };
+        std::string terminal_listeners, api_listeners;
+        for (const ServerAddress& s : ctx_.servers) {
+            terminal_listeners += (terminal_listeners.empty() ? "" : " or ") + where(s.terminal);
+            api_listeners += (api_listeners.empty() ? "" : " or ") + where(s.api);
+        }
         say("huxiao-sim: " + std::to_string(terminals_.size()) + " terminals → " +
-            where(ctx_.terminal_listener) + ", " + std::to_string(units_.size()) + " units → " +
-            where(ctx_.api_listener) + "/ws/unit");
+            terminal_listeners + ", " + std::to_string(units_.size()) + " units → " +
+            api_listeners + " /ws/unit");
         say("an alarm every " + number_text(options_.alarm_every_s) + " s on average (" +
             number_text(options_.drill_share * 100) + " % drills); units drive at " +
             number_text(options_.speed_kmh) + " km/h and decline " +
@@ -514,7 +556,8 @@ void print_summary(const Counters& c) {
         std::to_string(c.alarms_retried) + " times `unavailable`), " + std::to_string(c.offers) +
         " offers (" + std::to_string(c.accepted) + " accepted, " + std::to_string(c.declined) +
         " declined), " + std::to_string(c.arrivals) + " arrivals, " + std::to_string(c.clears) +
-        " clears, " + std::to_string(c.reconnects) + " reconnections, " +
+        " clears, " + std::to_string(c.reconnects) + " reconnections (" +
+        std::to_string(c.tls_resumed) + " terminal TLS sessions resumed), " +
         std::to_string(c.post_windows) + " guard-post windows (" + std::to_string(c.post_late) +
         " late, " + std::to_string(c.post_missed) + " missed)");
 }
@@ -527,14 +570,18 @@ int run(const Options& options) {
     }
     asio::io_context io(1);
     SimContext ctx{io};
-    const auto terminal_address = connect_address(config.terminal_listener.address);
-    const auto api_address = connect_address(config.api_listener.address);
-    ctx.terminal_listener =
-        tcp::endpoint(terminal_address, static_cast<unsigned short>(config.terminal_listener.port));
-    ctx.api_listener =
-        tcp::endpoint(api_address, static_cast<unsigned short>(config.api_listener.port));
-    ctx.terminal_host = terminal_address.to_string();
-    ctx.api_host = api_address.to_string();
+    if (options.servers.empty()) {
+        // The one server of the configuration file.
+        const auto terminal_address = connect_address(config.terminal_listener.address);
+        const auto api_address = connect_address(config.api_listener.address);
+        ctx.servers.push_back(
+            {tcp::endpoint(terminal_address,
+                           static_cast<unsigned short>(config.terminal_listener.port)),
+             tcp::endpoint(api_address, static_cast<unsigned short>(config.api_listener.port)),
+             terminal_address.to_string()});
+    } else {
+        ctx.servers = options.servers;
+    }
     ctx.server_ca = (options.certs / "server-ca.crt").string();
     if (!std::filesystem::exists(ctx.server_ca)) {
         throw std::runtime_error("no " + ctx.server_ca + " (config/dev-certs.sh makes it)");

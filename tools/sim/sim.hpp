@@ -14,6 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <vector>
+
+#include "common/protocol/reconnect_policy.hpp"
 
 namespace huxiao::sim {
 
@@ -32,19 +35,27 @@ struct Counters {
     int arrivals = 0;
     int clears = 0;
     int reconnects = 0;
+    int tls_resumed = 0;   // terminal reconnections that resumed their TLS session
     int post_windows = 0;  // guard-post windows planned, and of those:
     int post_late = 0;     // the crew planned to be late
     int post_missed = 0;   // the crew planned to miss it
+};
+
+// One huxiaod: its terminal and API listeners. `host` is the address as
+// text, for the check of the server certificate and the Host header.
+struct ServerAddress {
+    tcp::endpoint terminal;
+    tcp::endpoint api;
+    std::string host;
 };
 
 struct SimContext {
     explicit SimContext(asio::io_context& io_context) : io(io_context) {}
 
     asio::io_context& io;
-    tcp::endpoint terminal_listener;
-    tcp::endpoint api_listener;
-    std::string terminal_host;      // the listeners' addresses as text, for the check of
-    std::string api_host;           // the server certificate and the Host header
+    // The servers (a hot-standby pair has two), tried in turn; each client
+    // keeps its own place in the list.
+    std::vector<ServerAddress> servers;
     std::string server_ca;          // PEM file the server certificate must chain to
     double speed_kmh = 40;          // how fast units drive
     double arrival_radius_m = 150;  // the server's geofence (dispatch.arrival_radius_m)
@@ -86,20 +97,12 @@ inline void report_problem(SimContext& ctx, const std::string& who, bool network
     }
 }
 
-// Waits between reconnection attempts: 1 s, 2 s, 4 s ... up to 30 s, each
-// stretched by a random 0-25 % so that forty clients do not all knock at once.
-class Backoff {
-  public:
-    std::chrono::milliseconds next(SimContext& ctx) {
-        const double ms = static_cast<double>(delay_.count()) * ctx.uniform(1.0, 1.25);
-        delay_ = std::min(delay_ * 2, std::chrono::milliseconds(30'000));
-        return std::chrono::milliseconds(static_cast<long long>(ms));
-    }
-    void reset() { delay_ = std::chrono::milliseconds(1'000); }
-
-  private:
-    std::chrono::milliseconds delay_{1'000};
-};
+// Waits between reconnection attempts: exponential back-off with full
+// jitter over the server addresses in turn (common/protocol/reconnect_policy,
+// as docs/terminals.md recommends to terminal vendors).
+inline std::chrono::milliseconds reconnect_wait(SimContext& ctx, ReconnectPolicy& policy) {
+    return policy.failed(ctx.uniform(0.0, 1.0));
+}
 
 // A string field of a message, or "" when it is missing, null or not a string.
 inline std::string text_field(const nlohmann::json& message, const char* key) {

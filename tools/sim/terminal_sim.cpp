@@ -40,11 +40,11 @@ TerminalSim::TerminalSim(SimContext& ctx, std::string id, std::string school,
       tls_(ssl::context::tls_client),
       heartbeat_timer_(ctx.io),
       retry_timer_(ctx.io),
-      backoff_timer_(ctx.io) {
+      backoff_timer_(ctx.io),
+      reconnect_(ctx.servers.size(), {}) {
     SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
     tls_.load_verify_file(ctx.server_ca);
     tls_.set_verify_mode(ssl::verify_peer);
-    tls_.set_verify_callback(ssl::host_name_verification(ctx.terminal_host));
     const auto cert = certs / "terminals" / (id_ + ".crt");
     const auto key = certs / "terminals" / (id_ + ".key");
     if (!std::filesystem::exists(cert) || !std::filesystem::exists(key)) {
@@ -73,11 +73,11 @@ asio::awaitable<void> TerminalSim::run() {
         const Outcome outcome = co_await session();
         if (ctx_.stopping) break;
         if (outcome.welcomed) {
-            backoff_.reset();
+            reconnect_.connected();
             last_problem_.clear();
         }
         report_problem(ctx_, id_, outcome.network, outcome.why, last_problem_);
-        backoff_timer_.expires_after(backoff_.next(ctx_));
+        backoff_timer_.expires_after(reconnect_wait(ctx_, reconnect_));
         co_await backoff_timer_.async_wait(use_tuple);
     }
 }
@@ -91,10 +91,14 @@ asio::awaitable<TerminalSim::Outcome> TerminalSim::session() {
 
     // TCP, TLS with our certificate, hello → welcome, all within the timeout.
     socket.expires_after(kConnectTimeout);
-    auto [connect_error] = co_await socket.async_connect(ctx_.terminal_listener, use_tuple);
+    const ServerAddress& server = ctx_.servers[reconnect_.address()];
+    stream->set_verify_callback(ssl::host_name_verification(server.host));
+    auto [connect_error] = co_await socket.async_connect(server.terminal, use_tuple);
     if (connect_error) co_return ended(false, true, "connect: " + connect_error.message());
+    if (tls_session_) SSL_set_session(stream->native_handle(), tls_session_.get());
     auto [tls_error] = co_await stream->async_handshake(ssl::stream_base::client, use_tuple);
     if (tls_error) co_return ended(false, false, "TLS handshake: " + tls_error.message());
+    if (SSL_session_reused(stream->native_handle()) == 1) ++ctx_.counters.tls_resumed;
 
     const std::string hello =
         json{{"type", "hello"}, {"terminal", id_}, {"proto", 1}, {"fw", "huxiao-sim"}}.dump() +
@@ -150,6 +154,17 @@ asio::awaitable<TerminalSim::Outcome> TerminalSim::session() {
 
 // Tidies up after a connection and says how it ended.
 TerminalSim::Outcome TerminalSim::ended(bool welcomed, bool network, std::string why) {
+    if (stream_ && welcomed) {
+        // By now a TLS 1.3 ticket has arrived with the first frames. A copy:
+        // OpenSSL marks the connection's own session not resumable when the
+        // connection is freed without our close_notify, as here.
+        SSL_SESSION* session = SSL_get_session(stream_->native_handle());
+        if (session && SSL_SESSION_is_resumable(session) == 1) {
+            if (SSL_SESSION* copy = SSL_SESSION_dup(session)) {
+                tls_session_.reset(copy, SSL_SESSION_free);
+            }
+        }
+    }
     if (stream_) {
         beast::get_lowest_layer(*stream_).close();
         stream_.reset();

@@ -74,7 +74,11 @@ class TerminalSim {
     std::string school_;
     ssl::context tls_;
     std::shared_ptr<Stream> stream_;  // the current connection, if any
-    bool online_ = false;             // welcomed and not yet disconnected
+    // The TLS session of the last welcomed connection, offered on the next
+    // one: a resumed handshake is far cheaper for the server when a whole
+    // city reconnects at once (docs/terminals.md).
+    std::shared_ptr<SSL_SESSION> tls_session_;
+    bool online_ = false;  // welcomed and not yet disconnected
     bool ever_online_ = false;
     std::string last_problem_;  // the last problem logged: not logged again
     std::string close_reason_;  // why we closed the connection ourselves
@@ -87,7 +91,7 @@ class TerminalSim {
     asio::steady_timer heartbeat_timer_;
     asio::steady_timer retry_timer_;  // resends alarms answered `unavailable`
     asio::steady_timer backoff_timer_;
-    Backoff backoff_;
+    ReconnectPolicy reconnect_;
     int alarm_seq_ = 0;
     std::map<std::string, Alarm> pending_;  // alarm id → not yet acknowledged
     // Incidents of our acknowledged alarms, until resolved or cancelled.

@@ -51,6 +51,7 @@ UnitSim::UnitSim(SimContext& ctx, const Unit& unit, std::string token, ssl::cont
       token_(std::move(token)),
       tls_(tls),
       backoff_timer_(ctx.io),
+      reconnect_(ctx.servers.size(), {}),
       tick_timer_(ctx.io),
       position_(unit.home) {}
 
@@ -100,11 +101,11 @@ asio::awaitable<void> UnitSim::run() {
         const Outcome outcome = co_await session();
         if (ctx_.stopping) break;
         if (outcome.welcomed) {
-            backoff_.reset();
+            reconnect_.connected();
             last_problem_.clear();
         }
         report_problem(ctx_, id_, outcome.network, outcome.why, last_problem_);
-        backoff_timer_.expires_after(backoff_.next(ctx_));
+        backoff_timer_.expires_after(reconnect_wait(ctx_, reconnect_));
         co_await backoff_timer_.async_wait(use_tuple);
     }
 }
@@ -116,9 +117,10 @@ asio::awaitable<UnitSim::Outcome> UnitSim::session() {
     auto& socket = beast::get_lowest_layer(*ws);
 
     socket.expires_after(kConnectTimeout);
-    auto [connect_error] = co_await socket.async_connect(ctx_.api_listener, use_tuple);
+    const ServerAddress& server = ctx_.servers[reconnect_.address()];
+    auto [connect_error] = co_await socket.async_connect(server.api, use_tuple);
     if (connect_error) co_return ended(false, true, "connect: " + connect_error.message());
-    ws->next_layer().set_verify_callback(ssl::host_name_verification(ctx_.api_host));
+    ws->next_layer().set_verify_callback(ssl::host_name_verification(server.host));
     auto [tls_error] =
         co_await ws->next_layer().async_handshake(ssl::stream_base::client, use_tuple);
     if (tls_error) co_return ended(false, false, "TLS handshake: " + tls_error.message());
@@ -136,7 +138,7 @@ asio::awaitable<UnitSim::Outcome> UnitSim::session() {
             request.set(beast::http::field::authorization, authorization);
             request.set(beast::http::field::user_agent, "huxiao-sim");
         }));
-    auto [upgrade_error] = co_await ws->async_handshake(ctx_.api_host, "/ws/unit", use_tuple);
+    auto [upgrade_error] = co_await ws->async_handshake(server.host, "/ws/unit", use_tuple);
     if (upgrade_error)
         co_return ended(false, false, "WebSocket upgrade of /ws/unit: " + upgrade_error.message());
     ws->text(true);

@@ -117,7 +117,7 @@ class UnitSim {
     std::deque<std::string> outbox_;
     bool writing_ = false;
     asio::steady_timer backoff_timer_;
-    Backoff backoff_;
+    ReconnectPolicy reconnect_;
 
     asio::steady_timer tick_timer_;
     Clock::time_point last_tick_{};
