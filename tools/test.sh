@@ -11,6 +11,9 @@
 #                            role huxiao may create databases)
 #      HUXIAO_TEST_PG_ADMIN  postgresql://postgres@127.0.0.1:PORT/postgres (superuser)
 #      HUXIAO_SOURCE_DIR     the repository root
+#      HUXIAO_PROMTOOL       Prometheus' promtool, for the lint of /metrics
+#                            (unpacked from Debian's prometheus package into
+#                            .local/tools by ensure_promtool)
 #    Values already set in the environment are kept.
 # 4. Sanitizers: the unit tests (label unit) and the fuzz seed corpora
 #    (label fuzz, tests/fuzz) built with gcc under AddressSanitizer + UBSan
@@ -57,7 +60,12 @@ record "setup (packages, build, pg, certs)" ok $((SECONDS - start))
 : "${HUXIAO_TEST_PG:=$(tools/pg.sh url)}"
 : "${HUXIAO_TEST_PG_ADMIN:=$(tools/pg.sh admin-url)}"
 : "${HUXIAO_SOURCE_DIR:=$HUXIAO_ROOT}"
-export HUXIAO_TEST_PG HUXIAO_TEST_PG_ADMIN HUXIAO_SOURCE_DIR
+# Without promtool the /metrics lint skips itself: that fails the run here.
+if [[ -z "${HUXIAO_PROMTOOL:-}" ]] && ! HUXIAO_PROMTOOL="$(ensure_promtool)"; then
+  record "promtool (for the /metrics lint)" FAIL 0 "could not fetch Debian's prometheus package"
+  HUXIAO_PROMTOOL=""
+fi
+export HUXIAO_TEST_PG HUXIAO_TEST_PG_ADMIN HUXIAO_SOURCE_DIR HUXIAO_PROMTOOL
 
 # --- 2. formatting ---------------------------------------------------------------
 start=$SECONDS

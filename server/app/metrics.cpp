@@ -68,11 +68,11 @@ std::string Metrics::render() const {
     counter("huxiao_http_requests_total", "HTTP requests served.", http_requests);
     dc09_frames.render(out, "huxiao_dc09_frames_total", "outcome",
                        "SIA DC-09 frames by outcome (accepted, or why not).");
-    for (const auto& [name, read] : gauges) {
-        char line[256];
-        std::snprintf(line, sizeof line, "# TYPE %s gauge\n%s %g\n", name.c_str(), name.c_str(),
-                      read());
-        out += line;
+    for (const auto& r : readings) {
+        char value[64];
+        std::snprintf(value, sizeof value, "%.17g", r.read());
+        out += "# HELP " + r.name + " " + r.help + "\n# TYPE " + r.name +
+               (r.counter ? " counter\n" : " gauge\n") + r.name + " " + value + "\n";
     }
     ack_latency.render(out, "huxiao_ack_latency_seconds",
                        "From an alarm frame's arrival to its ack (durable commit included).");

@@ -55,8 +55,15 @@ struct Metrics {
     Histogram
         alarm_to_offer;  // alarm frame received -> its incident's first offer queued to a unit
 
-    // Gauges read at render time (set by the wiring).
-    std::vector<std::pair<std::string, std::function<double()>>> gauges;
+    // Values read at render time (set by the wiring): a gauge, or a counter
+    // kept elsewhere (its name ends in _total, by Prometheus' conventions).
+    struct Reading {
+        std::string name;
+        std::string help;
+        std::function<double()> read;
+        bool counter = false;
+    };
+    std::vector<Reading> readings;
     // Labelled families rendered by their owners (e.g. connection refusals
     // by listener and cause), appended as they are.
     std::vector<std::function<std::string()>> families;

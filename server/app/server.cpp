@@ -26,6 +26,7 @@
 #include "server/app/dispatcher.hpp"
 #include "server/app/log.hpp"
 #include "server/app/metrics.hpp"
+#include "server/app/process_metrics.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/service_notify.hpp"
 #include "server/db/change_listener.hpp"
@@ -160,36 +161,41 @@ void Server::start() {
                   << p.dc09->port() << std::endl;
     }
 
-    p.metrics.gauges.emplace_back("huxiao_terminals_online", [&p] {
-        return static_cast<double>(p.dispatcher->terminals_online());
-    });
-    p.metrics.gauges.emplace_back("huxiao_terminal_connections",
-                                  [&p] { return static_cast<double>(p.terminals->connections()); });
-    p.metrics.gauges.emplace_back("huxiao_open_incidents", [&p] {
-        return static_cast<double>(p.dispatcher->open_incidents());
-    });
-    p.metrics.gauges.emplace_back("huxiao_unit_connections", [&p] {
-        return static_cast<double>(p.dispatcher->units_connected());
-    });
-    p.metrics.gauges.emplace_back("huxiao_database_up",
-                                  [&p] { return p.log->database_up() ? 1.0 : 0.0; });
-    p.metrics.gauges.emplace_back("huxiao_write_queue_records", [&p] {
-        return static_cast<double>(p.log->stats().queued.load());
-    });
-    p.metrics.gauges.emplace_back("huxiao_write_queue_background_records", [&p] {
-        return static_cast<double>(p.log->stats().queued_background.load());
-    });
+    const auto gauge = [&p](std::string name, std::string help, std::function<double()> read) {
+        p.metrics.readings.push_back({std::move(name), std::move(help), std::move(read), false});
+    };
+    const auto counter = [&p](std::string name, std::string help, std::function<double()> read) {
+        p.metrics.readings.push_back({std::move(name), std::move(help), std::move(read), true});
+    };
+    gauge("huxiao_terminals_online", "Terminals the server counts online (supervision).",
+          [&p] { return static_cast<double>(p.dispatcher->terminals_online()); });
+    gauge("huxiao_terminal_connections",
+          "Connections on the terminal listener, authenticated or not yet.",
+          [&p] { return static_cast<double>(p.terminals->connections()); });
+    gauge("huxiao_open_incidents", "Incidents not yet resolved or cancelled.",
+          [&p] { return static_cast<double>(p.dispatcher->open_incidents()); });
+    gauge("huxiao_unit_connections", "Patrol units connected on /ws/unit.",
+          [&p] { return static_cast<double>(p.dispatcher->units_connected()); });
+    gauge("huxiao_database_up", "1 when the write path reaches PostgreSQL, else 0.",
+          [&p] { return p.log->database_up() ? 1.0 : 0.0; });
+    gauge("huxiao_write_queue_records",
+          "Records (alarms, cancels, timeline events) waiting to be written.",
+          [&p] { return static_cast<double>(p.log->stats().queued.load()); });
+    gauge("huxiao_write_queue_background_records",
+          "Background records (supervision, positions) waiting to be written.",
+          [&p] { return static_cast<double>(p.log->stats().queued_background.load()); });
     // Records given up: refused by the database (kept in dead_letters) or
     // at a full queue. Both are logged with the record; alert on any rise.
-    p.metrics.gauges.emplace_back("huxiao_write_dead_letters", [&p] {
-        return static_cast<double>(p.log->stats().dead_lettered.load());
-    });
-    p.metrics.gauges.emplace_back("huxiao_write_dropped_records", [&p] {
-        return static_cast<double>(p.log->stats().dropped.load());
-    });
-    p.metrics.gauges.emplace_back("huxiao_write_retries", [&p] {
-        return static_cast<double>(p.log->stats().retries.load());
-    });
+    counter("huxiao_write_dead_letters_total",
+            "Records PostgreSQL refused as data, kept in the dead_letters table.",
+            [&p] { return static_cast<double>(p.log->stats().dead_lettered.load()); });
+    counter("huxiao_write_dropped_records_total",
+            "Records dropped at a full write queue (never alarms or cancels).",
+            [&p] { return static_cast<double>(p.log->stats().dropped.load()); });
+    counter("huxiao_write_retries_total", "Write batches retried after a transient failure.",
+            [&p] { return static_cast<double>(p.log->stats().retries.load()); });
+    // The standard process_* metrics of Prometheus' client libraries.
+    p.metrics.families.emplace_back(render_process_metrics);
     p.router =
         std::make_unique<ApiRouter>(ApiContext{config_, *p.read_db, *p.auth, p.metrics, [&p] {
                                                    return p.read_db->up() && p.log->database_up();

@@ -89,15 +89,15 @@ class SimReconnect : public ServerTest {
 };
 
 TEST_F(SimReconnect, TerminalsTryTheNextAddressAndResumeTheirTlsSessionAfterARestart) {
-    const std::string dead = "127.0.0.1:" + std::to_string(dead_port()) + ":" +
-                             std::to_string(dead_port());
+    const std::string dead =
+        "127.0.0.1:" + std::to_string(dead_port()) + ":" + std::to_string(dead_port());
     const std::string live =
         "127.0.0.1:" + std::to_string(port()) + ":" + std::to_string(api_port());
-    SimProcess sim({"--config", (dir_ / "sim.json").string(), "--certs",
-                    (dir_ / "sim-certs").string(), "--registry",
-                    (dir_ / "sim-registry.json").string(), "--alarm-every", "86400", "--seed", "9",
-                    "--server", dead, "--server", live},
-                   dir_ / "sim.log");
+    SimProcess sim(
+        {"--config", (dir_ / "sim.json").string(), "--certs", (dir_ / "sim-certs").string(),
+         "--registry", (dir_ / "sim-registry.json").string(), "--alarm-every", "86400", "--seed",
+         "9", "--server", dead, "--server", live},
+        dir_ / "sim.log");
     // The dead address is tried first; the terminal moves on to the live one.
     const auto first = welcomes(1);
     ASSERT_EQ(first.size(), 1u) << sim_log();

@@ -24,9 +24,9 @@ TEST(ReconnectPolicy, WindowsDoubleFromTheFirstUpToTheCap) {
 
 TEST(ReconnectPolicy, TheWaitIsAFullJitterDrawFromTheWindow) {
     ReconnectPolicy p(1, {milliseconds(1000), milliseconds(30000)});
-    EXPECT_EQ(p.failed(0.0), milliseconds(0));      // window 1 s
-    EXPECT_EQ(p.failed(0.5), milliseconds(1000));   // window 2 s
-    EXPECT_EQ(p.failed(0.999), milliseconds(3996)); // window 4 s
+    EXPECT_EQ(p.failed(0.0), milliseconds(0));       // window 1 s
+    EXPECT_EQ(p.failed(0.5), milliseconds(1000));    // window 2 s
+    EXPECT_EQ(p.failed(0.999), milliseconds(3996));  // window 4 s
     // Out-of-range draws are clamped, never longer than the window.
     EXPECT_EQ(p.failed(7.0), milliseconds(8000));
     EXPECT_EQ(p.failed(-1.0), milliseconds(0));

@@ -100,6 +100,34 @@ ensure_packages() {
   log_ok "installed: ${missing[*]}"
 }
 
+# promtool, Prometheus' metrics linter, for the test of /metrics
+# (tests/e2e/metrics_lint_e2etest.cpp): taken out of Debian's prometheus
+# package without installing it (its server and service are not wanted), into
+# .local/tools. Prints its path.
+ensure_promtool() {
+  local dir="$HUXIAO_ROOT/.local/tools"
+  if [[ -x "$dir/promtool" ]]; then
+    printf '%s\n' "$dir/promtool"
+    return 0
+  fi
+  log_step "Fetching promtool (Debian package prometheus, unpacked into .local/tools)"
+  local work
+  work="$(mktemp -d)"
+  if ! (cd "$work" && apt-get download -q prometheus >/dev/null 2>&1); then
+    # A fresh machine may have no package lists yet.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+      && (cd "$work" && apt-get download -q prometheus >/dev/null 2>&1) \
+      || { rm -rf "$work"; die "could not download Debian's prometheus package (for promtool)"; }
+  fi
+  mkdir -p "$dir"
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/root" \
+    && install -m 0755 "$work/root/usr/bin/promtool" "$dir/promtool" \
+    || { rm -rf "$work"; die "could not unpack promtool from the prometheus package"; }
+  rm -rf "$work"
+  log_ok "$dir/promtool"
+  printf '%s\n' "$dir/promtool"
+}
+
 # Configures and builds the "ci" preset (build/ci): huxiaod, tools, tests.
 build_server() {
   log_step "Building (cmake --preset ci, $(nproc) jobs)"
