@@ -15,8 +15,7 @@ namespace huxiao {
 
 namespace {
 
-void metric(std::string& out, const char* name, const char* type, const char* help,
-            double value) {
+void metric(std::string& out, const char* name, const char* type, const char* help, double value) {
     char text[64];
     std::snprintf(text, sizeof text, "%.17g", value);
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
