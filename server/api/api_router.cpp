@@ -163,7 +163,7 @@ asio::awaitable<std::optional<ApiRouter::Response>> ApiRouter::refuse_metrics(
 }
 
 asio::awaitable<ApiRouter::Response> ApiRouter::handle(Request& req, const Client& client) {
-    ++ctx_.metrics.http_requests;
+    ctx_.metrics.http_requests.increment();
     Response res = co_await dispatch(req, client);
     add_security_headers(res);
     co_return res;

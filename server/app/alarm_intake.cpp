@@ -35,7 +35,7 @@ void AlarmIntake::incident_closed(const std::string& incident) {
 
 void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
                         terminal::Alarm alarm, UnixMicros received_at, IntakeReplier reply) {
-    ++metrics_.alarms_received;
+    metrics_.alarms_received.increment();
     const TriageOutcome outcome =
         triage_.triage({terminal, alarm.id, school, alarm.drill, received_at});
 
@@ -53,7 +53,7 @@ void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
         incident = n->incident;
         fresh = true;
         open_incidents_ = triage_.open_incidents();
-        ++metrics_.incidents_opened;
+        metrics_.incidents_opened.increment();
         log_info("dispatch", "alarm " + alarm.id + " from " + terminal + " (" + alarm.kind +
                                  (alarm.drill ? ", drill" : "") + ") opened incident " + incident);
     } else if (const auto* r = std::get_if<RepeatAlarm>(&outcome)) {
@@ -76,12 +76,12 @@ void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
                                           received_at](db::RecordResult result) {
         metrics_.db_write_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
         if (result.status != db::RecordResult::Status::committed) {
-            ++metrics_.alarms_unavailable;
+            metrics_.alarms_unavailable.increment();
             reply({IntakeReply::Status::unavailable, incident, result.message});
             return;
         }
         // Counted before the ack leaves: whoever saw the ack finds it in /metrics.
-        ++metrics_.alarms_acked;
+        metrics_.alarms_acked.increment();
         metrics_.ack_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
         reply({IntakeReply::Status::durable, result.incident, {}});
         asio::post(strand_, [this, terminal, alarm_id, incident, recorded = result.incident] {

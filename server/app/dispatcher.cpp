@@ -543,7 +543,7 @@ void Dispatcher::perform(const dispatch::SendToUnit& a) {
     peer->send(unit_protocol::encode(a.message));
     const auto* offer = std::get_if<dispatch::OfferMessage>(&a.message);
     if (offer == nullptr) return;
-    ++metrics_.offers_sent;
+    metrics_.offers_sent.increment();
     const auto* incident = core_.incident(offer->incident);
     if (incident && offered_.insert(offer->incident).second) {
         metrics_.alarm_to_offer.observe(

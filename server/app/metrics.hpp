@@ -1,74 +1,104 @@
-// Counters and histograms for /metrics (Prometheus text exposition). Updated
-// with relaxed atomics from any thread; rendered on request.
+// Counters, gauges and histograms for /metrics, kept in a prometheus-cpp
+// registry (its core library only: huxiaod serves /metrics through its own
+// HTTP listener, with its own access rule). Updated from any thread;
+// rendered in Prometheus' text format on request.
 #pragma once
 
-#include <array>
-#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
 namespace huxiao {
 
+class Counter {
+  public:
+    explicit Counter(prometheus::Counter& counter) : counter_(counter) {}
+    void increment();
+    double value() const;
+
+  private:
+    prometheus::Counter& counter_;
+};
+
+// Durations in seconds, in buckets from 0.5 ms to 10 s.
 class Histogram {
   public:
-    // Upper bounds in seconds.
-    static constexpr std::array<double, 14> kBounds = {
-        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10};
+    explicit Histogram(prometheus::Histogram& histogram) : histogram_(histogram) {}
     void observe(double seconds);
-    void render(std::string& out, const std::string& name, const std::string& help) const;
 
   private:
-    std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
-    std::atomic<std::uint64_t> count_{0};
-    std::atomic<std::uint64_t> sum_us_{0};
+    prometheus::Histogram& histogram_;
 };
 
-// A counter with one label whose values are known only as they occur.
+// A counter with one label whose values are known only as they occur (from
+// a closed set in the code: never client input).
 class LabelledCounter {
   public:
+    LabelledCounter(prometheus::Family<prometheus::Counter>& family, std::string label)
+        : family_(family), label_(std::move(label)) {}
     void add(const std::string& value);
     std::uint64_t get(const std::string& value) const;
-    void render(std::string& out, const std::string& name, const std::string& label,
-                const std::string& help) const;
 
   private:
-    mutable std::mutex mutex_;
-    std::map<std::string, std::uint64_t> counts_;
+    prometheus::Family<prometheus::Counter>& family_;
+    std::string label_;
 };
 
-struct Metrics {
-    std::atomic<std::uint64_t> alarms_received{0};
-    std::atomic<std::uint64_t> alarms_acked{0};
-    std::atomic<std::uint64_t> alarms_unavailable{0};
-    std::atomic<std::uint64_t> incidents_opened{0};
-    std::atomic<std::uint64_t> offers_sent{0};
-    std::atomic<std::uint64_t> http_requests{0};
+class Metrics {
+    // First: the members below refer into it.
+    std::shared_ptr<prometheus::Registry> registry_;
+
+  public:
+    Metrics();
+    ~Metrics();
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+
+    Counter alarms_received;
+    Counter alarms_acked;
+    Counter alarms_unavailable;
+    Counter incidents_opened;
+    Counter offers_sent;
+    Counter http_requests;
     // DC-09 frames by what became of them: accepted, the refusal (bad_crc,
     // unknown_account, …), or not_durable / over_rate / too_large (unanswered).
     LabelledCounter dc09_frames;
     Histogram ack_latency;       // alarm frame received -> ack queued
     Histogram db_write_latency;  // record queued -> committed
-    Histogram
-        alarm_to_offer;  // alarm frame received -> its incident's first offer queued to a unit
+    Histogram alarm_to_offer;    // alarm frame received -> its incident's first offer queued
 
-    // Values read at render time (set by the wiring): a gauge, or a counter
-    // kept elsewhere (its name ends in _total, by Prometheus' conventions).
-    struct Reading {
-        std::string name;
-        std::string help;
-        std::function<double()> read;
-        bool counter = false;
-    };
-    std::vector<Reading> readings;
-    // Labelled families rendered by their owners (e.g. connection refusals
-    // by listener and cause), appended as they are.
+    // Values kept elsewhere, read at each scrape (set by the wiring before
+    // the listeners open): a gauge, or a count that only grows (a counter;
+    // its name ends in _total, by Prometheus' conventions).
+    void add_gauge(const std::string& name, const std::string& help, std::function<double()> read);
+    void add_counter(const std::string& name, const std::string& help,
+                     std::function<double()> read);
+    // Labelled families rendered as text by their owners (connection
+    // refusals by listener and cause), appended as they are.
     std::vector<std::function<std::string()>> families;
 
-    std::string render() const;
+    std::string render();
+
+  private:
+    struct Reading {
+        std::function<double()> read;
+        prometheus::Gauge* gauge = nullptr;
+        prometheus::Counter* counter = nullptr;
+    };
+    std::mutex render_mutex_;  // one scrape at a time updates the readings
+    std::vector<Reading> readings_;
 };
 
 }  // namespace huxiao

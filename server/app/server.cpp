@@ -161,11 +161,11 @@ void Server::start() {
                   << p.dc09->port() << std::endl;
     }
 
-    const auto gauge = [&p](std::string name, std::string help, std::function<double()> read) {
-        p.metrics.readings.push_back({std::move(name), std::move(help), std::move(read), false});
+    const auto gauge = [&p](const char* name, const char* help, std::function<double()> read) {
+        p.metrics.add_gauge(name, help, std::move(read));
     };
-    const auto counter = [&p](std::string name, std::string help, std::function<double()> read) {
-        p.metrics.readings.push_back({std::move(name), std::move(help), std::move(read), true});
+    const auto counter = [&p](const char* name, const char* help, std::function<double()> read) {
+        p.metrics.add_counter(name, help, std::move(read));
     };
     gauge("huxiao_terminals_online", "Terminals the server counts online (supervision).",
           [&p] { return static_cast<double>(p.dispatcher->terminals_online()); });
