@@ -138,6 +138,8 @@ struct SlaConfig {
 // own zone (contract §7).
 struct CalendarConfig {
     std::string tz = "Asia/Shanghai";
+
+    bool operator==(const CalendarConfig&) const = default;
 };
 
 struct LogConfig {

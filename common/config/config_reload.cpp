@@ -33,7 +33,10 @@ std::vector<std::string> sections_needing_restart(const Config& running, const C
     check(f.dispatch == running.dispatch, "dispatch");
     check(f.supervision == running.supervision, "supervision");
     check(f.sla == running.sla, "sla");
-    check(f.calendar.tz == running.calendar.tz, "calendar");
+    check(f.calendar == running.calendar, "calendar");
+    // A section added to Config but not named above still makes a reload say
+    // that a restart is needed, rather than pass unnoticed.
+    if (sections.empty() && !(f == running)) sections.emplace_back("(a section not named here)");
     return sections;
 }
 
