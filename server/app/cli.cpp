@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "       huxiaod import --config FILE REGISTRY.json\n"
     "       huxiaod token create --config FILE --role ROLE --name NAME [--unit UNIT_ID] "
     "[--districts D-1,D-2]\n"
+    "       huxiaod token revoke --config FILE --name NAME\n"
     "       huxiaod version\n";
 
 struct UsageError : std::runtime_error {
@@ -131,8 +132,28 @@ int cmd_import(const Args& args) {
     return 0;
 }
 
+// Revoking is immediate for running servers too: they hear of it through
+// the database's notice (sql/011) and close the token's sessions (4001).
+int cmd_token_revoke(const std::vector<std::string>& rest) {
+    Args args = Args::parse({rest.begin() + 1, rest.end()}, {"config", "name"});
+    if (!args.positional.empty()) throw UsageError("unexpected argument " + args.positional[0]);
+    Config config = load(args);
+    const std::string name = args.require("name");
+    db::PgSync db(config.database.url, config.database.connect_timeout_s);
+    db::apply_migrations(db);
+    if (!db::revoke_token(db, name)) {
+        std::cerr << "huxiaod: no active token named \"" << name << "\"\n";
+        return 1;
+    }
+    std::cout << "revoked " << name << "\n";
+    return 0;
+}
+
 int cmd_token(const std::vector<std::string>& rest) {
-    if (rest.empty() || rest[0] != "create") throw UsageError("token: expected `token create`");
+    if (!rest.empty() && rest[0] == "revoke") return cmd_token_revoke(rest);
+    if (rest.empty() || rest[0] != "create") {
+        throw UsageError("token: expected `token create` or `token revoke`");
+    }
     Args args = Args::parse({rest.begin() + 1, rest.end()},
                             {"config", "role", "name", "unit", "districts"});
     if (!args.positional.empty()) throw UsageError("unexpected argument " + args.positional[0]);

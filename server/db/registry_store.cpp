@@ -221,6 +221,14 @@ std::string token_hash_hex(const std::string& token) {
     return to_hex(digest, len);
 }
 
+bool revoke_token(PgSync& db, const std::string& name) {
+    auto r = db.exec(
+        "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL "
+        "RETURNING name",
+        {name});
+    return PQntuples(r.get()) > 0;
+}
+
 std::string create_token(PgSync& db, const TokenInfo& info) {
     static const std::set<std::string> kRoles = {"admin",     "dispatcher", "auditor",
                                                  "education", "unit",       "inspector"};

@@ -42,6 +42,9 @@ struct TokenInfo {
 // std::runtime_error for a bad role, a unit token without a known unit, or a
 // name already taken.
 std::string create_token(PgSync& db, const TokenInfo& info);
+// Marks the active token `name` revoked; false when there is none. Running
+// servers hear of it through sql/011's notice and end its sessions.
+bool revoke_token(PgSync& db, const std::string& name);
 
 // Hex SHA-256 of a token, as stored.
 std::string token_hash_hex(const std::string& token);

@@ -56,6 +56,22 @@ TEST_F(OutsideChanges, ATokenDeletedInSqlClosesItsUnitSession) {
     EXPECT_EQ(p1->close_code(), 4001);
 }
 
+TEST_F(OutsideChanges, ATokenRevokedWithTheCliClosesItsSessionsAtOnce) {
+    auto p1 = unit(make_token("unit", "patrol-1", "P-1"));
+    auto r = run_huxiaod(
+        {"token", "revoke", "--config", (dir_ / "huxiao.json").string(), "--name", "patrol-1"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "revoked patrol-1\n");
+    ASSERT_TRUE(p1->wait_closed()) << server().log();
+    EXPECT_EQ(p1->close_code(), 4001);
+
+    // Twice, or a name that never was: a clear refusal, exit status 1.
+    auto again = run_huxiaod(
+        {"token", "revoke", "--config", (dir_ / "huxiao.json").string(), "--name", "patrol-1"});
+    EXPECT_EQ(again.status, 1);
+    EXPECT_EQ(again.err, "huxiaod: no active token named \"patrol-1\"\n");
+}
+
 TEST_F(OutsideChanges, AUnitDisabledInSqlLosesItsSession) {
     auto p1 = unit(make_token("unit", "patrol-1", "P-1"));
     EXPECT_EQ(db_->column("UPDATE units SET enabled = false WHERE id = 'P-1' RETURNING id"),
