@@ -54,6 +54,9 @@ struct Unit {
     std::string callsign;
     std::string district;
     GeoPoint home;  // where the unit is assumed to be until it reports a position
+    // A disabled unit (out of service for good, or its device lost) is not
+    // loaded: its sessions end and it is offered nothing.
+    bool enabled = true;
 };
 
 // A daily window in local minutes since midnight, e.g. 07:00-08:30 = [420, 510).

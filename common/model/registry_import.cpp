@@ -360,11 +360,12 @@ RegistryParse parse_registry(const std::string& json_text, const KnownIds& known
         Unit u;
         u.id = r.id("id");
         r.name_id(u.id);
-        r.allow_only({"id", "callsign", "district", "lat", "lon"});
+        r.allow_only({"id", "callsign", "district", "lat", "lon", "enabled"});
         u.callsign = r.has("callsign") ? r.text("callsign") : u.id;
         u.district = r.text("district");
         u.home.lat = r.number("lat", -90, 90);
         u.home.lon = r.number("lon", -180, 180);
+        u.enabled = r.boolean("enabled", true);
         if (!u.district.empty() && !districts.count(u.district)) {
             r.field_error("district",
                           "\"" + u.district +

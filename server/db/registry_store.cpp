@@ -183,12 +183,13 @@ std::vector<PgQuery> upsert_queries(const Registry& reg) {
         }
     }
     for (const auto& u : reg.units) {
-        add("INSERT INTO units (id, callsign, district_id, home_lat, home_lon) VALUES "
-            "($1,$2,$3,$4,$5) "
+        add("INSERT INTO units (id, callsign, district_id, home_lat, home_lon, enabled) VALUES "
+            "($1,$2,$3,$4,$5,$6) "
             "ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign,"
             " district_id = EXCLUDED.district_id, home_lat = EXCLUDED.home_lat,"
-            " home_lon = EXCLUDED.home_lon, updated_at = now()",
-            {u.id, u.callsign, u.district, num(u.home.lat), num(u.home.lon)});
+            " home_lon = EXCLUDED.home_lon, enabled = EXCLUDED.enabled, updated_at = now()",
+            {u.id, u.callsign, u.district, num(u.home.lat), num(u.home.lon),
+             u.enabled ? "true" : "false"});
     }
     for (const auto& g : reg.guard_posts) {
         add("INSERT INTO guard_posts (school_id, unit_id, days, windows, tz) VALUES "

@@ -65,6 +65,27 @@ TEST_F(AdminApi, NewSchoolAndTerminalCanRaiseAlarmsWithoutARestart) {
     EXPECT_TRUE(welcomed);
 }
 
+TEST_F(AdminApi, AUnitDisabledThroughTheApiLosesItsSessionAndIsListedDisabled) {
+    auto p1 = unit(make_token("unit", "patrol-1", "P-1"));
+    auto put = send("PUT", "/api/v1/units/P-1",
+                    {{"callsign", "Patrol 1"},
+                     {"district", "D-1"},
+                     {"lat", 30.6},
+                     {"lon", 114.3},
+                     {"enabled", false}});
+    ASSERT_EQ(put.status, 200) << put.body;
+    ASSERT_TRUE(p1->wait_closed()) << server().log();
+    EXPECT_EQ(p1->close_code(), 4001);
+    EXPECT_EQ(db_->scalar("SELECT enabled::text FROM units WHERE id = 'P-1'"), "false");
+
+    // A record without `enabled` enables the unit again (the record is the whole truth).
+    put = send("PUT", "/api/v1/units/P-1",
+               {{"callsign", "Patrol 1"}, {"district", "D-1"}, {"lat", 30.6}, {"lon", 114.3}});
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_TRUE(eventually(
+        [&] { return db_->scalar("SELECT enabled::text FROM units WHERE id = 'P-1'") == "true"; }));
+}
+
 TEST_F(AdminApi, InvalidRecordsAre400NamingTheField) {
     auto r = send(
         "POST", "/api/v1/schools",

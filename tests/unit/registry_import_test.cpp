@@ -129,6 +129,7 @@ TEST(RegistryImport, OptionalFieldsTakeTheirDefaults) {
     EXPECT_FALSE(p.registry.districts[0].sla.arrival_s.has_value());
     EXPECT_TRUE(p.registry.terminals[0].enabled);
     EXPECT_EQ(p.registry.units[0].callsign, "P-12");  // the id stands in
+    EXPECT_TRUE(p.registry.units[0].enabled);
     EXPECT_EQ(p.registry.guard_posts[0].tz, "Asia/Shanghai");
 }
 
@@ -140,6 +141,14 @@ TEST(RegistryImport, DisabledTerminalAndBothSlaOverrides) {
     EXPECT_FALSE(p.registry.terminals[0].enabled);
     EXPECT_EQ(p.registry.districts[0].sla.ack_s, 45);
     EXPECT_EQ(p.registry.districts[0].sla.arrival_s, 240);
+}
+
+TEST(RegistryImport, AUnitCanBeDisabledAndEnabledMustBeABoolean) {
+    const RegistryParse p = parse(with(example(), "/units/0/enabled", false));
+    ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+    EXPECT_FALSE(p.registry.units[0].enabled);
+    EXPECT_EQ(first_error(with(example(), "/units/0/enabled", "no")),
+              "units[0] (id \"P-12\"): field \"enabled\" must be true or false");
 }
 
 TEST(RegistryImport, SectionOrderInTheFileDoesNotMatter) {
