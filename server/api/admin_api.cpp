@@ -297,8 +297,12 @@ void add_admin_routes(ApiRouter& router, db::ReadDb& db, TokenAuthenticator& aut
     auto changed = std::make_shared<std::function<void()>>(std::move(registry_changed));
     for (const Kind& kind : kKinds) {
         const std::string base = std::string("/api/v1/") + kind.path;
-        router.add("GET", base, {"admin", "dispatcher"},
-                   [&db, &kind](const ApiRouter::Call& call) { return list(db, kind, call); });
+        // GET /api/v1/terminals is the terminals' status list (terminals_api),
+        // which admins may read too; a second route there would never answer.
+        if (std::string(kind.path) != "terminals") {
+            router.add("GET", base, {"admin", "dispatcher"},
+                       [&db, &kind](const ApiRouter::Call& call) { return list(db, kind, call); });
+        }
         router.add("POST", base, {"admin"}, [&db, &kind, changed](const ApiRouter::Call& call) {
             return upsert(db, *changed, kind, call);
         });

@@ -1,11 +1,13 @@
 #include "server/api/api_router.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <nlohmann/json.hpp>
 
 #include "server/api/console_files.hpp"
+#include "server/api/openapi_document.hpp"
 #include "server/app/clock.hpp"
 #include "server/app/log.hpp"
 #include "server/app/metrics.hpp"
@@ -49,6 +51,47 @@ ApiRouter::Response ApiRouter::error(http::status status, const std::string& cod
 void ApiRouter::add(const std::string& method, const std::string& path_prefix,
                     std::initializer_list<const char*> roles, Handler handler) {
     routes_.push_back(Route{method, path_prefix, {roles.begin(), roles.end()}, std::move(handler)});
+}
+
+namespace {
+constexpr const char* kHealthz = "/healthz";
+constexpr const char* kReadyz = "/readyz";
+constexpr const char* kMetrics = "/metrics";
+constexpr const char* kOpenApi = "/api/v1/openapi.json";
+
+bool matches(const std::string& prefix, const std::string& path) {
+    return path == prefix || (path.rfind(prefix, 0) == 0 && prefix.back() == '/');
+}
+}  // namespace
+
+const std::vector<std::string>& ApiRouter::unauthenticated_paths() {
+    static const std::vector<std::string> paths{kHealthz, kReadyz, kMetrics, kOpenApi};
+    return paths;
+}
+
+// The longest matching prefix wins (/api/v1/incidents/ over /api/v1/incidents).
+const ApiRouter::Route* ApiRouter::find_route(const std::string& method,
+                                              const std::string& path) const {
+    const Route* route = nullptr;
+    for (const auto& r : routes_) {
+        if (r.method == method && matches(r.prefix, path)) {
+            if (!route || r.prefix.size() > route->prefix.size()) route = &r;
+        }
+    }
+    return route;
+}
+
+std::vector<ApiRouter::RouteInfo> ApiRouter::routes() const {
+    std::vector<RouteInfo> out;
+    for (const auto& r : routes_) out.push_back({r.method, r.prefix, r.roles});
+    return out;
+}
+
+std::optional<ApiRouter::RouteInfo> ApiRouter::route_for(const std::string& method,
+                                                         const std::string& path) const {
+    const Route* r = find_route(method, path);
+    if (!r) return std::nullopt;
+    return RouteInfo{r->method, r->prefix, r->roles};
 }
 
 bool ApiRouter::rate_ok(const std::string& who) {
@@ -176,14 +219,22 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Cli
     const unsigned v = req.version();
     const bool ka = req.keep_alive();
 
-    if (path == "/healthz") co_return json(http::status::ok, {{"status", "ok"}}, v, ka);
-    if (path == "/readyz") {
+    // The paths answered before any route (no token) have GET only, like
+    // every documented operation (docs/api/openapi.json); other methods: 405.
+    const auto& open_paths = unauthenticated_paths();
+    if (req.method() != http::verb::get &&
+        std::find(open_paths.begin(), open_paths.end(), path) != open_paths.end()) {
+        co_return error(http::status::method_not_allowed, "method_not_allowed",
+                        std::string(req.method_string()) + " is not allowed on " + path, v, ka);
+    }
+    if (path == kHealthz) co_return json(http::status::ok, {{"status", "ok"}}, v, ka);
+    if (path == kReadyz) {
         const bool ready = ctx_.ready();
         co_return json(ready ? http::status::ok : http::status::service_unavailable,
                        {{"status", ready ? "ready" : "not_ready"}, {"database", ctx_.db.up()}}, v,
                        ka);
     }
-    if (path == "/metrics") {
+    if (path == kMetrics) {
         if (auto refused = co_await refuse_metrics(req, client)) co_return std::move(*refused);
         Response res{http::status::ok, v};
         res.set(http::field::content_type, "text/plain; version=0.0.4");
@@ -193,22 +244,28 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Cli
         co_return res;
     }
 
-    const Route* route = nullptr;
-    for (const auto& r : routes_) {
-        if (r.method == std::string(req.method_string()) &&
-            (path == r.prefix || (path.rfind(r.prefix, 0) == 0 && r.prefix.back() == '/'))) {
-            if (!route || r.prefix.size() > route->prefix.size()) route = &r;
-        }
+    // The API's own description: no token (it describes no data), the same
+    // bytes as docs/api/openapi.json. Connection limits apply as to any
+    // request without a token.
+    if (path == kOpenApi) {
+        const std::string_view document = api::openapi_document();
+        Response res{http::status::ok, v};
+        res.set(http::field::server, "huxiaod");
+        res.set(http::field::content_type, "application/json");
+        res.set(http::field::cache_control, "no-cache");
+        res.keep_alive(ka);
+        res.body().assign(document.data(), document.size());
+        res.prepare_payload();
+        co_return res;
     }
+
+    const Route* route = find_route(std::string(req.method_string()), path);
     if (!route) {
         if (req.method() == http::verb::get && path.rfind("/api/", 0) != 0) {
             co_return serve_console(req);
         }
         bool other_method = false;
-        for (const auto& r : routes_) {
-            other_method = other_method || path == r.prefix ||
-                           (path.rfind(r.prefix, 0) == 0 && r.prefix.back() == '/');
-        }
+        for (const auto& r : routes_) other_method = other_method || matches(r.prefix, path);
         if (other_method) {
             co_return error(http::status::method_not_allowed, "method_not_allowed",
                             std::string(req.method_string()) + " is not allowed on " + path, v, ka);

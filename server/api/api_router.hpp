@@ -2,7 +2,8 @@
 // of sockets (HttpSession reads and writes); authenticates the bearer token,
 // checks the role, validates parameters (400 names the parameter), applies the
 // per-token rate limit (429) and answers from PostgreSQL. `GET` outside /api/
-// is answered from the web console compiled into the binary, never the disk.
+// is answered from the web console compiled into the binary, never the disk;
+// GET /api/v1/openapi.json from the OpenAPI document compiled in likewise.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -15,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/config/config.hpp"
 #include "common/protocol/request_target.hpp"
@@ -75,8 +77,22 @@ class ApiRouter {
     void add(const std::string& method, const std::string& path_prefix,
              std::initializer_list<const char*> roles, Handler handler);
 
+    // What the router serves, for the test that holds it against the OpenAPI
+    // document (docs/api/openapi.json): the registered routes, the route that
+    // answers (method, path) as dispatch() chooses it, and the paths answered
+    // before any route and without a token.
+    struct RouteInfo {
+        std::string method;
+        std::string prefix;  // a path, or a prefix of paths when it ends in '/'
+        std::vector<std::string> roles;
+    };
+    std::vector<RouteInfo> routes() const;
+    std::optional<RouteInfo> route_for(const std::string& method, const std::string& path) const;
+    static const std::vector<std::string>& unauthenticated_paths();
+
   private:
     struct Route;
+    const Route* find_route(const std::string& method, const std::string& path) const;
     boost::asio::awaitable<Response> dispatch(Request& req, const Client& client);
     boost::asio::awaitable<std::optional<Response>> refuse_metrics(const Request& req,
                                                                    const Client& client);

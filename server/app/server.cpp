@@ -12,15 +12,8 @@
 #include <set>
 #include <thread>
 
-#include "server/api/admin_api.hpp"
 #include "server/api/api_router.hpp"
-#include "server/api/guard_posts_api.hpp"
-#include "server/api/hazards_api.hpp"
-#include "server/api/incidents_api.hpp"
-#include "server/api/inspections_api.hpp"
-#include "server/api/reports_api.hpp"
-#include "server/api/school_safety_api.hpp"
-#include "server/api/terminals_api.hpp"
+#include "server/api/api_routes.hpp"
 #include "server/app/auth.hpp"
 #include "server/app/config_reloader.hpp"
 #include "server/app/dispatcher.hpp"
@@ -200,13 +193,6 @@ void Server::start() {
         std::make_unique<ApiRouter>(ApiContext{config_, *p.read_db, *p.auth, p.metrics, [&p] {
                                                    return p.read_db->up() && p.log->database_up();
                                                }});
-    api::add_incident_routes(*p.router, *p.read_db);
-    api::add_report_routes(*p.router, *p.read_db, config_);
-    api::add_terminal_routes(*p.router, *p.read_db);
-    api::add_guard_post_routes(*p.router, *p.read_db, config_);
-    api::add_inspection_routes(*p.router, *p.read_db, config_);
-    api::add_hazard_routes(*p.router, *p.read_db);
-    api::add_school_safety_routes(*p.router, *p.read_db, config_);
     // A fresh registry snapshot, read off the I/O threads; sessions keep the
     // old one until they next look. After an admin API write and after a
     // change made outside this server (sql/011's notices).
@@ -225,17 +211,18 @@ void Server::start() {
             }
         });
     };
-    api::add_admin_routes(*p.router, *p.read_db, *p.auth,
-                          [reload_registry] { reload_registry("an admin API write"); });
     // Reloads run on the blocking pool (they read files), one at a time.
-    api::add_reload_route(*p.router, [&p](std::string why) {
-        return asio::co_spawn(
-            p.blocking,
-            [&p, why = std::move(why)]() -> asio::awaitable<ReloadOutcome> {
-                co_return p.reloader->reload(why);
-            },
-            asio::use_awaitable);
-    });
+    api::add_api_routes(
+        *p.router, *p.read_db, *p.auth, config_,
+        [reload_registry] { reload_registry("an admin API write"); },
+        [&p](std::string why) {
+            return asio::co_spawn(
+                p.blocking,
+                [&p, why = std::move(why)]() -> asio::awaitable<ReloadOutcome> {
+                    co_return p.reloader->reload(why);
+                },
+                asio::use_awaitable);
+        });
     p.changes = std::make_shared<db::ChangeListener>(
         io_.get_executor(), p.blocking,
         db::make_conninfo(config_.database.url, config_.database.connect_timeout_s),
