@@ -246,6 +246,10 @@ describe('HTTP API against docs/api/openapi.json', { timeout: 300000 }, () => {
     assert.match(metrics.text, /huxiao_/);
     const console_ = await expectStatus(200, 'GET', '/');
     assert.match(console_.text, /<!doctype html>/i);
+    // A reload of the unchanged configuration applies (and rotates nothing).
+    const reloaded = await expectStatus(200, 'POST', '/api/v1/admin/reload', { token: tokens.admin });
+    assert.deepEqual(reloaded.json.restart_required, []);
+    await expectStatus(403, 'POST', '/api/v1/admin/reload', { token: tokens.dispatcher });
     await expectStatus(405, 'POST', '/healthz');
     await expectStatus(405, 'DELETE', '/api/v1/openapi.json');
 
