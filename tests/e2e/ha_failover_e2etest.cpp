@@ -1,0 +1,161 @@
+// Contract §8 on the database side: the replicated PostgreSQL of tools/ha.sh
+// loses its primary and the multi-host URL writes again to the promoted
+// synchronous standby, with every committed row there; and a real huxiaod on
+// that URL acks alarms before and after the primary's node dies, both of
+// them in the database afterwards (contract §3's promise across a failover).
+// One cluster for the whole story: starting one takes the longest.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "tests/support/fixtures.hpp"
+#include "tests/support/ha_cluster.hpp"
+
+namespace huxiao::test {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Polls `done` until it holds or `bound` passes; asserts nothing about time.
+bool poll_until(std::chrono::seconds bound, const std::function<bool()>& done) {
+    const auto until = Clock::now() + bound;
+    while (Clock::now() < until) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+}
+
+// One write through the multi-host URL; false while no primary takes it.
+bool try_insert(const std::string& url, const std::string& value) {
+    try {
+        db::PgSync c(url, 2);
+        c.exec("INSERT INTO ha_probe (v) VALUES ($1)", {value});
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+std::string scalar(const std::string& url, const std::string& sql,
+                   const std::vector<std::optional<std::string>>& params = {}) {
+    db::PgSync c(url);
+    auto r = c.exec(sql, params);
+    return db::cell(r.get(), 0, 0);
+}
+
+json alarm(const std::string& id) { return {{"type", "alarm"}, {"id", id}, {"kind", "assault"}}; }
+
+// Sends the alarm until it is acked, as a terminal does: `unavailable` (no
+// durable commit yet) means "retry the same id". Status pushes are skipped.
+std::optional<json> raise_until_acked(TerminalClient& t, const std::string& id,
+                                      std::chrono::seconds bound) {
+    const auto until = Clock::now() + bound;
+    while (Clock::now() < until) {
+        if (!t.send(alarm(id))) return std::nullopt;
+        std::optional<json> answer;
+        do {
+            answer = t.read_frame(std::chrono::seconds(15));
+        } while (answer && (*answer)["type"] == "status");
+        if (!answer) return std::nullopt;
+        if ((*answer)["type"] == "ack" && (*answer)["id"] == id) return answer;
+        if ((*answer)["type"] != "error" || (*answer)["code"] != "unavailable") return answer;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a terminal's retry pause
+    }
+    return std::nullopt;
+}
+
+TEST(HaFailover, ThePromotedSynchronousStandbyHasEveryCommitAndHuxiaodAcksAcrossIt) {
+    HaCluster cluster;
+    const std::string url = cluster.url();
+    db::PgSync(url).exec("CREATE TABLE ha_probe (id bigserial PRIMARY KEY, v text NOT NULL)");
+
+    // --- 1. kill -9 of the primary's postmaster (Patroni lives on) ----------
+    {
+        SCOPED_TRACE("postmaster kill -9");
+        ASSERT_TRUE(try_insert(url, "before-crash")) << cluster.diagnostics();
+        auto primary = cluster.with_role("leader");
+        auto standby = cluster.with_role("sync_standby");
+        ASSERT_TRUE(primary && standby && primary->postmaster_pid > 0) << cluster.diagnostics();
+
+        ASSERT_EQ(::kill(primary->postmaster_pid, SIGKILL), 0);
+        ASSERT_TRUE(
+            poll_until(std::chrono::seconds(60), [&] { return try_insert(url, "after-crash"); }))
+            << "the URL never wrote again\n"
+            << cluster.diagnostics();
+
+        auto promoted = cluster.with_role("leader");
+        ASSERT_TRUE(promoted) << cluster.diagnostics();
+        EXPECT_NE(promoted->name, primary->name);
+        // Only the synchronous standby has every commit; Patroni must pick it.
+        EXPECT_EQ(promoted->name, standby->name) << cluster.diagnostics();
+        EXPECT_EQ(scalar(url, "SELECT count(*) FROM ha_probe WHERE v = 'before-crash'"), "1");
+        EXPECT_EQ(scalar(url, "SELECT inet_server_port()::text"), std::to_string(promoted->port));
+    }
+
+    // The crashed node rejoins (pg_rewind) before the next fault: strict
+    // synchronous mode needs a standby for the next primary's commits.
+    ASSERT_TRUE(cluster.heal()) << cluster.diagnostics();
+
+    // --- 2. huxiaod on the multi-host URL; the primary's node dies -----------
+    SCOPED_TRACE("huxiaod across a kill -9 of the primary's Patroni and postmaster");
+    const auto dir = make_temp_dir("huxiao-ha");
+    CertFactory certs(dir / "certs");
+    auto cert1 = certs.terminal("T-1");
+    auto cert2 = certs.terminal("T-2");
+    json config = test_config(url, certs);
+    std::ofstream(dir / "huxiao.json") << config.dump(2);
+    std::ofstream(dir / "registry.json") << kSmallRegistry;
+    auto imported = run_huxiaod(
+        {"import", "--config", (dir / "huxiao.json").string(), (dir / "registry.json").string()});
+    ASSERT_EQ(imported.status, 0) << imported.err;
+
+    ServerProcess server(config, dir / "server");
+    TerminalClient t1(server.terminal_port(), &cert1, certs.server_ca());
+    t1.connect_and_hello("T-1");
+    auto first = raise_until_acked(t1, "A-1", std::chrono::seconds(30));
+    ASSERT_TRUE(first && (*first)["type"] == "ack") << (first ? first->dump() : server.log());
+
+    auto primary = cluster.with_role("leader");
+    auto standby = cluster.with_role("sync_standby");
+    ASSERT_TRUE(primary && standby) << cluster.diagnostics();
+    ASSERT_TRUE(cluster.fault(primary->name, "kill-node")) << cluster.diagnostics();
+
+    // Another school's alarm while there is no primary: it is acked once a
+    // new primary has it durably, never before.
+    TerminalClient t2(server.terminal_port(), &cert2, certs.server_ca());
+    t2.connect_and_hello("T-2");
+    auto second = raise_until_acked(t2, "A-2", std::chrono::seconds(90));
+    ASSERT_TRUE(second && (*second)["type"] == "ack")
+        << (second ? second->dump() : "no ack") << "\n"
+        << cluster.diagnostics() << "\n--- huxiaod\n"
+        << server.log();
+
+    auto promoted = cluster.with_role("leader");
+    ASSERT_TRUE(promoted) << cluster.diagnostics();
+    EXPECT_EQ(promoted->name, standby->name) << cluster.diagnostics();
+    // Both acked alarms, and the incidents their acks named, are in the
+    // database the new primary writes to.
+    for (const auto* ack : {&*first, &*second}) {
+        EXPECT_EQ(scalar(url, "SELECT count(*) FROM terminal_events WHERE event_id = $1",
+                         {(*ack)["id"].get<std::string>()}),
+                  "1")
+            << ack->dump();
+        EXPECT_EQ(scalar(url, "SELECT count(*) FROM incidents WHERE id = $1",
+                         {(*ack)["incident"].get<std::string>()}),
+                  "1")
+            << ack->dump();
+    }
+    EXPECT_NE((*first)["incident"], (*second)["incident"]);
+    server.terminate();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace huxiao::test
