@@ -5,7 +5,10 @@
 #   tools/ha.sh start       create on first use, start what is not running, wait
 #                           until there is a leader and two replicas (one of them
 #                           the synchronous standby), ensure role+db "huxiao"
-#   tools/ha.sh stop        stop Patroni, PostgreSQL and etcd; no process is left
+#   tools/ha.sh stop [--immediate]
+#                           stop Patroni, PostgreSQL and etcd; no process is left
+#                           (--immediate: kill Patroni, PostgreSQL's immediate
+#                           shutdown; what tests do, a second instead of ~15)
 #   tools/ha.sh status      one line per node: role, state, ports, pids (exit 3
 #                           when there is no leader)
 #   tools/ha.sh url         multi-host URL of database huxiao (read-write node)
@@ -23,7 +26,9 @@
 # /tmp/huxiao-ha-<hash> instead (the ports file stays in .local/ha). Patroni
 # runs with synchronous_mode_strict and one synchronous standby, ttl 12 s,
 # loop_wait 2 s, retry_timeout 5 s, primary_start_timeout 0 (a crashed primary
-# fails over at once). Auth is "trust" on 127.0.0.1: development only.
+# fails over at once), through etcd's v3 API (Patroni's etcd3 section) or, with
+# Patroni older than 3.0.3, its v2 API (see choose_dcs). Auth is "trust" on
+# 127.0.0.1: development only.
 set -euo pipefail
 
 # shellcheck source=tools/lib/common.sh
@@ -42,7 +47,7 @@ APP_ROLE=huxiao
 APP_DB=huxiao
 
 usage() {
-  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -247,6 +252,41 @@ wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
 
 # --- etcd ---------------------------------------------------------------------
 
+# Which of Patroni's etcd sections to use (HA_DCS): etcd3 (etcd's v3 API) when
+# Patroni is 3.0.3 or newer, else etcd (the v2 API, which etcd 3.4 serves with
+# --enable-v2). Patroni 3.0.2 (Debian 12) has a split-brain bug in etcd3 only:
+# a primary that was paused longer than ttl writes its name over the leader
+# key that a promoted standby now holds (an unconditional put with a fresh
+# lease; fixed by patroni/patroni#2689 in 3.0.3). The promoted node is then
+# demoted and rewound, and what it committed meanwhile, acknowledged to
+# clients, is gone: seen here with SIGSTOP/SIGCONT of the primary
+# (bench/ha/failover.sh pause). The v2 section updates the key with
+# compare-and-swap on its owner's name and is safe. HUXIAO_HA_DCS overrides.
+# The choice is kept in the state directory: the two keep separate data.
+choose_dcs() {
+  local version wanted
+  version="$(patroni --version 2>/dev/null | awk '{ print $2 }')"
+  if [[ -n "${HUXIAO_HA_DCS:-}" ]]; then
+    wanted=$HUXIAO_HA_DCS
+    [[ $wanted == etcd || $wanted == etcd3 ]] || die "HUXIAO_HA_DCS must be etcd or etcd3, not '$wanted'"
+  elif [[ -n "$version" && "$(printf '%s\n3.0.3\n' "$version" | sort -V | head -n1)" == 3.0.3 ]]; then
+    wanted=etcd3
+  else
+    wanted=etcd
+  fi
+  local file="$HA_BASE/dcs"
+  if [[ -r "$file" ]]; then
+    HA_DCS="$(cat "$file")"
+    [[ -z "${HUXIAO_HA_DCS:-}" || "$HA_DCS" == "$wanted" ]] \
+      || die "the cluster was created with Patroni's $HA_DCS section; tools/ha.sh reset to start over with $wanted"
+    [[ "$HA_DCS" == "$wanted" ]] \
+      || log_warn "the cluster uses Patroni's $HA_DCS section (made earlier); $wanted is the choice for Patroni $version now (tools/ha.sh reset to switch)"
+  else
+    HA_DCS=$wanted
+    printf '%s\n' "$HA_DCS" >"$file"
+  fi
+}
+
 etcd_healthy() {
   curl -fsS --max-time 2 "http://127.0.0.1:$(read_port etcd_client)/health" 2>/dev/null \
     | grep -q '"health":"true"'
@@ -272,7 +312,7 @@ start_etcd() {
       --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
       --initial-cluster "huxiao-etcd=http://127.0.0.1:$peer" \
       --initial-cluster-state new --initial-cluster-token huxiao-ha \
-      --auto-compaction-retention 1 --logger zap --log-level warn
+      --auto-compaction-retention 1 --enable-v2=true --logger zap --log-level warn
   fi
   wait_until 30 "etcd" etcd_healthy || {
     tail -n 20 "$dir/etcd.log" >&2 || true
@@ -293,6 +333,9 @@ start_etcd() {
 #    that standby may be promoted, so an acknowledged commit survives the
 #    primary's loss. Strict: with no standby left, commits wait rather than
 #    go unreplicated.
+#  - Little WAL kept (wal_keep_size, min_wal_size): the replication slots
+#    keep what a replica needs; less to copy at a clone, less to delete at a
+#    reset (a test makes and deletes three nodes every run).
 #  - wal_retrieve_retry_interval 1 s: a replica reattaches to a new primary
 #    within a second or so instead of 5 s, and in strict mode the new
 #    primary's commits wait for exactly that.
@@ -304,7 +347,8 @@ dcs_settings() {
  "postgresql": {"use_pg_rewind": true, "use_slots": true,
   "parameters": {"max_connections": 200, "max_wal_senders": 10, "max_replication_slots": 10,
    "wal_level": "replica", "wal_log_hints": "on", "hot_standby": "on",
-   "wal_keep_size": "128MB", "wal_retrieve_retry_interval": "1s"}}}
+   "wal_keep_size": "32MB", "min_wal_size": "32MB", "max_wal_size": "256MB",
+   "wal_retrieve_retry_interval": "1s"}}}
 JSON
 }
 
@@ -332,7 +376,7 @@ restapi:
   listen: 127.0.0.1:$api
   connect_address: 127.0.0.1:$api
 
-etcd3:
+$HA_DCS:
   hosts: 127.0.0.1:$etcd
   protocol: http
 
@@ -480,6 +524,7 @@ multi_host() {
 
 cmd_start() {
   assign_ports
+  choose_dcs
   start_etcd
   local n
   for n in "${HA_NODES[@]}"; do start_node "$n"; done
@@ -536,14 +581,25 @@ processes_in() {
 }
 
 cmd_stop() {
+  local mode=${1:-}
+  [[ -z "$mode" || "$mode" == --immediate ]] || die "stop: unknown option '$mode' (expected --immediate)"
   local n
   local -a patronis=() postmasters=()
   for n in "${HA_NODES[@]}"; do
     patronis+=("$(patroni_pid "$n")")
     postmasters+=("$(postmaster_pid "$n")")
   done
-  log_step "Stopping Patroni and PostgreSQL"
   signal CONT "${postmasters[@]}"
+  if [[ "$mode" == --immediate ]]; then
+    # Patroni killed first, so that nobody fails over or restarts anything;
+    # PostgreSQL's immediate shutdown (SIGQUIT; crash recovery at the next
+    # start); nothing is waited for but the processes' end.
+    log_step "Stopping Patroni and PostgreSQL (immediate)"
+    signal KILL "${patronis[@]}"
+    signal QUIT "${postmasters[@]}"
+  else
+    log_step "Stopping Patroni and PostgreSQL"
+  fi
   # SIGTERM: Patroni stops its PostgreSQL (fast shutdown) and exits. The
   # replicas go first, while the leader can still release its synchronous
   # standby (which otherwise waits for that), and no replica is left to take
@@ -591,11 +647,11 @@ cmd_stop() {
 }
 
 cmd_reset() {
-  cmd_stop
+  cmd_stop --immediate
   log_step "Deleting the cluster's data in $HA_BASE"
   rm -rf "${HA_BASE:?}/etcd" "${HA_BASE:?}"/n[0-9]*
   [[ "$HA_SOCK_BASE" != "$HA_BASE" ]] && rm -rf "$HA_SOCK_BASE"
-  rm -f "$HA_PORTS_FILE"
+  rm -f "$HA_PORTS_FILE" "$HA_BASE/dcs"
   log_ok "reset"
 }
 
@@ -697,7 +753,7 @@ main() {
   resolve_paths
   case "$cmd" in
     start) with_lock cmd_start ;;
-    stop) with_lock cmd_stop ;;
+    stop) with_lock cmd_stop "$@" ;;
     reset) with_lock cmd_reset ;;
     status) cmd_status ;;
     primary) cmd_primary ;;
