@@ -1,6 +1,8 @@
 #include "common/config/config.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -172,6 +174,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.integer("batch_max", c.database.batch_max, 1, 10000);
         s.integer("alarm_commit_timeout_ms", c.database.alarm_commit_timeout_ms, 100, 60000);
         s.integer("connect_timeout_s", c.database.connect_timeout_s, 1, 60);
+        s.string("read_url", c.database.read_url);
     });
     auto& t = c.terminal_listener;
     root.section("terminal_listener", [&](Section& s) {
@@ -281,11 +284,25 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.integer("arrival_s", c.sla.arrival_s, 1, 86400);
     });
     root.section("calendar", [&](Section& s) { s.string("tz", c.calendar.tz); });
+    root.section("ha", [&](Section& s) {
+        s.boolean("enabled", c.ha.enabled);
+        s.string("node", c.ha.node);
+        s.integer("lease_ttl_s", c.ha.lease_ttl_s, 1, 60);
+        s.string("advertise_terminal", c.ha.advertise_terminal);
+        s.string("advertise_api", c.ha.advertise_api);
+    });
     root.section("log", [&](Section& s) {
         s.one_of("level", c.log.level, {"debug", "info", "warn", "error"});
         s.one_of("format", c.log.format, {"json", "text"});
     });
     root.reject_unknown();
+    // The node name is written to the lease row and logged; nothing else.
+    const bool node_ok =
+        c.ha.node.size() <= 64 && std::all_of(c.ha.node.begin(), c.ha.node.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
+                   ch == '.';
+        });
+    if (!node_ok) fail("ha.node", "must be 1-64 letters, digits, '-', '_' or '.'");
     // The default too: without tzdata no zone is known, and the server must
     // not start to compute school terms it cannot place.
     if (!TimeZone::locate(c.calendar.tz)) {

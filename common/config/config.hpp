@@ -19,6 +19,9 @@ struct DatabaseConfig {
     int batch_max = 512;                 // alarms per group commit
     int alarm_commit_timeout_ms = 5000;  // after this an alarm is answered `unavailable`
     int connect_timeout_s = 5;
+    // Contract §8: lists and reports may read from a standby (e.g. with
+    // target_session_attrs=prefer-standby); empty: they read through `url`.
+    std::string read_url;
 
     bool operator==(const DatabaseConfig&) const = default;
 };
@@ -142,6 +145,21 @@ struct CalendarConfig {
     bool operator==(const CalendarConfig&) const = default;
 };
 
+// Several servers, one leader (contract §8; docs/availability.md). The
+// leader holds a lease row in PostgreSQL; the others are standbys that take
+// it over when it expires.
+struct HaConfig {
+    bool enabled = false;
+    std::string node = "a";  // this server's name in the lease; unique per server
+    int lease_ttl_s = 3;
+    // Where terminals and clients reach this server when it leads: what a
+    // standby's /readyz names as the leader's addresses.
+    std::string advertise_terminal;
+    std::string advertise_api;
+
+    bool operator==(const HaConfig&) const = default;
+};
+
 struct LogConfig {
     std::string level = "info";   // debug | info | warn | error
     std::string format = "json";  // json | text
@@ -158,6 +176,7 @@ struct Config {
     SupervisionConfig supervision;
     SlaConfig sla;
     CalendarConfig calendar;
+    HaConfig ha;
     LogConfig log;
 
     bool operator==(const Config&) const = default;

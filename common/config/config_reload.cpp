@@ -34,6 +34,7 @@ std::vector<std::string> sections_needing_restart(const Config& running, const C
     check(f.supervision == running.supervision, "supervision");
     check(f.sla == running.sla, "sla");
     check(f.calendar == running.calendar, "calendar");
+    check(f.ha == running.ha, "ha");
     // A section added to Config but not named above still makes a reload say
     // that a restart is needed, rather than pass unnoticed.
     if (sections.empty() && !(f == running)) sections.emplace_back("(a section not named here)");

@@ -59,6 +59,15 @@ constexpr const char* kReadyz = "/readyz";
 constexpr const char* kMetrics = "/metrics";
 constexpr const char* kOpenApi = "/api/v1/openapi.json";
 
+// " at host:port" when the standby knows the leader's API address.
+std::string standby_leader_hint(const nlohmann::json& standby) {
+    const auto leader = standby.find("leader");
+    if (leader == standby.end() || !leader->is_object()) return {};
+    const auto api = leader->find("api");
+    if (api == leader->end() || !api->is_string()) return {};
+    return " at " + api->get<std::string>();
+}
+
 bool matches(const std::string& prefix, const std::string& path) {
     return path == prefix || (path.rfind(prefix, 0) == 0 && prefix.back() == '/');
 }
@@ -228,11 +237,14 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Cli
                         std::string(req.method_string()) + " is not allowed on " + path, v, ka);
     }
     if (path == kHealthz) co_return json(http::status::ok, {{"status", "ok"}}, v, ka);
+    std::optional<nlohmann::json> standby = ctx_.standby ? ctx_.standby() : std::nullopt;
     if (path == kReadyz) {
+        if (standby) co_return json(http::status::service_unavailable, *standby, v, ka);
         const bool ready = ctx_.ready();
-        co_return json(ready ? http::status::ok : http::status::service_unavailable,
-                       {{"status", ready ? "ready" : "not_ready"}, {"database", ctx_.db.up()}}, v,
-                       ka);
+        if (ready)
+            co_return json(http::status::ok, {{"status", "ready"}, {"role", "leader"}}, v, ka);
+        co_return json(http::status::service_unavailable,
+                       {{"status", "not_ready"}, {"database", ctx_.db.up()}}, v, ka);
     }
     if (path == kMetrics) {
         if (auto refused = co_await refuse_metrics(req, client)) co_return std::move(*refused);
@@ -257,6 +269,15 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Cli
         res.body().assign(document.data(), document.size());
         res.prepare_payload();
         co_return res;
+    }
+
+    // Writes belong to the leader alone; its API address is in the message
+    // (and in /readyz) for the client to go there.
+    if (standby && req.method() != http::verb::get && path.rfind("/api/", 0) == 0) {
+        co_return error(
+            http::status::service_unavailable, "unavailable",
+            "this server is a standby; send writes to the leader" + standby_leader_hint(*standby),
+            v, ka);
     }
 
     const Route* route = find_route(std::string(req.method_string()), path);

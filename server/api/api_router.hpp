@@ -37,7 +37,11 @@ struct ApiContext {
     TokenAuthenticator& auth;
     Metrics& metrics;
     std::function<bool()> ready;  // database reachable and listeners up
-    double rate_per_s = 20;       // per token, burst twice that
+    // Contract §8: while this server is a standby, its /readyz body (status
+    // "standby" and the leader's addresses); nothing on a leader or a single
+    // server. A standby serves GET only: other methods are 503.
+    std::function<std::optional<nlohmann::json>()> standby;
+    double rate_per_s = 20;  // per token, burst twice that
 };
 
 class ApiRouter {

@@ -261,7 +261,7 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
 
     const std::string posts_sql = kPostsSql;
     const std::vector<std::optional<std::string>> posts_params{r.school, r.unit, r.district, limit};
-    auto posts_outcome = co_await db.query(posts_sql, posts_params);
+    auto posts_outcome = co_await db.read(posts_sql, posts_params);
     if (posts_outcome.failure) {
         out.failure = posts_outcome.failure;
         co_return out;
@@ -323,7 +323,7 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
         if (!span_units.empty()) {
             const std::vector<std::optional<std::string>> positions_params{
                 pg_array(span_units), pg_array(span_from), pg_array(span_to)};
-            auto outcome = co_await db.query(positions_sql, positions_params);
+            auto outcome = co_await db.read(positions_sql, positions_params);
             if (outcome.failure) {
                 out.failure = outcome.failure;
                 co_return out;

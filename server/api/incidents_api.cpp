@@ -108,7 +108,7 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
     }
     sql += " ORDER BY i.received_at DESC, i.id DESC LIMIT " + std::to_string(limit + 1);
 
-    auto outcome = co_await db.query(sql, params);
+    auto outcome = co_await db.read(sql, params);
     if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
     const PGresult* r = outcome.results.at(0).get();
     json items = json::array();

@@ -390,7 +390,7 @@ asio::awaitable<ApiRouter::Response> response_times(db::ReadDb& db, const Config
     const std::string districts_sql =
         "SELECT id, name, sla_ack_s, sla_arrival_s FROM districts ORDER BY id";
     const std::vector<std::optional<std::string>> no_params;
-    auto registry = co_await db.query(districts_sql, no_params);
+    auto registry = co_await db.read(districts_sql, no_params);
     if (registry.failure) co_return ApiRouter::database_error(call, *registry.failure);
     std::vector<DistrictSla> districts;
     const PGresult* d = registry.results.at(0).get();
@@ -414,7 +414,7 @@ asio::awaitable<ApiRouter::Response> response_times(db::ReadDb& db, const Config
              {},
              false});
         queries.push_back({sql, builder.params(), false});
-        auto outcome = co_await db.transaction(queries);
+        auto outcome = co_await db.read_transaction(queries);
         if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
         const PGresult* res = outcome.results.back().get();
         // Branches come back in any order: by key, the unassigned (null) last.

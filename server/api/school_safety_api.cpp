@@ -140,13 +140,13 @@ asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const Api
     const std::vector<std::optional<std::string>> params{sel.school, sel.district, sel.visible,
                                                          format_iso_micros(as_of)};
     const std::string latest_sql = kLatestSql;
-    auto latest = co_await db.query(latest_sql, params);
+    auto latest = co_await db.read(latest_sql, params);
     if (latest.failure) co_return unavailable(call, *latest.failure);
     const std::string last_sql = kLastInspectionSql;
-    auto last = co_await db.query(last_sql, params);
+    auto last = co_await db.read(last_sql, params);
     if (last.failure) co_return unavailable(call, *last.failure);
     const std::string hazards_sql = kHazardsAsOfSql;
-    auto hazards = co_await db.query(hazards_sql, params);
+    auto hazards = co_await db.read(hazards_sql, params);
     if (hazards.failure) co_return unavailable(call, *hazards.failure);
 
     std::map<std::string, std::map<std::string, json>> latest_by_school;

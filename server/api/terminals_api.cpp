@@ -86,7 +86,7 @@ asio::awaitable<ApiRouter::Response> list(db::ReadDb& db, const ApiRouter::Call&
         text(q, "district"),
         limit_to,
         status ? std::optional<std::string>(*status == "online" ? "true" : "false") : std::nullopt};
-    auto outcome = co_await db.query(sql, params);
+    auto outcome = co_await db.read(sql, params);
     if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
     const PGresult* r = outcome.results.at(0).get();
     json items = json::array();

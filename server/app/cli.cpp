@@ -11,6 +11,7 @@
 #include "common/config/config.hpp"
 #include "common/model/registry_import.hpp"
 #include "server/app/log.hpp"
+#include "server/app/process_restart.hpp"
 #include "server/app/server.hpp"
 #include "server/db/migrations.hpp"
 #include "server/db/pg_connection.hpp"
@@ -182,6 +183,7 @@ int cmd_token(const std::vector<std::string>& rest) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+    remember_arguments(argc, argv);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
         std::cerr << kUsage;

@@ -37,11 +37,13 @@ ssl::context load_tls(const std::string& section, const std::filesystem::path& c
 }  // namespace
 
 ConfigReloader::ConfigReloader(std::filesystem::path file, const Config& running,
-                               net::TerminalListener& terminals, net::ApiListener& api)
-    : file_(file.empty() ? file : std::filesystem::absolute(file)),
-      running_(running),
-      terminals_(terminals),
-      api_(api) {}
+                               net::ApiListener& api)
+    : file_(file.empty() ? file : std::filesystem::absolute(file)), running_(running), api_(api) {}
+
+void ConfigReloader::attach_terminals(net::TerminalListener& terminals) {
+    std::lock_guard lock(mutex_);
+    terminals_ = &terminals;
+}
 
 ReloadOutcome ConfigReloader::reload(const std::string& why) {
     std::lock_guard lock(mutex_);
@@ -78,8 +80,10 @@ ReloadOutcome ConfigReloader::reload(const std::string& why) {
     out.applied_settings.push_back("log: level " + file.log.level + ", format " + file.log.format);
     // Without a ticket key file each context has random keys of its own: the
     // new one takes the old one's, so terminals resume across the rotation.
-    terminals_.replace_tls(std::move(*terminal_tls),
-                           file.terminal_listener.session_ticket_key.empty());
+    if (terminals_) {
+        terminals_->replace_tls(std::move(*terminal_tls),
+                                file.terminal_listener.session_ticket_key.empty());
+    }
     api_.replace_tls(std::move(*api_tls), file.api_listener.session_ticket_key.empty());
     configure_logging(file.log.level, file.log.format);
     out.applied = true;

@@ -35,8 +35,12 @@ class ConfigReloader {
   public:
     // `running`: the configuration the server started with (it outlives this).
     // An empty `file`: the server was not started from a file; reloads refuse.
-    ConfigReloader(std::filesystem::path file, const Config& running,
-                   net::TerminalListener& terminals, net::ApiListener& api);
+    // A standby (contract §8) has no terminal listener yet: it is attached
+    // when the server becomes the leader, and until then a reload checks the
+    // terminal certificate without installing it (the listener reads the
+    // files when it is made).
+    ConfigReloader(std::filesystem::path file, const Config& running, net::ApiListener& api);
+    void attach_terminals(net::TerminalListener& terminals);
 
     // Thread-safe, one reload at a time; blocking (reads files): call it off
     // the I/O threads. `why` goes to the log ("SIGHUP", "... by token X").
@@ -45,7 +49,7 @@ class ConfigReloader {
   private:
     std::filesystem::path file_;
     const Config& running_;
-    net::TerminalListener& terminals_;
+    net::TerminalListener* terminals_ = nullptr;
     net::ApiListener& api_;
     std::mutex mutex_;
 };

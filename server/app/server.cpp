@@ -8,7 +8,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -17,9 +19,11 @@
 #include "server/app/auth.hpp"
 #include "server/app/config_reloader.hpp"
 #include "server/app/dispatcher.hpp"
+#include "server/app/leadership.hpp"
 #include "server/app/log.hpp"
 #include "server/app/metrics.hpp"
 #include "server/app/process_metrics.hpp"
+#include "server/app/process_restart.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/service_notify.hpp"
 #include "server/db/change_listener.hpp"
@@ -59,6 +63,13 @@ struct Server::Parts {
     std::unique_ptr<asio::steady_timer> watchdog;
     std::shared_ptr<db::ChangeListener> changes;
     std::atomic<bool> stopping{false};
+    // Contract §8. Without `ha`, the server leads from the start. With it,
+    // the leader's parts (log, dispatcher, terminal and DC-09 listeners) are
+    // made only once the lease is ours; `leading` is set after them, so
+    // whoever reads it true may use them.
+    std::unique_ptr<Leadership> leadership;
+    std::unique_ptr<asio::steady_timer> lease_check;
+    std::atomic<bool> leading{false};
     // Registry reloads (blocking libpq). Last, so it is joined first, while
     // what its tasks touch still exists.
     asio::thread_pool blocking{1};
@@ -105,94 +116,30 @@ Server::~Server() = default;
 void Server::start() {
     auto& p = *parts_;
     p.reload_signal = std::make_unique<asio::signal_set>(io_, SIGHUP);
-    Registry registry;
     {
         db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
         for (const auto& name : db::apply_migrations(db)) log_info("migrate", "applied " + name);
-        registry = db::load_registry(db);
-        auto recovered = db::load_open_incidents(db);
-        log_info("server", "registry: " + std::to_string(registry.schools.size()) + " schools, " +
-                               std::to_string(registry.terminals.size()) + " terminals, " +
-                               std::to_string(registry.units.size()) + " units; " +
-                               std::to_string(recovered.open_incidents.size()) +
-                               " open incidents recovered");
-        p.registry = std::make_unique<RegistryHolder>(std::move(registry));
-        p.log = std::make_unique<db::IncidentLog>(io_.get_executor(), config_.database);
-        p.dispatcher = std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log,
-                                                    *p.registry, p.metrics);
-        p.dispatcher->restore(recovered.open_incidents, recovered.newest_incident_at);
-        p.dispatcher->restore_terminals(db::load_online_terminals(db));
+        p.registry = std::make_unique<RegistryHolder>(db::load_registry(db));
     }
-    p.log->start();
-    p.dispatcher->start();
     p.read_db = std::make_unique<db::ReadDb>(io_.get_executor(), config_.database, 2);
     p.read_db->start();
     p.auth = std::make_unique<TokenAuthenticator>(*p.read_db);
-    p.auth->on_revoked([&p](const std::string& name) { p.dispatcher->revoke_token(name); });
+    p.auth->on_revoked([&p](const std::string& name) {
+        if (p.leading) p.dispatcher->revoke_token(name);
+    });
     raise_descriptor_limit(config_);
+    add_metrics();
+    // A single server leads from the start, before its API listener opens,
+    // as it always has.
+    if (!config_.ha.enabled) become_leader(0);
 
-    const auto& t = config_.terminal_listener;
-    p.terminals = std::make_shared<net::TerminalListener>(
-        io_.get_executor(),
-        net::make_server_tls(t.cert, t.key, t.client_ca,
-                             {"terminal_listener.session_ticket_key", t.session_ticket_key,
-                              std::max<long>(1024, t.max_connections)}),
-        TerminalSessionContext{config_, *p.dispatcher, *p.registry});
-    p.terminals->open(t.address, t.port);
-    p.terminals->start();
-    // Tests and scripts read this line to learn the port (port 0 = any free one).
-    std::cout << "huxiaod: terminal listener on " << t.address << ":" << terminal_port()
-              << std::endl;
-
-    if (config_.dc09_listener.enabled) {
-        p.dc09_intake =
-            std::make_unique<Dc09Intake>(config_, *p.dispatcher, *p.registry, *p.log, p.metrics);
-        p.dc09 = std::make_shared<net::Dc09Listener>(io_.get_executor(), config_, *p.dc09_intake);
-        p.dc09->open();
-        p.dc09->start();
-        std::cout << "huxiaod: dc09 listener on " << config_.dc09_listener.address << ":"
-                  << p.dc09->port() << std::endl;
-    }
-
-    const auto gauge = [&p](const char* name, const char* help, std::function<double()> read) {
-        p.metrics.add_gauge(name, help, std::move(read));
-    };
-    const auto counter = [&p](const char* name, const char* help, std::function<double()> read) {
-        p.metrics.add_counter(name, help, std::move(read));
-    };
-    gauge("huxiao_terminals_online", "Terminals the server counts online (supervision).",
-          [&p] { return static_cast<double>(p.dispatcher->terminals_online()); });
-    gauge("huxiao_terminal_connections",
-          "Connections on the terminal listener, authenticated or not yet.",
-          [&p] { return static_cast<double>(p.terminals->connections()); });
-    gauge("huxiao_open_incidents", "Incidents not yet resolved or cancelled.",
-          [&p] { return static_cast<double>(p.dispatcher->open_incidents()); });
-    gauge("huxiao_unit_connections", "Patrol units connected on /ws/unit.",
-          [&p] { return static_cast<double>(p.dispatcher->units_connected()); });
-    gauge("huxiao_database_up", "1 when the write path reaches PostgreSQL, else 0.",
-          [&p] { return p.log->database_up() ? 1.0 : 0.0; });
-    gauge("huxiao_write_queue_records",
-          "Records (alarms, cancels, timeline events) waiting to be written.",
-          [&p] { return static_cast<double>(p.log->stats().queued.load()); });
-    gauge("huxiao_write_queue_background_records",
-          "Background records (supervision, positions) waiting to be written.",
-          [&p] { return static_cast<double>(p.log->stats().queued_background.load()); });
-    // Records given up: refused by the database (kept in dead_letters) or
-    // at a full queue. Both are logged with the record; alert on any rise.
-    counter("huxiao_write_dead_letters_total",
-            "Records PostgreSQL refused as data, kept in the dead_letters table.",
-            [&p] { return static_cast<double>(p.log->stats().dead_lettered.load()); });
-    counter("huxiao_write_dropped_records_total",
-            "Records dropped at a full write queue (never alarms or cancels).",
-            [&p] { return static_cast<double>(p.log->stats().dropped.load()); });
-    counter("huxiao_write_retries_total", "Write batches retried after a transient failure.",
-            [&p] { return static_cast<double>(p.log->stats().retries.load()); });
-    // The standard process_* metrics of Prometheus' client libraries.
-    p.metrics.families.emplace_back(render_process_metrics);
-    p.router =
-        std::make_unique<ApiRouter>(ApiContext{config_, *p.read_db, *p.auth, p.metrics, [&p] {
-                                                   return p.read_db->up() && p.log->database_up();
-                                               }});
+    p.router = std::make_unique<ApiRouter>(
+        ApiContext{config_, *p.read_db, *p.auth, p.metrics,
+                   [&p] { return p.leading && p.read_db->up() && p.log->database_up(); },
+                   [this, &p]() -> std::optional<nlohmann::json> {
+                       if (!config_.ha.enabled || p.leading) return std::nullopt;
+                       return standby_status();
+                   }});
     // A fresh registry snapshot, read off the I/O threads; sessions keep the
     // old one until they next look. After an admin API write and after a
     // change made outside this server (sql/011's notices).
@@ -202,9 +149,11 @@ void Server::start() {
                 db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
                 Registry fresh = db::load_registry(db);
                 // New hellos are checked against it first; then the
-                // Dispatcher ends the sessions it no longer allows.
+                // Dispatcher ends the sessions it no longer allows. (A
+                // standby has no dispatcher: it reads the registry afresh
+                // when it takes over, on this same thread.)
                 p.registry->replace(fresh);
-                p.dispatcher->replace_registry(fresh);
+                if (p.leading) p.dispatcher->replace_registry(fresh);
                 log_info("server", "registry reloaded after " + why);
             } catch (const std::exception& e) {
                 log_error("server", std::string("registry reload failed: ") + e.what());
@@ -259,14 +208,11 @@ void Server::start() {
                                    return std::make_unique<ConsoleChannel>(*p.dispatcher);
                                }
                                return nullptr;
-                           }});
+                           },
+                           [&p] { return !p.leading; }});
     p.api->open(a.address, a.port);
-    p.metrics.families.emplace_back([&p] {
-        std::vector<const net::ConnectionGate*> gates{&p.terminals->gate(), &p.api->gate()};
-        if (p.dc09) gates.push_back(&p.dc09->gate());  // set before the API listener opened
-        return net::render_connection_metrics(gates);
-    });
-    p.reloader = std::make_unique<ConfigReloader>(config_file_, config_, *p.terminals, *p.api);
+    p.reloader = std::make_unique<ConfigReloader>(config_file_, config_, *p.api);
+    if (p.terminals) p.reloader->attach_terminals(*p.terminals);
     p.api->start();
     std::cout << "huxiaod: api listener on " << a.address << ":" << p.api->local_endpoint().port()
               << std::endl;
@@ -282,13 +228,181 @@ void Server::start() {
 
     await_reload_signal();
 
-    // Listening and recovered: a service manager may now count us as started
-    // (packaging/huxiaod.service, Type=notify).
+    if (config_.ha.enabled) {
+        // Takeover order (contract §8): the lease, then the open incidents,
+        // then the listeners, all on the blocking thread so that renewals
+        // never wait for a recovery.
+        p.leadership = std::make_unique<Leadership>(
+            config_, Leadership::Hooks{[this, &p](std::int64_t epoch) {
+                                           asio::post(p.blocking,
+                                                      [this, epoch] { take_over(epoch); });
+                                       },
+                                       [](const std::string& why) { restart_process(why); }});
+        p.leadership->start();
+        p.lease_check = std::make_unique<asio::steady_timer>(io_);
+        check_lease();
+    }
+
+    // Listening (as leader or standby): a service manager may now count us
+    // as started (packaging/huxiaod.service, Type=notify).
     notify_service_manager("READY=1");
     if (auto interval = watchdog_interval()) {
         p.watchdog = std::make_unique<asio::steady_timer>(io_);
         keep_watchdog_fed(*interval);
     }
+}
+
+void Server::become_leader(std::int64_t epoch) {
+    auto& p = *parts_;
+    db::RecoveredState recovered;
+    std::vector<std::pair<std::string, UnixMicros>> online;
+    {
+        db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
+        if (epoch != 0) p.registry->replace(db::load_registry(db));
+        recovered = db::load_open_incidents(db);
+        online = db::load_online_terminals(db);
+    }
+    const auto snapshot = p.registry->get();
+    const Registry& registry = snapshot->registry();
+    log_info("server", "registry: " + std::to_string(registry.schools.size()) + " schools, " +
+                           std::to_string(registry.terminals.size()) + " terminals, " +
+                           std::to_string(registry.units.size()) + " units; " +
+                           std::to_string(recovered.open_incidents.size()) +
+                           " open incidents recovered");
+    p.log = std::make_unique<db::IncidentLog>(io_.get_executor(), config_.database);
+    if (epoch != 0) {
+        p.log->fence(
+            epoch, [&p] { return p.leadership->held(); },
+            [](const std::string& why) {
+                restart_process("another server has taken the lease over (" + why + ")");
+            });
+    }
+    p.dispatcher =
+        std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log, *p.registry, p.metrics);
+    p.dispatcher->restore(recovered.open_incidents, recovered.newest_incident_at);
+    p.dispatcher->restore_terminals(online);
+    p.log->start();
+    p.dispatcher->start();
+
+    const auto& t = config_.terminal_listener;
+    p.terminals = std::make_shared<net::TerminalListener>(
+        io_.get_executor(),
+        net::make_server_tls(t.cert, t.key, t.client_ca,
+                             {"terminal_listener.session_ticket_key", t.session_ticket_key,
+                              std::max<long>(1024, t.max_connections)}),
+        TerminalSessionContext{config_, *p.dispatcher, *p.registry});
+    p.terminals->open(t.address, t.port);
+    p.terminals->start();
+    // Tests and scripts read this line to learn the port (port 0 = any free one).
+    std::cout << "huxiaod: terminal listener on " << t.address << ":" << terminal_port()
+              << std::endl;
+
+    if (config_.dc09_listener.enabled) {
+        p.dc09_intake =
+            std::make_unique<Dc09Intake>(config_, *p.dispatcher, *p.registry, *p.log, p.metrics);
+        p.dc09 = std::make_shared<net::Dc09Listener>(io_.get_executor(), config_, *p.dc09_intake);
+        p.dc09->open();
+        p.dc09->start();
+        std::cout << "huxiaod: dc09 listener on " << config_.dc09_listener.address << ":"
+                  << p.dc09->port() << std::endl;
+    }
+    if (p.reloader) p.reloader->attach_terminals(*p.terminals);
+    p.leading = true;
+}
+
+void Server::take_over(std::int64_t epoch) {
+    auto& p = *parts_;
+    if (p.stopping) return;
+    try {
+        become_leader(epoch);
+        log_info("server", "leading with epoch " + std::to_string(epoch) +
+                               ": listeners open, open incidents resumed");
+    } catch (const std::exception& e) {
+        // Half a leader must not stay: start over as a standby.
+        restart_process(std::string("could not take over: ") + e.what());
+        std::_Exit(1);
+    }
+}
+
+// By this process' own clock: a leader whose lease may have run out stops at
+// once, whether or not the database can be reached to say so.
+void Server::check_lease() {
+    auto& p = *parts_;
+    if (p.leading && !p.leadership->held()) {
+        restart_process("the lease was not renewed in time (" +
+                        std::to_string(config_.ha.lease_ttl_s) + " s lease)");
+        std::_Exit(1);
+    }
+    p.lease_check->expires_after(std::chrono::milliseconds(50));
+    p.lease_check->async_wait([this](boost::system::error_code ec) {
+        if (!ec && !parts_->stopping) check_lease();
+    });
+}
+
+nlohmann::json Server::standby_status() const {
+    nlohmann::json leader = nullptr;
+    if (auto holder = parts_->leadership ? parts_->leadership->leader() : std::nullopt) {
+        const auto text_or_null = [](const std::string& s) {
+            return s.empty() ? nlohmann::json() : nlohmann::json(s);
+        };
+        leader = {{"node", holder->node},
+                  {"terminal", text_or_null(holder->advertise_terminal)},
+                  {"api", text_or_null(holder->advertise_api)}};
+    }
+    return {{"status", "standby"}, {"leader", leader}};
+}
+
+void Server::add_metrics() {
+    auto& p = *parts_;
+    const auto gauge = [&p](const char* name, const char* help, std::function<double()> read) {
+        p.metrics.add_gauge(name, help, std::move(read));
+    };
+    const auto counter = [&p](const char* name, const char* help, std::function<double()> read) {
+        p.metrics.add_counter(name, help, std::move(read));
+    };
+    // A standby has no log, dispatcher or terminal listener: its figures are 0.
+    const auto leader = [&p](auto read) {
+        return [&p, read] { return p.leading ? static_cast<double>(read()) : 0.0; };
+    };
+    gauge("huxiao_leader", "1 on the server that holds the lease (or runs alone), 0 on a standby.",
+          [&p] { return p.leading ? 1.0 : 0.0; });
+    gauge("huxiao_terminals_online", "Terminals the server counts online (supervision).",
+          leader([&p] { return p.dispatcher->terminals_online(); }));
+    gauge("huxiao_terminal_connections",
+          "Connections on the terminal listener, authenticated or not yet.",
+          leader([&p] { return p.terminals->connections(); }));
+    gauge("huxiao_open_incidents", "Incidents not yet resolved or cancelled.",
+          leader([&p] { return p.dispatcher->open_incidents(); }));
+    gauge("huxiao_unit_connections", "Patrol units connected on /ws/unit.",
+          leader([&p] { return p.dispatcher->units_connected(); }));
+    gauge("huxiao_database_up", "1 when the write path reaches PostgreSQL, else 0.",
+          leader([&p] { return p.log->database_up() ? 1 : 0; }));
+    gauge("huxiao_write_queue_records",
+          "Records (alarms, cancels, timeline events) waiting to be written.",
+          leader([&p] { return p.log->stats().queued.load(); }));
+    gauge("huxiao_write_queue_background_records",
+          "Background records (supervision, positions) waiting to be written.",
+          leader([&p] { return p.log->stats().queued_background.load(); }));
+    // Records given up: refused by the database (kept in dead_letters) or
+    // at a full queue. Both are logged with the record; alert on any rise.
+    counter("huxiao_write_dead_letters_total",
+            "Records PostgreSQL refused as data, kept in the dead_letters table.",
+            leader([&p] { return p.log->stats().dead_lettered.load(); }));
+    counter("huxiao_write_dropped_records_total",
+            "Records dropped at a full write queue (never alarms or cancels).",
+            leader([&p] { return p.log->stats().dropped.load(); }));
+    counter("huxiao_write_retries_total", "Write batches retried after a transient failure.",
+            leader([&p] { return p.log->stats().retries.load(); }));
+    // The standard process_* metrics of Prometheus' client libraries.
+    p.metrics.families.emplace_back(render_process_metrics);
+    p.metrics.families.emplace_back([&p] {
+        std::vector<const net::ConnectionGate*> gates{&p.api->gate()};
+        if (p.leading) {
+            gates.push_back(&p.terminals->gate());
+            if (p.dc09) gates.push_back(&p.dc09->gate());
+        }
+        return net::render_connection_metrics(gates);
+    });
 }
 
 void Server::await_reload_signal() {
@@ -311,7 +425,9 @@ void Server::keep_watchdog_fed(std::chrono::microseconds interval) {
     });
 }
 
-unsigned short Server::terminal_port() const { return parts_->terminals->local_endpoint().port(); }
+unsigned short Server::terminal_port() const {
+    return parts_->terminals ? parts_->terminals->local_endpoint().port() : 0;
+}
 
 void Server::request_stop() {
     auto& p = *parts_;
@@ -321,16 +437,28 @@ void Server::request_stop() {
         if (p.signals) p.signals->cancel();
         if (p.reload_signal) p.reload_signal->cancel();
         if (p.watchdog) p.watchdog->cancel();
-        p.terminals->stop();
-        if (p.dc09) p.dc09->stop();
+        if (p.lease_check) p.lease_check->cancel();
+        const bool leading = p.leading;
+        if (leading) {
+            p.terminals->stop();
+            if (p.dc09) p.dc09->stop();
+        }
         p.api->stop();
         p.changes->stop();
+        if (!leading) {
+            // A standby has nothing to drain.
+            if (p.leadership) p.leadership->stop_and_release();
+            wait_for_sessions(std::chrono::steady_clock::now());
+            return;
+        }
         p.dispatcher->stop();
         // In-flight writes get up to 8 s to commit (the contract allows 10 s in
         // all); their acks still reach the terminals, which then get a TLS
         // close_notify. Sessions get up to 1 s for that before the exit.
         p.log->drain(std::chrono::seconds(8), [this, &p] {
             log_info("server", "drained; closing terminal sessions");
+            // Drained: a standby may take over at once instead of after the TTL.
+            if (p.leadership) p.leadership->stop_and_release();
             p.terminals->close_sessions();
             wait_for_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(1));
         });
@@ -339,7 +467,8 @@ void Server::request_stop() {
 
 void Server::wait_for_sessions(std::chrono::steady_clock::time_point until) {
     auto& p = *parts_;
-    if (p.terminals->connections() == 0 || std::chrono::steady_clock::now() >= until) {
+    if (!p.terminals || p.terminals->connections() == 0 ||
+        std::chrono::steady_clock::now() >= until) {
         log_info("server", "exiting");
         p.read_db->stop();
         io_.stop();

@@ -6,8 +6,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 
 #include "common/config/config.hpp"
@@ -31,6 +33,13 @@ class Server {
     unsigned short terminal_port() const;
 
   private:
+    // The leader's parts: recovery, the log (fenced by `epoch` unless 0: a
+    // single server), the dispatcher, the terminal and DC-09 listeners.
+    void become_leader(std::int64_t epoch);
+    void take_over(std::int64_t epoch);  // a standby that took the lease
+    void check_lease();
+    nlohmann::json standby_status() const;
+    void add_metrics();
     void keep_watchdog_fed(std::chrono::microseconds interval);
     void await_reload_signal();
     void wait_for_sessions(std::chrono::steady_clock::time_point until);

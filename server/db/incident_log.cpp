@@ -131,6 +131,8 @@ std::vector<PreparedStatement> IncidentLog::statements() {
         {"unit_position",
          "INSERT INTO unit_positions (unit_id, at, lat, lon) VALUES ($1, $2, $3, $4) "
          "ON CONFLICT DO NOTHING"},
+        // Contract §8: a leader's batches start with this (sql/012).
+        {"fence", "SELECT huxiao_fence($1)"},
         {"dead_letter",
          "INSERT INTO dead_letters (statement, params, sqlstate, message) VALUES ($1, $2, $3, $4)"},
     };
@@ -161,6 +163,13 @@ IncidentLog::IncidentLog(asio::any_io_executor executor, const DatabaseConfig& c
 }
 
 IncidentLog::~IncidentLog() = default;
+
+void IncidentLog::fence(std::int64_t epoch, std::function<bool()> may_confirm,
+                        std::function<void(const std::string&)> fenced) {
+    fence_epoch_ = epoch;
+    may_confirm_ = std::move(may_confirm);
+    on_fenced_ = std::move(fenced);
+}
 
 void IncidentLog::start() {
     asio::post(strand_, [this] {
@@ -284,7 +293,7 @@ PgQuery IncidentLog::to_query(const Item& item) const {
 
 void IncidentLog::pump(std::size_t lane_index) {
     Lane& lane = lanes_[lane_index];
-    if (lane.busy || lane.backing_off || !pool_.ready(lane_index)) return;
+    if (lane.busy || lane.backing_off || fenced_ || !pool_.ready(lane_index)) return;
     // Critical records first; a batch holds one class only, so a background
     // record that keeps failing never holds up an alarm.
     std::deque<Item>& queue = lane.critical.empty() ? lane.background : lane.critical;
@@ -298,7 +307,8 @@ void IncidentLog::pump(std::size_t lane_index) {
         queue.pop_front();
     }
     std::vector<PgQuery> queries;
-    queries.reserve(items.size());
+    queries.reserve(items.size() + 1);
+    if (fence_epoch_ != 0) queries.push_back({"fence", {std::to_string(fence_epoch_)}});
     for (const auto& item : items) queries.push_back(to_query(item));
     lane.busy = true;
     auto shared_items = std::make_shared<std::vector<Item>>(std::move(items));
@@ -313,6 +323,22 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
     Lane& lane = lanes_[lane_index];
     lane.busy = false;
     const bool background = !items.empty() && items.front().background;
+    if (outcome.failure && outcome.failure->sqlstate == kFencedSqlstate) {
+        // Another server has taken the lease over: nothing of this one may be
+        // written any more. The records stay queued (unanswered: their
+        // deadlines answer them `unavailable`) until the process restarts.
+        std::deque<Item>& queue = background ? lane.background : lane.critical;
+        for (auto it = items.rbegin(); it != items.rend(); ++it) queue.push_front(std::move(*it));
+        if (!fenced_) {
+            fenced_ = true;
+            log_error("incident-log", "fenced: " + outcome.failure->message);
+            if (on_fenced_) on_fenced_(outcome.failure->message);
+        }
+        return;
+    }
+    // A leader whose lease ran out by its own clock confirms nothing.
+    const bool confirm = !may_confirm_ || may_confirm_();
+    const std::size_t first_result = fence_epoch_ != 0 ? 1 : 0;
     if (!outcome.failure) {
         if (!lane.last_failure.empty()) {
             log_info("incident-log", "writes go through again after: " + lane.last_failure);
@@ -326,7 +352,14 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
         for (std::size_t i = 0; i < items.size(); ++i) {
             Item& item = items[i];
             if (!item.pending) continue;
-            const PGresult* r = outcome.results[i].get();
+            if (!confirm) {
+                answer(*item.pending, {RecordResult::Status::unavailable,
+                                       {},
+                                       {},
+                                       "this server's lease ran out; try the next server"});
+                continue;
+            }
+            const PGresult* r = outcome.results[first_result + i].get();
             RecordResult result{RecordResult::Status::committed, {}, {}, {}};
             if (PQntuples(r) == 1) {
                 result.incident = cell(r, 0, 0);

@@ -119,6 +119,15 @@ class IncidentLog {
     IncidentLog(boost::asio::any_io_executor executor, const DatabaseConfig& config);
     ~IncidentLog();
 
+    // Contract §8, before start(): every batch first checks in the database
+    // that `epoch` still holds the lease (huxiao_fence, sql/012). Once it does
+    // not, nothing more is written or answered and `fenced` is called, once.
+    // `may_confirm` is asked before committed records are answered: a leader
+    // whose lease ran out by its own clock answers them `unavailable` (they
+    // are recorded; the terminal's retry to the new leader joins them).
+    void fence(std::int64_t epoch, std::function<bool()> may_confirm,
+               std::function<void(const std::string& why)> fenced);
+
     void start();
     // Stops taking records, waits (at most `timeout`) for the queue to commit,
     // then closes the connections and calls `done`.
@@ -186,6 +195,10 @@ class IncidentLog {
     std::function<void()> drained_;
     std::unique_ptr<boost::asio::steady_timer> drain_timer_;
     IncidentLogStats stats_;
+    std::int64_t fence_epoch_ = 0;  // 0: a single server, no lease
+    std::function<bool()> may_confirm_;
+    std::function<void(const std::string&)> on_fenced_;
+    bool fenced_ = false;
 };
 
 }  // namespace huxiao::db

@@ -29,7 +29,8 @@ constexpr const char* kKeepalivesCount = "3";
 constexpr const char* kTcpUserTimeoutMs = "10000";
 }  // namespace
 
-std::string make_conninfo(const std::string& url, int connect_timeout_s) {
+std::string make_conninfo(const std::string& url, int connect_timeout_s,
+                          const char* session_attrs) {
     const std::vector<std::pair<const char*, std::string>> wanted = {
         {"connect_timeout", std::to_string(connect_timeout_s)},
         {"keepalives", "1"},
@@ -37,7 +38,7 @@ std::string make_conninfo(const std::string& url, int connect_timeout_s) {
         {"keepalives_interval", kKeepalivesInterval},
         {"keepalives_count", kKeepalivesCount},
         {"tcp_user_timeout", kTcpUserTimeoutMs},
-        {"target_session_attrs", "read-write"},
+        {"target_session_attrs", session_attrs},
         {"application_name", "huxiaod"},
     };
     // libpq accepts either a URI or key=value pairs; options are added in

@@ -152,7 +152,9 @@ struct PgSync {
 // ten seconds, not after the kernel's retransmission timeout of minutes),
 // target_session_attrs=read-write (with several hosts, the primary is found;
 // a standby is never written to), application_name.
-std::string make_conninfo(const std::string& url, int connect_timeout_s);
+// `session_attrs`: the target_session_attrs used when the URL names none.
+std::string make_conninfo(const std::string& url, int connect_timeout_s,
+                          const char* session_attrs = "read-write");
 
 // Text of a result cell, "" for NULL.
 inline std::string cell(const PGresult* r, int row, int col) {

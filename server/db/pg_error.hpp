@@ -51,6 +51,9 @@ enum class PgCondition {
 // table or function, e.g. a migration not yet applied) are transient too:
 // an operator can fix them without changing the record.
 PgCondition classify_sqlstate(std::string_view sqlstate);
+// huxiao_fence's error (sql/012): this server's lease epoch is not the
+// leader's any more. Not a condition of the record: the writer stops.
+inline constexpr std::string_view kFencedSqlstate = "HX001";
 // From a whole failure: anything but an SQL error is transient.
 PgCondition classify(const PgFailure& failure);
 inline bool is_refusal(PgCondition c) { return c != PgCondition::transient; }

@@ -10,7 +10,15 @@ ReadDb::ReadDb(asio::any_io_executor executor, const DatabaseConfig& config,
                std::size_t connections)
     : strand_(asio::make_strand(executor)),
       pool_(strand_, make_conninfo(config.url, config.connect_timeout_s), connections, {},
-            session_options()) {}
+            session_options()) {
+    if (!config.read_url.empty()) {
+        // Any server of the list will do unless the URL says otherwise
+        // (e.g. target_session_attrs=prefer-standby).
+        replica_ = std::make_unique<PgPool>(
+            strand_, make_conninfo(config.read_url, config.connect_timeout_s, "any"), connections,
+            std::vector<PreparedStatement>{}, session_options());
+    }
+}
 
 PgSessionOptions ReadDb::session_options() {
     return {
@@ -28,11 +36,15 @@ PgSessionOptions ReadDb::session_options() {
 void ReadDb::start() {
     asio::post(strand_, [this] {
         pool_.start([up = up_](std::size_t, bool is_up) { *up += is_up ? 1 : -1; });
+        if (replica_) replica_->start();
     });
 }
 
 void ReadDb::stop() {
-    asio::post(strand_, [this] { pool_.stop(); });
+    asio::post(strand_, [this] {
+        pool_.stop();
+        if (replica_) replica_->stop();
+    });
 }
 
 namespace {
@@ -70,6 +82,19 @@ asio::awaitable<PgBatchOutcome> ReadDb::transaction(const std::vector<PgQuery>& 
     for (auto& q : copy) q.prepared = false;
     return asio::async_initiate<decltype(asio::use_awaitable), void(PgBatchOutcome)>(
         SubmitBatch{strand_, &pool_}, asio::use_awaitable, std::move(copy));
+}
+
+asio::awaitable<PgBatchOutcome> ReadDb::read_transaction(const std::vector<PgQuery>& queries) {
+    std::vector<PgQuery> copy = queries;
+    for (auto& q : copy) q.prepared = false;
+    return asio::async_initiate<decltype(asio::use_awaitable), void(PgBatchOutcome)>(
+        SubmitBatch{strand_, replica_ ? replica_.get() : &pool_}, asio::use_awaitable,
+        std::move(copy));
+}
+
+asio::awaitable<PgBatchOutcome> ReadDb::read(
+    const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    return read_transaction({PgQuery{sql, params, false}});
 }
 
 asio::awaitable<PgBatchOutcome> ReadDb::query(

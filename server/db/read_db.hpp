@@ -33,12 +33,19 @@ class ReadDb {
     // batch answered within its session's batch_timeout, else the outcome
     // fails with PgErrc::timed_out.
     boost::asio::awaitable<PgBatchOutcome> transaction(const std::vector<PgQuery>& queries);
+    // Lists and reports (contract §8): like query() and transaction(), on
+    // database.read_url when it is set (typically a standby, which may lag a
+    // moment behind), else on the same connections.
+    boost::asio::awaitable<PgBatchOutcome> read(
+        const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    boost::asio::awaitable<PgBatchOutcome> read_transaction(const std::vector<PgQuery>& queries);
 
     static PgSessionOptions session_options();
 
   private:
     boost::asio::any_io_executor strand_;
     PgPool pool_;
+    std::unique_ptr<PgPool> replica_;  // on database.read_url, when set
     std::shared_ptr<std::atomic<int>> up_ = std::make_shared<std::atomic<int>>(0);
 };
 

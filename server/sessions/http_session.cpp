@@ -101,6 +101,14 @@ asio::awaitable<void> run_http_session(tcp::socket socket, std::shared_ptr<asio:
         auto req = parser.release();
         if (beast::websocket::is_upgrade(req)) {
             const std::string path(req.target().substr(0, req.target().find('?')));
+            if (ctx.standby && ctx.standby()) {
+                auto res = ApiRouter::error(
+                    http::status::service_unavailable, "unavailable",
+                    "this server is a standby; connect to the leader (GET /readyz names it)",
+                    req.version(), false);
+                co_await http::async_write(stream, res, use_tuple);
+                break;
+            }
             auto channel = ctx.make_channel(path);
             if (!channel) {
                 auto res =

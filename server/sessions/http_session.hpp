@@ -31,6 +31,9 @@ struct HttpSessionContext {
     TokenAuthenticator& auth;
     // Makes the channel for a WebSocket path, or null for an unknown path.
     std::function<std::unique_ptr<WsChannel>(const std::string& path)> make_channel;
+    // Contract §8: true while this server is a standby, which answers every
+    // WebSocket upgrade with 503 (units and consoles go to the leader).
+    std::function<bool()> standby;
 };
 
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket,

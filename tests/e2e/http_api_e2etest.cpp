@@ -41,7 +41,8 @@ TEST_F(HttpApi, HealthAndReadinessNeedNoToken) {
         ready = get("/readyz", "");
     }
     EXPECT_EQ(ready.status, 200) << ready.body;
-    EXPECT_EQ(ready.json()["database"], true);
+    // A single server leads (contract §8's body, as a leader's).
+    EXPECT_EQ(ready.json(), (nlohmann::json{{"status", "ready"}, {"role", "leader"}}));
 }
 
 TEST_F(HttpApi, MetricsAreInPrometheusFormat) {

@@ -102,7 +102,7 @@ TEST(OpenApiDocument, DocumentsEveryRouteOfTheRouterWithItsRoles) {
     db::ReadDb read_db(io.get_executor(), config.database, 1);
     TokenAuthenticator auth(read_db);
     Metrics metrics;
-    ApiRouter router(ApiContext{config, read_db, auth, metrics, [] { return true; }});
+    ApiRouter router(ApiContext{config, read_db, auth, metrics, [] { return true; }, {}});
     api::add_api_routes(
         router, read_db, auth, config, [] {},
         [](std::string) {

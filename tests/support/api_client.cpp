@@ -79,6 +79,7 @@ struct WsClient::Impl {
     beast::flat_buffer buffer;
     std::deque<nlohmann::json> skipped;  // messages passed over by read_type
     int port;
+    int upgrade_status = 0;
     Impl(int p, const std::filesystem::path& ca) : tls(client_tls(ca)), ws(io, tls), port(p) {}
 };
 
@@ -102,9 +103,13 @@ bool WsClient::connect(const std::string& path, const std::string& bearer) {
             req.set(http::field::authorization, "Bearer " + bearer);
         }));
     }
-    s.ws.handshake("localhost", path, ec);
+    websocket::response_type res;
+    s.ws.handshake(res, "localhost", path, ec);
+    s.upgrade_status = res.result_int();
     return !ec;
 }
+
+int WsClient::upgrade_status() const { return impl_->upgrade_status; }
 
 bool WsClient::send_text(const std::string& text) {
     beast::error_code ec;

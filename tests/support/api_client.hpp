@@ -31,6 +31,8 @@ class WsClient {
     ~WsClient();
     // Upgrades `path`; with a non-empty `bearer` it goes in the Authorization header.
     bool connect(const std::string& path, const std::string& bearer = "");
+    // The HTTP status of the upgrade's answer (101, or the refusal's), 0 if none came.
+    int upgrade_status() const;
     bool send(const nlohmann::json& message);
     bool send_text(const std::string& text);
     std::optional<nlohmann::json> read(

@@ -21,8 +21,10 @@ class ServerProcess {
     // Writes `config` to `dir`/huxiao.json and starts `huxiaod serve`.
     // Throws (with the server's stderr) when it does not come up.
     // `max_open_files` > 0 sets RLIMIT_NOFILE (soft and hard) for the server.
+    // `standby_ok`: a standby (contract §8) has no terminal listener; the
+    // server counts as started once its API listener is up.
     ServerProcess(const nlohmann::json& config, const std::filesystem::path& dir,
-                  int max_open_files = 0);
+                  int max_open_files = 0, bool standby_ok = false);
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
@@ -41,6 +43,7 @@ class ServerProcess {
     std::filesystem::path config_path_;
     pid_t pid_ = -1;
     int max_open_files_ = 0;
+    bool standby_ok_ = false;
     int stdout_fd_ = -1;
     int terminal_port_ = 0;
     int api_port_ = 0;

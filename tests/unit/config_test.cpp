@@ -516,5 +516,42 @@ TEST(AlarmKinds, ExactlyTheNineOfTheContract) {
     }
 }
 
+TEST(Config, TheContractsHaSectionAndReadUrl) {
+    // Contract §8's example, and a database.url with several hosts.
+    json doc =
+        with(minimal(), "/ha", json::parse(R"({ "enabled": true, "node": "a", "lease_ttl_s": 3,
+                                     "advertise_terminal": "10.0.0.5:7443",
+                                     "advertise_api": "10.0.0.5:8443" })"));
+    doc =
+        with(doc, "/database/url",
+             "postgresql://huxiao@h1:5432,h2:5432,h3:5432/huxiao?target_session_attrs=read-write");
+    doc = with(doc, "/database/read_url",
+               "postgresql://huxiao@h1:5432,h2:5432/huxiao?target_session_attrs=prefer-standby");
+    const Config c = parse(doc);
+    EXPECT_TRUE(c.ha.enabled);
+    EXPECT_EQ(c.ha.node, "a");
+    EXPECT_EQ(c.ha.lease_ttl_s, 3);
+    EXPECT_EQ(c.ha.advertise_terminal, "10.0.0.5:7443");
+    EXPECT_EQ(c.ha.advertise_api, "10.0.0.5:8443");
+    EXPECT_EQ(c.database.read_url,
+              "postgresql://huxiao@h1:5432,h2:5432/huxiao?target_session_attrs=prefer-standby");
+}
+
+TEST(Config, HaIsOffByDefaultAndItsValuesAreChecked) {
+    const Config c = parse(minimal());
+    EXPECT_FALSE(c.ha.enabled);
+    EXPECT_EQ(c.ha.lease_ttl_s, 3);
+    EXPECT_TRUE(c.database.read_url.empty());
+    EXPECT_EQ(error_of(with(minimal(), "/ha/enabled", "yes")), "ha.enabled: must be true or false");
+    EXPECT_EQ(error_of(with(minimal(), "/ha/lease_ttl_s", 0)),
+              "ha.lease_ttl_s: must be an integer between 1 and 60");
+    EXPECT_EQ(error_of(with(minimal(), "/ha/node", "a b")),
+              "ha.node: must be 1-64 letters, digits, '-', '_' or '.'");
+    EXPECT_EQ(error_of(with(minimal(), "/ha/node", "")), "ha.node: must be a non-empty string");
+    EXPECT_EQ(error_of(with(minimal(), "/ha/leader", true)), "ha.leader: unknown key");
+    EXPECT_EQ(error_of(with(minimal(), "/database/read_url", "")),
+              "database.read_url: must be a non-empty string");
+}
+
 }  // namespace
 }  // namespace huxiao
