@@ -53,6 +53,9 @@ RETURNS void LANGUAGE sql AS $$
      WHERE id = 1 AND holder = p_node AND epoch = p_epoch
 $$;
 
+-- The check also names the epoch for the rest of its transaction, and every
+-- timeline event written in it records that epoch (below): an audit can see
+-- which leader wrote what, and that epochs never interleave in a timeline.
 CREATE FUNCTION huxiao_fence(p_epoch bigint) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM leader_lease WHERE id = 1 AND epoch = p_epoch FOR SHARE;
@@ -60,4 +63,10 @@ BEGIN
         RAISE EXCEPTION 'lease epoch % is not the current leader''s', p_epoch
             USING ERRCODE = 'HX001';
     END IF;
+    PERFORM set_config('huxiao.epoch', p_epoch::text, true);
 END $$;
+
+-- NULL: written by a single server (no lease), by `huxiaod` commands or before
+-- this migration. (A stable default: existing rows are not rewritten.)
+ALTER TABLE incident_events
+    ADD COLUMN epoch bigint DEFAULT nullif(current_setting('huxiao.epoch', true), '')::bigint;

@@ -165,6 +165,16 @@ TEST_F(LeaderElection, AStandbyTakesOverFromAKilledLeaderAndAnAckedAlarmKeepsIts
     EXPECT_EQ(db_->scalar("SELECT count(*) FROM terminal_events WHERE event_id = 'A-1'"), "1");
     EXPECT_EQ(db_->scalar("SELECT holder FROM leader_lease"), "b");
     EXPECT_EQ(db_->scalar("SELECT epoch FROM leader_lease"), "2");
+    // Every timeline event names the epoch of the leader that wrote it, and
+    // within an incident's timeline the epochs never go back.
+    EXPECT_TRUE(eventually([&] {
+        return db_->scalar("SELECT count(*) FROM incident_events WHERE epoch = 2") != "0";
+    }));
+    EXPECT_NE(db_->scalar("SELECT count(*) FROM incident_events WHERE epoch = 1"), "0");
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM incident_events WHERE epoch IS NULL"), "0");
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM (SELECT epoch < lag(epoch) OVER (PARTITION BY "
+                          "incident_id ORDER BY seq) AS back FROM incident_events) e WHERE back"),
+              "0");
 
     // The old leader, started again, stands by for the new one.
     start_node("a");
