@@ -96,19 +96,6 @@ resolve_paths() {
 node_dir() { printf '%s/%s' "$HA_BASE" "$1"; }
 node_data() { printf '%s/%s/data' "$HA_BASE" "$1"; }
 
-# Runs a command as the cluster's owner ("postgres" when we are root), in
-# DIR, with no inherited file descriptors beyond 0-2 (fd 9 is our lock).
-as_owner_in() {
-  local dir=$1
-  shift
-  if is_root; then
-    (cd "$dir" && exec setpriv --reuid=postgres --regid=postgres --init-groups -- \
-      env HOME="$dir" "$@" 9>&-)
-  else
-    (cd "$dir" && exec env HOME="$dir" "$@" 9>&-)
-  fi
-}
-
 make_owned_dir() {
   mkdir -p "$1"
   chmod 0700 "$1"
