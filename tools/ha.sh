@@ -17,6 +17,7 @@
 #   tools/ha.sh reset       stop, then delete the cluster's data
 #   tools/ha.sh fault NODE kill-postmaster|kill-node|pause|resume
 #                           inject a fault into node n1, n2 or n3
+#   tools/ha.sh logs [N]    the last N (20) lines of each Patroni's and etcd's log
 #
 # Layout: .local/ha/ports (the chosen loopback ports, reused), .local/ha/etcd
 # (etcd's data, etcd.log), .local/ha/n1…n3 (patroni.yml, patroni.log, data/,
@@ -47,7 +48,7 @@ APP_ROLE=huxiao
 APP_DB=huxiao
 
 usage() {
-  sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -670,6 +671,20 @@ cmd_status() {
   grep -q ' leader running ' <<<"$members" || return 3
 }
 
+cmd_logs() {
+  local lines=${1:-20} n f
+  [[ "$lines" =~ ^[0-9]+$ ]] || die "logs: expected a number of lines, got '$lines'"
+  for n in "${HA_NODES[@]}"; do
+    f="$(node_dir "$n")/patroni.log"
+    printf -- '--- %s\n' "$f"
+    [[ -r "$f" ]] && tail -n "$lines" "$f"
+  done
+  f="$HA_BASE/etcd/etcd.log"
+  printf -- '--- %s\n' "$f"
+  [[ -r "$f" ]] && tail -n "$lines" "$f"
+  return 0
+}
+
 cmd_primary() {
   local members
   members="$(cluster_members)" || die "no Patroni answers: is the cluster running? (tools/ha.sh start)"
@@ -728,7 +743,7 @@ main() {
       printf 'postgresql://postgres@%s/postgres?target_session_attrs=read-write\n' "$(multi_host)"
       return
       ;;
-    start | stop | status | primary | reset | fault) ;;
+    start | stop | status | primary | reset | fault | logs) ;;
     -h | --help | help) usage ;;
     *)
       log_warn "unknown command: $cmd"
@@ -745,6 +760,7 @@ main() {
     status) cmd_status ;;
     primary) cmd_primary ;;
     fault) cmd_fault "$@" ;;
+    logs) cmd_logs "$@" ;;
   esac
 }
 

@@ -118,10 +118,7 @@ bool HaCluster::fault(const std::string& node, const std::string& what) {
 
 std::string HaCluster::diagnostics() const {
     std::string out = "--- tools/ha.sh status\n" + run("status").out;
-    for (const char* n : {"n1", "n2", "n3"}) {
-        out += std::string("--- ") + n + "/patroni.log\n";
-        out += tail(state_dir_ / n / "patroni.log", 12);
-    }
+    out += run("logs 12").out;
     out += "--- tools/ha.sh messages\n" + tail(log_, 30);
     return out;
 }
