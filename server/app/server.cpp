@@ -116,10 +116,24 @@ Server::~Server() = default;
 void Server::start() {
     auto& p = *parts_;
     p.reload_signal = std::make_unique<asio::signal_set>(io_, SIGHUP);
-    {
-        db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
-        for (const auto& name : db::apply_migrations(db)) log_info("migrate", "applied " + name);
-        p.registry = std::make_unique<RegistryHolder>(db::load_registry(db));
+    for (int attempt = 1;; ++attempt) {
+        try {
+            db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
+            for (const auto& name : db::apply_migrations(db))
+                log_info("migrate", "applied " + name);
+            p.registry = std::make_unique<RegistryHolder>(db::load_registry(db));
+            break;
+        } catch (const std::exception& e) {
+            // A single server that cannot reach its database at start says
+            // so and exits. A server of several (ha) waits: it may be a
+            // leader that has just stepped down because the database went
+            // away, and without the database nobody can lead anyway.
+            if (!config_.ha.enabled) throw;
+            if (attempt == 1 || attempt % 30 == 0) {
+                log_warn("server", std::string("waiting for the database: ") + e.what());
+            }
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
     }
     p.read_db = std::make_unique<db::ReadDb>(io_.get_executor(), config_.database, 2);
     p.read_db->start();
@@ -237,7 +251,16 @@ void Server::start() {
                                            asio::post(p.blocking,
                                                       [this, epoch] { take_over(epoch); });
                                        },
-                                       [](const std::string& why) { restart_process(why); }});
+                                       [&p](const std::string& why) {
+                                           // Draining after SIGTERM: finish the exit; the
+                                           // fence and held() keep the drain from writing or
+                                           // acking anything once the lease is gone.
+                                           if (p.stopping) {
+                                               log_warn("leadership", why + "; exiting as asked");
+                                               return;
+                                           }
+                                           restart_process(why);
+                                       }});
         p.leadership->start();
         p.lease_check = std::make_unique<asio::steady_timer>(io_);
         check_lease();
@@ -272,8 +295,10 @@ void Server::become_leader(std::int64_t epoch) {
     p.log = std::make_unique<db::IncidentLog>(io_.get_executor(), config_.database);
     if (epoch != 0) {
         p.log->fence(
-            epoch, [&p] { return p.leadership->held(); },
-            [](const std::string& why) {
+            epoch, std::chrono::seconds(config_.ha.lease_ttl_s),
+            [&p] { return p.leadership->held(); },
+            [&p](const std::string& why) {
+                if (p.stopping) return;  // draining after SIGTERM: the exit follows
                 restart_process("another server has taken the lease over (" + why + ")");
             });
     }

@@ -164,9 +164,15 @@ IncidentLog::IncidentLog(asio::any_io_executor executor, const DatabaseConfig& c
 
 IncidentLog::~IncidentLog() = default;
 
-void IncidentLog::fence(std::int64_t epoch, std::function<bool()> may_confirm,
+void IncidentLog::fence(std::int64_t epoch, std::chrono::milliseconds lease_ttl,
+                        std::function<bool()> may_confirm,
                         std::function<void(const std::string&)> fenced) {
     fence_epoch_ = epoch;
+    // A leader paused half way through sending a batch holds the lease row's
+    // share lock: its session must end within about a lease, not the 60 s
+    // of session_options(), or the takeover waits that long.
+    pool_.add_setup("SET idle_in_transaction_session_timeout = " +
+                    std::to_string(std::max<long long>(lease_ttl.count(), 1000)));
     may_confirm_ = std::move(may_confirm);
     on_fenced_ = std::move(fenced);
 }

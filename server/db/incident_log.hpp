@@ -125,7 +125,10 @@ class IncidentLog {
     // `may_confirm` is asked before committed records are answered: a leader
     // whose lease ran out by its own clock answers them `unavailable` (they
     // are recorded; the terminal's retry to the new leader joins them).
-    void fence(std::int64_t epoch, std::function<bool()> may_confirm,
+    // `lease_ttl` also bounds how long a batch may sit half sent in an open
+    // transaction (holding the fence's lock, which a takeover waits for).
+    void fence(std::int64_t epoch, std::chrono::milliseconds lease_ttl,
+               std::function<bool()> may_confirm,
                std::function<void(const std::string& why)> fenced);
 
     void start();

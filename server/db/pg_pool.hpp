@@ -26,6 +26,9 @@ class PgPool {
            std::vector<PreparedStatement> statements, PgSessionOptions options = {});
     ~PgPool();
 
+    // Before start(): one more setting for every connection (after the others).
+    void add_setup(std::string statement) { options_.setup.push_back(std::move(statement)); }
+
     // Starts connecting every slot. `on_state` hears each slot go up or down.
     void start(StateHandler on_state = {});
     void stop();

@@ -5,28 +5,25 @@
 // (then fenced in the database: it acks nothing more and starts over as a
 // standby), or stops with SIGTERM (hand-over without waiting for the TTL).
 // An alarm acked before a failover keeps its incident after it.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include <fstream>
 
 #include "tests/support/fixtures.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace huxiao::test {
 namespace {
 
-// A loopback port that was free a moment ago: HA nodes have fixed ports
-// (their advertised addresses), unlike the other tests' port 0.
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+// Polls `pred` until it holds (up to 20 s), as ServerTest::eventually does.
+template <typename F>
+bool soon(F pred) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
 }
 
 struct Node {
@@ -42,7 +39,8 @@ class LeaderElection : public ServerTest {
   protected:
     void SetUp() override {
         ServerTest::SetUp();
-        for (const char* name : {"a", "b"}) nodes_[name] = Node{name, free_port(), free_port(), {}};
+        for (const char* name : {"a", "b"})
+            nodes_[name] = Node{name, free_tcp_port(), free_tcp_port(), {}};
     }
     void TearDown() override {
         for (auto& [name, node] : nodes_) {
@@ -221,6 +219,57 @@ TEST_F(LeaderElection, SigtermOnTheLeaderHandsTheLeaseOverWithoutWaitingForItToE
     EXPECT_TRUE(eventually([&] { return leads(b); })) << b.process->log();
     EXPECT_NE(a.process->log().find("released the lease of epoch 1"), std::string::npos)
         << a.process->log();
+}
+
+// Without its database no server can lead: the leader steps down by its own
+// clock (and restarts as a standby, which waits for the database instead of
+// exiting), and leads again when the database is back.
+TEST(LeaderElectionOutage, ALeaderThatLosesTheDatabaseStepsDownWaitsAndLeadsAgain) {
+    ThrowawayCluster cluster;
+    const auto dir = make_temp_dir("huxiao-ha-outage");
+    CertFactory certs(dir / "certs");
+    auto cert = certs.terminal("T-1");
+    nlohmann::json config = test_config(cluster.url(), certs);
+    const int terminal_port = free_tcp_port();
+    config["terminal_listener"]["port"] = terminal_port;
+    config["api_listener"]["port"] = free_tcp_port();
+    config["ha"] = {{"enabled", true}, {"node", "a"}, {"lease_ttl_s", 2}};
+    std::ofstream(dir / "huxiao.json") << config.dump(2);
+    std::ofstream(dir / "registry.json") << kSmallRegistry;
+    auto imported = run_huxiaod(
+        {"import", "--config", (dir / "huxiao.json").string(), (dir / "registry.json").string()});
+    ASSERT_EQ(imported.status, 0) << imported.err;
+    ServerProcess server(config, dir / "server", 0, true);
+    const int api_port = config["api_listener"]["port"].get<int>();
+    const auto leads = [&] {
+        try {
+            return https_request(api_port, certs.server_ca(), "GET", "/readyz").status == 200;
+        } catch (const std::exception&) {
+            return false;
+        }
+    };
+    ASSERT_TRUE(soon(leads)) << server.log();
+    TerminalClient before(terminal_port, &cert, certs.server_ca());
+    before.connect_and_hello("T-1");
+
+    cluster.stop();
+    EXPECT_TRUE(soon([&] {
+        return server.log().find("restarting as a standby") != std::string::npos;
+    })) << server.log();
+    EXPECT_TRUE(before.wait_closed()) << "the old leader's terminal sessions stay open";
+    EXPECT_TRUE(soon([&] {
+        return server.log().find("waiting for the database") != std::string::npos;
+    })) << server.log();
+    EXPECT_EQ(::kill(server.pid(), 0), 0) << "the stepped-down server exited";
+
+    cluster.start();
+    ASSERT_TRUE(soon(leads)) << server.log();
+    TerminalClient after(terminal_port, &cert, certs.server_ca());
+    after.connect_and_hello("T-1");
+    ASSERT_TRUE(after.send({{"type", "alarm"}, {"id", "A-1"}, {"kind", "fire"}}));
+    EXPECT_TRUE(after.read_frame_of_type("ack")) << server.log();
+    std::error_code ec;
+    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
