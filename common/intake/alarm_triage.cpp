@@ -43,30 +43,94 @@ void AlarmTriage::forget_old(UnixMicros now) {
     }
 }
 
+bool AlarmTriage::may_have_forgotten(const std::string& terminal, UnixMicros now) {
+    auto it = unrestored_by_terminal_.find(terminal);
+    if (it == unrestored_by_terminal_.end()) return false;
+    // Bounded: a terminal has few restored incidents. Those closed longer
+    // than kRememberClosed ago are dropped, as their alarm ids would be.
+    std::erase_if(it->second, [&](const Unrestored& u) {
+        return !open_ids_.count(u.incident) && now - u.last_alarm_at >= kRememberClosed;
+    });
+    if (it->second.empty()) {
+        unrestored_by_terminal_.erase(it);
+        return false;
+    }
+    return true;
+}
+
 TriageOutcome AlarmTriage::triage(const TriageInput& alarm) {
     forget_old(alarm.received_at);
+    const std::string alarm_key = key(alarm.terminal, alarm.alarm_id);
+    // A retry of an alarm still waiting for the database proposes the same.
+    if (auto it = unverified_.find(alarm_key); it != unverified_.end()) {
+        return Unverified{it->second.incident, it->second.joins};
+    }
     if (auto known = incident_of(alarm.terminal, alarm.alarm_id)) return Retransmission{*known};
 
+    Open* joined = nullptr;
     auto [first, last] = open_by_school_.equal_range(alarm.school);
     for (auto it = first; it != last; ++it) {
         Open& open = it->second;
         // A drill never absorbs a real alarm, nor the other way round.
         if (open.drill == alarm.drill &&
             alarm.received_at - open.last_alarm_at <= repeat_window_us_) {
-            open.last_alarm_at = std::max(open.last_alarm_at, alarm.received_at);
-            incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = open.incident;
-            remember(key(alarm.terminal, alarm.alarm_id), alarm.received_at);
-            latest_by_terminal_[alarm.terminal] = {alarm.alarm_id, open.incident};
-            return RepeatAlarm{open.incident};
+            joined = &open;
+            break;
         }
+    }
+    if (may_have_forgotten(alarm.terminal, alarm.received_at)) {
+        Proposal proposal{joined != nullptr ? joined->incident : ids_.next(alarm.received_at),
+                          joined != nullptr, alarm.school, alarm.drill, alarm.received_at};
+        Unverified outcome{proposal.incident, proposal.joins};
+        unverified_.emplace(alarm_key, std::move(proposal));
+        return outcome;
+    }
+    if (joined != nullptr) {
+        joined->last_alarm_at = std::max(joined->last_alarm_at, alarm.received_at);
+        incident_by_alarm_[alarm_key] = joined->incident;
+        remember(alarm_key, alarm.received_at);
+        latest_by_terminal_[alarm.terminal] = {alarm.alarm_id, joined->incident};
+        return RepeatAlarm{joined->incident};
     }
     std::string incident = ids_.next(alarm.received_at);
     open_by_school_.emplace(alarm.school, Open{incident, alarm.drill, alarm.received_at});
     open_ids_.insert(incident);
-    incident_by_alarm_[key(alarm.terminal, alarm.alarm_id)] = incident;
-    remember(key(alarm.terminal, alarm.alarm_id), alarm.received_at);
+    incident_by_alarm_[alarm_key] = incident;
+    remember(alarm_key, alarm.received_at);
     latest_by_terminal_[alarm.terminal] = {alarm.alarm_id, incident};
     return NewIncident{std::move(incident)};
+}
+
+AlarmTriage::Resolution AlarmTriage::resolve(const std::string& terminal,
+                                             const std::string& alarm_id,
+                                             const std::string& recorded, bool recorded_now) {
+    const std::string alarm_key = key(terminal, alarm_id);
+    auto it = unverified_.find(alarm_key);
+    if (it == unverified_.end()) return Resolution::none;
+    const Proposal proposal = std::move(it->second);
+    unverified_.erase(it);
+    incident_by_alarm_[alarm_key] = recorded;
+    remember(alarm_key, proposal.received_at);
+    if (recorded != proposal.incident) return Resolution::duplicate;
+    if (!proposal.joins) {
+        // Only this alarm's record (now or a retry's earlier one answered
+        // `unavailable`) can have made an incident with a freshly issued id.
+        open_by_school_.emplace(proposal.school,
+                                Open{recorded, proposal.drill, proposal.received_at});
+        open_ids_.insert(recorded);
+        latest_by_terminal_[terminal] = {alarm_id, recorded};
+        return Resolution::opened;
+    }
+    if (!recorded_now) return Resolution::duplicate;  // an older alarm of the same incident
+    auto [first, last] = open_by_school_.equal_range(proposal.school);
+    for (auto open = first; open != last; ++open) {
+        if (open->second.incident == recorded) {
+            open->second.last_alarm_at = std::max(open->second.last_alarm_at, proposal.received_at);
+            break;
+        }
+    }
+    latest_by_terminal_[terminal] = {alarm_id, recorded};
+    return Resolution::joined;
 }
 
 void AlarmTriage::restore(const OpenIncident& incident) {
@@ -77,6 +141,14 @@ void AlarmTriage::restore(const OpenIncident& incident) {
         incident_by_alarm_[key(terminal, alarm_id)] = incident.incident;
         remember(key(terminal, alarm_id), incident.last_alarm_at);
         latest_by_terminal_[terminal] = {alarm_id, incident.incident};  // in recorded order
+    }
+}
+
+void AlarmTriage::restore(const OpenIncident& incident,
+                          const std::vector<std::string>& terminals_with_older_alarms) {
+    restore(incident);
+    for (const auto& terminal : terminals_with_older_alarms) {
+        unrestored_by_terminal_[terminal].push_back({incident.incident, incident.last_alarm_at});
     }
 }
 
@@ -112,6 +184,13 @@ std::optional<std::string> AlarmTriage::incident_of(const std::string& terminal,
     auto it = incident_by_alarm_.find(key(terminal, alarm_id));
     if (it == incident_by_alarm_.end()) return std::nullopt;
     return it->second;
+}
+
+std::optional<std::string> AlarmTriage::proposal_of(const std::string& terminal,
+                                                    const std::string& alarm_id) const {
+    auto it = unverified_.find(key(terminal, alarm_id));
+    if (it == unverified_.end()) return std::nullopt;
+    return it->second.incident;
 }
 
 }  // namespace huxiao

@@ -7,6 +7,14 @@
 // database still holds the final word on idempotency: its unique key on
 // (terminal, alarm id) returns the incident already recorded, and the shell
 // reconciles the rare disagreement (an alarm id this process has forgotten).
+//
+// At start the shell restores only each terminal's latest alarm of an open
+// incident (a restart with 10,000 open incidents must not read every repeat
+// alarm). An alarm id that such a terminal sends and memory does not know may
+// be a retransmission of one of its older alarms: triage then decides nothing
+// that others can see (`Unverified`) until the database has answered
+// (`resolve`), so a retransmission never opens an incident, not even for a
+// moment.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +60,15 @@ struct RepeatAlarm {
 struct Retransmission {
     std::string incident;
 };
-using TriageOutcome = std::variant<NewIncident, RepeatAlarm, Retransmission>;
+// An alarm id memory does not know from a terminal whose older alarm ids of
+// an open incident were not restored: maybe new, maybe a retransmission.
+// `incident` is what its record proposes (a new id, or the open incident it
+// would join); nobody else sees it until resolve().
+struct Unverified {
+    std::string incident;
+    bool joins = false;
+};
+using TriageOutcome = std::variant<NewIncident, RepeatAlarm, Retransmission, Unverified>;
 
 class AlarmTriage {
   public:
@@ -64,7 +80,8 @@ class AlarmTriage {
 
     TriageOutcome triage(const TriageInput& alarm);
 
-    // An incident recovered from the database at start, with its alarm ids.
+    // An incident recovered from the database at start, with the alarm ids
+    // that were read back (the shell reads each terminal's latest one).
     struct OpenIncident {
         std::string incident;
         std::string school;
@@ -74,6 +91,27 @@ class AlarmTriage {
         std::vector<std::pair<std::string, std::string>> alarms;
     };
     void restore(const OpenIncident& incident);
+    // The same when `terminals_with_older_alarms` have more alarms in the
+    // incident than `incident.alarms` names: their unknown alarm ids are
+    // Unverified while it is open (and for kRememberClosed after its last
+    // alarm, as forgotten ids would be).
+    void restore(const OpenIncident& incident,
+                 const std::vector<std::string>& terminals_with_older_alarms);
+
+    // What the database recorded for an Unverified alarm, once its record
+    // committed: `recorded` is its incident, `recorded_now` whether this
+    // record wrote it (outcome new or repeat) rather than found it.
+    enum class Resolution {
+        opened,     // a new incident, opened now (the core must hear of it)
+        joined,     // it joined the open incident as a repeat alarm
+        duplicate,  // a retransmission of an alarm recorded before
+        none,       // nothing pending for it (an earlier commit resolved it)
+    };
+    // A record answered `unavailable` may still commit later, so its
+    // proposal stays: the terminal's retry is Unverified with the same one,
+    // and whichever commit comes first resolves it.
+    Resolution resolve(const std::string& terminal, const std::string& alarm_id,
+                       const std::string& recorded, bool recorded_now);
 
     // The incident was resolved or cancelled: later alarms open a new one.
     // Its alarm ids are remembered so a late retransmission still finds it.
@@ -86,6 +124,10 @@ class AlarmTriage {
 
     // The incident that a (terminal, alarm id) belongs to, if known.
     std::optional<std::string> incident_of(const std::string& terminal,
+                                           const std::string& alarm_id) const;
+
+    // The incident an Unverified alarm's record proposed, until it is resolved.
+    std::optional<std::string> proposal_of(const std::string& terminal,
                                            const std::string& alarm_id) const;
 
     // The terminal's latest alarm, if its incident is still open (a DC-09
@@ -121,6 +163,23 @@ class AlarmTriage {
         std::string incident;
     };
     std::unordered_map<std::string, Latest> latest_by_terminal_;  // one per terminal
+
+    // Terminals whose older alarm ids of a restored incident are not in memory.
+    struct Unrestored {
+        std::string incident;
+        UnixMicros last_alarm_at;
+    };
+    std::unordered_map<std::string, std::vector<Unrestored>> unrestored_by_terminal_;
+    bool may_have_forgotten(const std::string& terminal, UnixMicros now);
+    // Unverified alarms by key, until their record commits.
+    struct Proposal {
+        std::string incident;
+        bool joins;
+        std::string school;
+        bool drill;
+        UnixMicros received_at;
+    };
+    std::unordered_map<std::string, Proposal> unverified_;
 };
 
 }  // namespace huxiao

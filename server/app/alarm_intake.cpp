@@ -49,56 +49,104 @@ void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
     record.received_at = received_at;
     std::string incident;
     bool fresh = false;
+    bool announce_now = true;  // consoles and the core hear of it before the commit
     if (const auto* n = std::get_if<NewIncident>(&outcome)) {
         incident = n->incident;
         fresh = true;
-        open_incidents_ = triage_.open_incidents();
-        metrics_.incidents_opened.increment();
-        log_info("dispatch", "alarm " + alarm.id + " from " + terminal + " (" + alarm.kind +
-                                 (alarm.drill ? ", drill" : "") + ") opened incident " + incident);
     } else if (const auto* r = std::get_if<RepeatAlarm>(&outcome)) {
         incident = r->incident;
         record.join = r->incident;
-        log_info("dispatch", "alarm " + alarm.id + " from " + terminal + " joins " + incident);
+    } else if (const auto* u = std::get_if<Unverified>(&outcome)) {
+        // Maybe a retransmission of an alarm recorded before the restart:
+        // the database decides, and only then does anyone hear of it.
+        incident = u->incident;
+        if (u->joins) record.join = u->incident;
+        announce_now = false;
     } else {
         // A retransmission: record it again (idempotent) so the ack still
         // follows a commit, even if the first attempt never committed.
         incident = std::get<Retransmission>(outcome).incident;
+        announce_now = false;
     }
     record.incident = incident;
-    const bool retransmission = std::holds_alternative<Retransmission>(outcome);
+    const bool unverified = std::holds_alternative<Unverified>(outcome);
+    AlarmFacts facts{school,      terminal,   alarm.id,    alarm.kind,
+                     alarm.drill, alarm.note, received_at, std::move(incident)};
 
     // The record is queued before anything the core appends for this
-    // incident (the core hears of it below), and the IncidentLog pins an
-    // incident's records to one connection: its writes commit in order.
-    log_.record_alarm(std::move(record), [this, reply = std::move(reply), terminal,
-                                          alarm_id = alarm.id, incident,
-                                          received_at](db::RecordResult result) {
-        metrics_.db_write_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
+    // incident (the core hears of it below, or after this commit when
+    // unverified), and the IncidentLog pins an incident's records to one
+    // connection: its writes commit in order.
+    log_.record_alarm(std::move(record), [this, reply = std::move(reply), facts,
+                                          unverified](db::RecordResult result) {
+        metrics_.db_write_latency.observe(static_cast<double>(system_now() - facts.received_at) /
+                                          1e6);
         if (result.status != db::RecordResult::Status::committed) {
             metrics_.alarms_unavailable.increment();
-            reply({IntakeReply::Status::unavailable, incident, result.message});
+            reply({IntakeReply::Status::unavailable, facts.incident, result.message});
             return;
         }
         // Counted before the ack leaves: whoever saw the ack finds it in /metrics.
         metrics_.alarms_acked.increment();
-        metrics_.ack_latency.observe(static_cast<double>(system_now() - received_at) / 1e6);
+        metrics_.ack_latency.observe(static_cast<double>(system_now() - facts.received_at) / 1e6);
         reply({IntakeReply::Status::durable, result.incident, {}});
-        asio::post(strand_, [this, terminal, alarm_id, incident, recorded = result.incident] {
-            committed(terminal, alarm_id, incident, recorded);
+        asio::post(strand_, [this, facts, unverified, recorded = result.incident,
+                             recorded_now = result.outcome != "duplicate"] {
+            if (unverified) {
+                resolved(facts, recorded, recorded_now);
+            } else {
+                committed(facts.terminal, facts.alarm_id, facts.incident, recorded);
+            }
         });
     });
 
-    if (!retransmission) {
-        json details = {{"alarm", alarm.id}, {"kind", alarm.kind}, {"drill", alarm.drill}};
-        if (!alarm.note.empty()) details["note"] = alarm.note;
-        console_protocol::Event event{incident,    fresh ? "alarm_received" : "repeat_alarm",
-                                      received_at, terminal,
-                                      {},          school,
-                                      {},          {}};
-        publish(school, console_protocol::encode_event(event, details));
-        to_core_(dispatch::AlarmIntaken{incident, school, alarm.kind, alarm.drill,
-                                        from_unix_micros(received_at), fresh});
+    if (announce_now) announce(facts, fresh);
+}
+
+// An alarm that opened or joined an incident: consoles and the core hear of it.
+void AlarmIntake::announce(const AlarmFacts& alarm, bool fresh) {
+    if (fresh) {
+        open_incidents_ = triage_.open_incidents();
+        metrics_.incidents_opened.increment();
+        log_info("dispatch", "alarm " + alarm.alarm_id + " from " + alarm.terminal + " (" +
+                                 alarm.kind + (alarm.drill ? ", drill" : "") +
+                                 ") opened incident " + alarm.incident);
+    } else {
+        log_info("dispatch", "alarm " + alarm.alarm_id + " from " + alarm.terminal + " joins " +
+                                 alarm.incident);
+    }
+    json details = {{"alarm", alarm.alarm_id}, {"kind", alarm.kind}, {"drill", alarm.drill}};
+    if (!alarm.note.empty()) details["note"] = alarm.note;
+    console_protocol::Event event{alarm.incident,
+                                  fresh ? "alarm_received" : "repeat_alarm",
+                                  alarm.received_at,
+                                  alarm.terminal,
+                                  {},
+                                  alarm.school,
+                                  {},
+                                  {}};
+    publish(alarm.school, console_protocol::encode_event(event, details));
+    to_core_(dispatch::AlarmIntaken{alarm.incident, alarm.school, alarm.kind, alarm.drill,
+                                    from_unix_micros(alarm.received_at), fresh});
+}
+
+// On the strand, after an Unverified alarm's commit: now the triage and,
+// unless it was a retransmission, consoles and the core learn what it was.
+void AlarmIntake::resolved(const AlarmFacts& alarm, const std::string& recorded,
+                           bool recorded_now) {
+    switch (triage_.resolve(alarm.terminal, alarm.alarm_id, recorded, recorded_now)) {
+        case AlarmTriage::Resolution::opened:
+            announce(alarm, true);
+            break;
+        case AlarmTriage::Resolution::joined:
+            announce(alarm, false);
+            break;
+        case AlarmTriage::Resolution::duplicate:
+            log_info("dispatch", "alarm " + alarm.alarm_id + " from " + alarm.terminal +
+                                     " was a retransmission (incident " + recorded + ")");
+            break;
+        case AlarmTriage::Resolution::none:
+            break;
     }
 }
 
@@ -122,7 +170,10 @@ void AlarmIntake::cancel(const std::string& school, const std::string& terminal,
         }
         cancel.alarm = *latest;
     }
+    // Pinned behind the alarm's record (its incident, or the one an
+    // unverified alarm proposed), so that the cancel finds it.
     auto incident = triage_.incident_of(terminal, cancel.alarm);
+    if (!incident) incident = triage_.proposal_of(terminal, cancel.alarm);
     db::CancelRecord record{terminal,      cancel.id, cancel.alarm,
                             cancel.reason, incident,  received_at};
     log_.record_cancel(std::move(record), [this, reply = std::move(reply), terminal,

@@ -64,6 +64,19 @@ class AlarmIntake {
     std::size_t open_incidents() const { return open_incidents_; }
 
   private:
+    // What announce() and the commit callbacks need of one alarm.
+    struct AlarmFacts {
+        std::string school;
+        std::string terminal;
+        std::string alarm_id;
+        std::string kind;
+        bool drill = false;
+        std::string note;
+        UnixMicros received_at = 0;
+        std::string incident;  // what triage proposed
+    };
+    void announce(const AlarmFacts& alarm, bool fresh);
+    void resolved(const AlarmFacts& alarm, const std::string& recorded, bool recorded_now);
     void committed(const std::string& terminal, const std::string& alarm_id,
                    const std::string& proposed, const std::string& recorded);
     void publish(const std::string& school, std::string text);

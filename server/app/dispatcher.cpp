@@ -102,7 +102,7 @@ void Dispatcher::restore(const std::vector<RecoveredIncident>& open,
     AlarmTriage& triage = intake_.triage();
     triage.ids().observe(newest_incident_at);
     for (const auto& r : open) {
-        triage.restore(r.triage);
+        triage.restore(r.triage, r.terminals_with_older_alarms);
         auto incident = dispatch::replay_incident(r.header, r.timeline, core_.config());
         if (!incident) {
             intake_.incident_closed(r.header.id);

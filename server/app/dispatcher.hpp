@@ -45,7 +45,8 @@ struct SnapshotView;
 struct RecoveredIncident {
     dispatch::IncidentHeader header;
     std::vector<dispatch::TimelineRecord> timeline;
-    AlarmTriage::OpenIncident triage;
+    AlarmTriage::OpenIncident triage;                      // each terminal's latest alarm id
+    std::vector<std::string> terminals_with_older_alarms;  // in the incident, not read back
 };
 
 class Dispatcher {

@@ -1,7 +1,9 @@
 #include "server/db/recovery.hpp"
 
 #include <map>
+#include <string_view>
 
+#include "common/dispatch/replay.hpp"
 #include "server/db/pg_connection.hpp"
 
 namespace huxiao::db {
@@ -34,22 +36,47 @@ RecoveredState load_open_incidents(PgSync& db) {
     }
     if (state.open_incidents.empty()) return state;
 
+    // Only each terminal's latest alarm of each open incident: that is what
+    // a cancel without an alarm id needs (AlarmTriage::latest_open_alarm),
+    // and it is the alarm a terminal most likely retransmits. The count says
+    // whether the terminal has older ones; its unknown alarm ids are then
+    // checked against the database before anyone acts on them (Unverified).
+    // Reading every repeat alarm made a restart with 10,000 open incidents
+    // slow (docs/performance.md, "Restart").
     auto alarms = db.exec(
-        "SELECT te.incident_id, te.terminal_id, te.event_id FROM terminal_events te"
-        "  JOIN incidents i ON i.id = te.incident_id WHERE i.closed_at IS NULL AND te.kind = "
-        "'alarm' ORDER BY te.received_at, te.event_id");  // latest last: AlarmTriage::restore
+        "SELECT incident_id, terminal_id, event_id, alarms FROM ("
+        "  SELECT DISTINCT ON (te.incident_id, te.terminal_id) te.incident_id, te.terminal_id,"
+        "         te.event_id, te.received_at,"
+        "         count(*) OVER (PARTITION BY te.incident_id, te.terminal_id) AS alarms"
+        "    FROM terminal_events te JOIN incidents i ON i.id = te.incident_id"
+        "   WHERE i.closed_at IS NULL AND te.kind = 'alarm'"
+        "   ORDER BY te.incident_id, te.terminal_id, te.received_at DESC, te.event_id DESC) latest"
+        " ORDER BY received_at, event_id");  // latest last: AlarmTriage::restore
     for (int row = 0; row < PQntuples(alarms.get()); ++row) {
         auto it = index.find(cell(alarms.get(), row, 0));
         if (it == index.end()) continue;
-        state.open_incidents[it->second].triage.alarms.emplace_back(cell(alarms.get(), row, 1),
-                                                                    cell(alarms.get(), row, 2));
+        RecoveredIncident& incident = state.open_incidents[it->second];
+        incident.triage.alarms.emplace_back(cell(alarms.get(), row, 1), cell(alarms.get(), row, 2));
+        if (cell(alarms.get(), row, 3) != "1") {
+            incident.terminals_with_older_alarms.push_back(cell(alarms.get(), row, 1));
+        }
     }
-    // The timeline in append order: replay applies the events as they happened.
+    // The timeline in append order: replay applies the events as they
+    // happened. Without the types replay passes over: an incident's repeat
+    // alarms are most of its rows, and each would be parsed as JSON for nothing.
+    std::string passed_over = "{";
+    for (std::string_view type : dispatch::kTypesReplayPassesOver) {
+        if (passed_over.size() > 1) passed_over += ',';
+        passed_over += type;
+    }
+    passed_over += '}';
     auto events = db.exec(
         "SELECT e.incident_id, (extract(epoch FROM e.at) * 1000000)::bigint, e.type, e.actor,"
         "       coalesce(e.unit_id, ''), e.details::text"
         "  FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
-        " WHERE i.closed_at IS NULL ORDER BY e.seq");
+        " WHERE i.closed_at IS NULL AND e.type <> ALL ($1::text[])"
+        " ORDER BY e.seq",
+        {passed_over});
     for (int row = 0; row < PQntuples(events.get()); ++row) {
         auto it = index.find(cell(events.get(), row, 0));
         if (it == index.end()) continue;

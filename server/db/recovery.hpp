@@ -1,6 +1,7 @@
 // What a restarting server reads back before it opens its listeners: the
-// incidents still open, each with its alarm ids and its whole timeline, from
-// which the dispatch state (offers, assignments, timers) is rebuilt.
+// incidents still open, each with each terminal's latest alarm id (and which
+// terminals have older ones) and the timeline rows replay uses, from which
+// the dispatch state (offers, assignments, timers) is rebuilt.
 #pragma once
 
 #include <vector>

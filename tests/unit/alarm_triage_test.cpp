@@ -303,6 +303,100 @@ TEST(AlarmTriage, RestoredIncidentCanBeClosed) {
     EXPECT_EQ(expect<Retransmission>(triage.triage(input("T-1", "A-1", "S-1", kT0 + 2))), "I-R");
 }
 
+// A restart restores each terminal's latest alarm of an open incident; the
+// terminals with older alarms there get Unverified for ids memory does not know.
+void restore_with_older_alarms(AlarmTriage& triage) {
+    triage.restore({"I-R", "S-1", false, kT0, {{"T-1", "A-5"}, {"T-2", "B-1"}}}, {"T-1"});
+}
+
+TEST(AlarmTriage, UnknownIdOfATerminalWithOlderAlarmsIsUnverifiedAndOpensNothing) {
+    AlarmTriage triage(kWindowS);
+    restore_with_older_alarms(triage);
+    // After the window it would open a new incident; nobody sees that yet.
+    const auto outcome = triage.triage(input("T-1", "A-2", "S-1", kT0 + 200 * kSecond));
+    ASSERT_TRUE(std::holds_alternative<Unverified>(outcome));
+    const Unverified u = std::get<Unverified>(outcome);
+    EXPECT_FALSE(u.joins);
+    EXPECT_NE(u.incident, "I-R");
+    EXPECT_EQ(triage.open_incidents(), 1u);
+    EXPECT_EQ(triage.proposal_of("T-1", "A-2"), u.incident);
+    EXPECT_FALSE(triage.incident_of("T-1", "A-2"));
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-5");
+    // The database found it: a retransmission of an alarm of I-R.
+    EXPECT_EQ(triage.resolve("T-1", "A-2", "I-R", false), AlarmTriage::Resolution::duplicate);
+    EXPECT_EQ(triage.open_incidents(), 1u);
+    EXPECT_EQ(triage.incident_of("T-1", "A-2"), "I-R");
+    EXPECT_FALSE(triage.proposal_of("T-1", "A-2"));
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-5");
+    EXPECT_EQ(expect<Retransmission>(triage.triage(input("T-1", "A-2", "S-1", kT0 + kDay))), "I-R");
+}
+
+TEST(AlarmTriage, UnverifiedAlarmOpensItsIncidentWhenTheDatabaseRecordedIt) {
+    AlarmTriage triage(kWindowS);
+    restore_with_older_alarms(triage);
+    const auto proposed = triage.triage(input("T-1", "A-6", "S-1", kT0 + 200 * kSecond));
+    ASSERT_TRUE(std::holds_alternative<Unverified>(proposed));
+    const std::string incident = std::get<Unverified>(proposed).incident;
+    // A retry before the commit proposes the same.
+    const auto retry = triage.triage(input("T-1", "A-6", "S-1", kT0 + 201 * kSecond));
+    ASSERT_TRUE(std::holds_alternative<Unverified>(retry));
+    EXPECT_EQ(std::get<Unverified>(retry).incident, incident);
+    EXPECT_EQ(triage.resolve("T-1", "A-6", incident, true), AlarmTriage::Resolution::opened);
+    EXPECT_EQ(triage.open_incidents(), 2u);
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-6");
+    // The retry's commit finds it resolved already.
+    EXPECT_EQ(triage.resolve("T-1", "A-6", incident, false), AlarmTriage::Resolution::none);
+    // Now it is open like any other: the school's next alarm joins it.
+    EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-2", "B-2", "S-1", kT0 + 210 * kSecond))),
+              incident);
+}
+
+TEST(AlarmTriage, UnverifiedAlarmWithinTheWindowProposesToJoin) {
+    AlarmTriage triage(kWindowS);
+    restore_with_older_alarms(triage);
+    const auto outcome = triage.triage(input("T-1", "A-7", "S-1", kT0 + 10 * kSecond));
+    ASSERT_TRUE(std::holds_alternative<Unverified>(outcome));
+    EXPECT_TRUE(std::get<Unverified>(outcome).joins);
+    EXPECT_EQ(std::get<Unverified>(outcome).incident, "I-R");
+    EXPECT_EQ(triage.resolve("T-1", "A-7", "I-R", true), AlarmTriage::Resolution::joined);
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-7");
+    EXPECT_EQ(triage.open_incidents(), 1u);
+    // Joined at kT0 + 10 s: the window now runs from there.
+    EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-2", "B-2", "S-1", kT0 + 125 * kSecond))),
+              "I-R");
+}
+
+TEST(AlarmTriage, UnverifiedRetransmissionOfTheSameIncidentIsNotANewerAlarm) {
+    AlarmTriage triage(kWindowS);
+    restore_with_older_alarms(triage);
+    ASSERT_TRUE(std::holds_alternative<Unverified>(
+        triage.triage(input("T-1", "A-3", "S-1", kT0 + 10 * kSecond))));
+    EXPECT_EQ(triage.resolve("T-1", "A-3", "I-R", false), AlarmTriage::Resolution::duplicate);
+    EXPECT_EQ(triage.latest_open_alarm("T-1"), "A-5");
+}
+
+TEST(AlarmTriage, TerminalsWhoseAlarmsWereAllRestoredAreTriagedAtOnce) {
+    AlarmTriage triage(kWindowS);
+    restore_with_older_alarms(triage);
+    EXPECT_EQ(expect<RepeatAlarm>(triage.triage(input("T-2", "B-2", "S-1", kT0 + 10 * kSecond))),
+              "I-R");
+    const std::string other =
+        expect<NewIncident>(triage.triage(input("T-3", "C-1", "S-2", kT0 + 10 * kSecond)));
+    EXPECT_EQ(triage.incident_of("T-3", "C-1"), other);
+    // The restored latest alarm itself is known.
+    EXPECT_EQ(expect<Retransmission>(triage.triage(input("T-1", "A-5", "S-1", kT0 + kDay))), "I-R");
+}
+
+TEST(AlarmTriage, OlderAlarmsAreUnverifiedUntilADayAfterTheIncidentClosed) {
+    AlarmTriage triage(kWindowS);
+    restore_with_older_alarms(triage);
+    triage.close("I-R");
+    EXPECT_TRUE(std::holds_alternative<Unverified>(
+        triage.triage(input("T-1", "A-2", "S-1", kT0 + kDay - kSecond))));
+    // As forgotten alarm ids would be: afterwards the database alone answers.
+    expect<NewIncident>(triage.triage(input("T-1", "A-8", "S-1", kT0 + kDay)));
+}
+
 // ---------------------------------------------------------------- correct
 
 TEST(AlarmTriage, CorrectReplacesWhatTriageGuessed) {

@@ -183,6 +183,34 @@ TEST(Replay, ShortageAndCancel) {
     EXPECT_FALSE(r.replayed("I-3", "intrusion").has_value());
 }
 
+// Recovery leaves these types out of what it reads back (server/db/recovery.cpp).
+TEST(Replay, TypesItPassesOverChangeNothing) {
+    Recorded r;
+    TimePoint now = kT0;
+    for (int n = 1; n <= 3; ++n) r.handle(UnitConnected{"P-" + std::to_string(n)}, now);
+    r.handle(AlarmIntaken{"I-6", "S-1", "medical", false, now, true}, now);
+    r.handle(UnitDecline{"P-1", "I-6", "no"}, now += seconds{2});
+    r.handle(UnitAccept{"P-2", "I-6"}, now += seconds{2});
+    const std::vector<TimelineRecord>& plain = r.timelines["I-6"];
+    ASSERT_GE(plain.size(), 3u);
+    // Each passed-over type before and after every row, with details that
+    // would mean something to another type.
+    std::vector<TimelineRecord> interleaved;
+    const json tempting{{"seq", 99}, {"expires_in_s", 1}, {"withdrawn", json::array({"P-2"})}};
+    for (const TimelineRecord& row : plain) {
+        for (std::string_view type : kTypesReplayPassesOver) {
+            interleaved.push_back({row.at, std::string(type), "T-1", "P-3", tempting});
+        }
+        interleaved.push_back(row);
+    }
+    const auto with = replay_incident({"I-6", "S-1", "medical", false, kT0}, interleaved, r.config);
+    const auto without = replay_incident({"I-6", "S-1", "medical", false, kT0}, plain, r.config);
+    ASSERT_TRUE(with.has_value());
+    ASSERT_TRUE(without.has_value());
+    expect_same_state(*without, *with);
+    EXPECT_EQ(with->assignments.size(), 1u);
+}
+
 TEST(Replay, EmptyTimelineIsAFreshIncident) {
     const std::vector<TimelineRecord> none;
     const auto inc = replay_incident({"I-4", "S-1", "assault", true, kT0}, none, CoreConfig{});
