@@ -16,6 +16,7 @@
 #include "tools/bench/load.hpp"
 #include "tools/bench/make_certs.hpp"
 #include "tools/bench/pgbench_log.hpp"
+#include "tools/bench/scale.hpp"
 
 namespace {
 
@@ -58,6 +59,30 @@ constexpr const char* kUsage = R"(usage:
       JSON line: requests written, snapshots and errors received, closes.
       --consoles N [1]  --duration S [30]  --reconnect S [0.2]
       --host ADDR [127.0.0.1]
+
+  huxiao-bench scale --port P --ca FILE --certs DIR [options]
+      Connection scale (bench/scale.sh): N terminals connect (mutual TLS, each
+      its own certificate DIR/PREFIXnnnn.crt), say hello and heartbeat; once
+      all have their welcome it writes --ready-file and waits for the server
+      to restart; the terminals reconnect with back-off, full jitter and TLS
+      resumption; then terminals 1..S raise one alarm each, spread evenly
+      over --storm-spread s. Prints one JSON line: connect and reconnect
+      times, resumed handshakes, storm ack p50/p99, lost and doubled acks.
+      --terminals N [20000]  --storm S [5000]  --storm-spread S [1]
+      --from ADDR[,ADDR...] (loopback sources)  --threads 1|2 [2]
+      --ready-file FILE  --alarm-id ID [A-storm]  --prefix T-B
+      --connect-timeout S [300]  --restart-wait S [300]
+      --reconnect-timeout S [120]  --storm-timeout S [120]
+
+  huxiao-bench scale-handshakes --port P --ca FILE --certs DIR [options]
+      TLS handshakes per second against a server that asks for the terminal
+      certificate (huxiaod's terminal listener, or nginx with
+      ssl_verify_client on): connect, handshake, wait for the first session
+      ticket, close. With --resume each worker offers its last ticket.
+      Prints one JSON line.
+      --concurrency C [64]  --warmup S [1]  --duration S [5]  --resume
+      --terminals K [100] (certificates used in turn)  --threads 1|2 [2]
+      --from ADDR[,ADDR...]  --label NAME  --prefix T-B  --host ADDR
 
   huxiao-bench --port PORT --ca FILE --certs DIR --terminals N [options]
       Opens N mutual-TLS terminal connections (ids PREFIX0001...), sends hello,
@@ -269,8 +294,119 @@ static int flood_main(const std::vector<std::string>& args) {
     }
 }
 
+static std::vector<std::string> split_addresses(const std::string& list) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        const std::size_t comma = list.find(',', start);
+        const std::string one =
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        boost::system::error_code ec;
+        const auto ip = boost::asio::ip::make_address(one, ec);
+        if (ec || !ip.is_loopback()) usage_error("--from takes loopback addresses: " + one);
+        out.push_back(one);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+static int scale_main(const std::vector<std::string>& args, bool handshakes) {
+    using namespace huxiao::bench;
+    ScaleOptions o;
+    HandshakeOptions h;
+    try {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            const auto value = [&]() -> const std::string& {
+                if (i + 1 >= args.size()) usage_error(a + " needs a value");
+                return args[++i];
+            };
+            if (a == "--host")
+                o.host = h.host = value();
+            else if (a == "--port")
+                o.port = h.port = std::stoi(value());
+            else if (a == "--ca")
+                o.ca = h.ca = value();
+            else if (a == "--certs")
+                o.certs = h.certs = value();
+            else if (a == "--prefix")
+                o.prefix = h.prefix = value();
+            else if (a == "--terminals")
+                o.terminals = h.terminals = std::stoi(value());
+            else if (a == "--from")
+                o.from = h.from = split_addresses(value());
+            else if (a == "--threads")
+                o.threads = h.threads = std::stoi(value());
+            else if (!handshakes && a == "--ready-file")
+                o.ready_file = value();
+            else if (!handshakes && a == "--storm")
+                o.storm = std::stoi(value());
+            else if (!handshakes && a == "--storm-spread")
+                o.storm_spread_s = std::stod(value());
+            else if (!handshakes && a == "--alarm-id")
+                o.alarm_id = value();
+            else if (!handshakes && a == "--connect-timeout")
+                o.connect_timeout_s = std::stod(value());
+            else if (!handshakes && a == "--restart-wait")
+                o.restart_wait_s = std::stod(value());
+            else if (!handshakes && a == "--reconnect-timeout")
+                o.reconnect_timeout_s = std::stod(value());
+            else if (!handshakes && a == "--storm-timeout")
+                o.storm_timeout_s = std::stod(value());
+            else if (handshakes && a == "--concurrency")
+                h.concurrency = std::stoi(value());
+            else if (handshakes && a == "--warmup")
+                h.warmup_s = std::stod(value());
+            else if (handshakes && a == "--duration")
+                h.duration_s = std::stod(value());
+            else if (handshakes && a == "--resume")
+                h.resume = true;
+            else if (handshakes && a == "--label")
+                h.label = value();
+            else
+                usage_error(std::string(handshakes ? "scale-handshakes" : "scale") +
+                            ": unknown argument " + a);
+        }
+    } catch (const std::logic_error&) {
+        usage_error("a numeric option has a value that is not a number");
+    }
+    boost::system::error_code ec;
+    const auto host = boost::asio::ip::make_address(o.host, ec);
+    // Bounded on purpose: loopback only, at most 100,000 terminals, 10 minutes.
+    if (ec || !host.is_loopback()) usage_error("scale: --host must be a loopback address");
+    if (o.port < 1 || o.port > 65535 || o.ca.empty() || o.certs.empty())
+        usage_error("scale: --port, --ca and --certs are required");
+    if (o.threads < 1 || o.threads > 2) usage_error("scale: --threads 1 or 2");
+    if (o.terminals < 1 || o.terminals > 100000 || o.storm < 0 || o.storm_spread_s < 0 ||
+        o.connect_timeout_s > 600 || o.restart_wait_s > 600 || o.reconnect_timeout_s > 600 ||
+        o.storm_timeout_s > 600 || h.concurrency < 1 || h.concurrency > 1000 || h.duration_s <= 0 ||
+        h.duration_s > 600 || h.warmup_s < 0) {
+        usage_error(
+            "scale: --terminals 1-100000, --concurrency 1-1000, durations and timeouts up to 600 "
+            "s");
+    }
+    try {
+        if (handshakes) {
+            std::cout << run_handshakes(h) << std::endl;
+            return 0;
+        }
+        bool complete = false;
+        std::cout << run_scale(o, complete) << std::endl;
+        return complete ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "huxiao-bench: %s\n", e.what());
+        return 1;
+    }
+}
+
 int main(int argc, char** argv) {
     using namespace huxiao::bench;
+    if (argc > 1 &&
+        (std::string(argv[1]) == "scale" || std::string(argv[1]) == "scale-handshakes")) {
+        return scale_main(std::vector<std::string>(argv + 2, argv + argc),
+                          std::string(argv[1]) == "scale-handshakes");
+    }
     if (argc > 1 && std::string(argv[1]) == "dispatch") {
         return dispatch_main(std::vector<std::string>(argv + 2, argv + argc));
     }
