@@ -61,7 +61,7 @@ ssl::context make_server_tls(const std::filesystem::path& cert, const std::files
     }
     // An idle connection keeps no 17 KB read and write record buffers:
     // OpenSSL frees them between records (bench/scale.sh: 20,000 idle
-    // terminals, docs/performance.md §11).
+    // terminals, docs/performance.md §12).
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(native, options.session_cache_size);

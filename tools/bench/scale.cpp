@@ -77,18 +77,24 @@ void open_from(tcp::socket& socket, const asio::ip::address* from) {
     socket.bind(tcp::endpoint(*from, 0));
 }
 
-// Closes `stream`'s socket after kAttemptTimeout unless cancelled first: a
-// bound on connect + handshake + hello against a server that stalls.
+// Closes `stream`'s socket after kAttemptTimeout unless the guard is gone
+// first: a bound on connect + handshake + hello against a server that
+// stalls. The timer runs on the connection's strand; `armed` tells a
+// handler that was already queued when the guard went away to do nothing.
 struct AttemptGuard {
     AttemptGuard(Strand strand, Stream& stream) : timer(strand) {
         timer.expires_after(kAttemptTimeout);
-        timer.async_wait([&stream](boost::system::error_code ec) {
-            if (ec) return;
+        timer.async_wait([&stream, live = armed](boost::system::error_code ec) {
+            if (ec || !*live) return;
             boost::system::error_code ignored;
             stream.next_layer().close(ignored);
         });
     }
-    ~AttemptGuard() { timer.cancel(); }
+    ~AttemptGuard() {
+        *armed = false;
+        timer.cancel();
+    }
+    std::shared_ptr<bool> armed = std::make_shared<bool>(true);
     asio::steady_timer timer;
 };
 

@@ -1,5 +1,5 @@
 // huxiao-bench scale and scale-handshakes: the client side of bench/scale.sh
-// (issue #11, docs/performance.md §11).
+// (issue #11, docs/performance.md §12).
 //
 // `scale` holds tens of thousands of terminals (mutual TLS, each its own
 // certificate, heartbeating), reconnects them when the server restarts (back-
