@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -22,14 +23,18 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "common/protocol/reconnect_policy.hpp"
 #include "common/util/time.hpp"
 #include "tools/bench/bench_util.hpp"
 
@@ -75,8 +80,14 @@ struct Stats {
 };
 
 struct Terminal {
-    Terminal(std::string terminal_id, Strand s)
-        : id(std::move(terminal_id)), strand(s), start_signal(s), pause(s) {
+    Terminal(std::string terminal_id, Strand s, std::size_t servers, ReconnectPolicy::Limits limits,
+             unsigned seed)
+        : id(std::move(terminal_id)),
+          strand(s),
+          start_signal(s),
+          pause(s),
+          reconnect(servers, limits),
+          random(seed) {
         start_signal.expires_at(Clock::time_point::max());
     }
     ~Terminal() {
@@ -96,6 +107,8 @@ struct Terminal {
     std::atomic<std::int64_t> busy_since{0};
     bool timed_out = false;
     std::string connect_error;
+    ReconnectPolicy reconnect;  // which server next, and how long to wait first
+    std::minstd_rand random;
     Stats stats;
 };
 
@@ -104,16 +117,25 @@ class Load {
     explicit Load(const LoadOptions& options) : o_(options), io_(options.threads) {
         tls_.set_verify_mode(ssl::verify_peer);
         tls_.load_verify_file(o_.ca.string());
-        endpoint_ =
-            tcp::endpoint(asio::ip::make_address(o_.host), static_cast<unsigned short>(o_.port));
+        for (const ServerEndpoint& server : o_.servers) {
+            endpoints_.emplace_back(asio::ip::make_address(server.host),
+                                    static_cast<unsigned short>(server.port));
+        }
+        if (!o_.ack_log.empty()) {
+            ack_log_ = std::fopen(o_.ack_log.c_str(), "w");
+            if (!ack_log_) throw std::runtime_error("cannot write " + o_.ack_log.string());
+        }
         // Unique per run, so that alarm ids never repeat on the same database.
         tag_ = std::to_string(wall_now() / 1000);
         tag_.insert(0, 1, 'b');
         tag_ += 'p';
         tag_ += std::to_string(::getpid());
         for (int i = 0; i < o_.terminals; ++i) {
-            auto t = std::make_unique<Terminal>(terminal_id(o_.prefix, o_.first + i),
-                                                asio::make_strand(io_));
+            auto t = std::make_unique<Terminal>(
+                terminal_id(o_.prefix, o_.first + i), asio::make_strand(io_), endpoints_.size(),
+                ReconnectPolicy::Limits{std::chrono::milliseconds(o_.reconnect_first_ms),
+                                        std::chrono::milliseconds(o_.reconnect_cap_ms)},
+                static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(i));
             t->cert = read_cert(o_.certs / (t->id + ".crt"));
             t->key = read_key(o_.certs / (t->id + ".key"));
             terminals_.push_back(std::move(t));
@@ -124,11 +146,23 @@ class Load {
         for (auto& t : terminals_) {
             asio::co_spawn(t->strand, terminal_main(*t), asio::detached);
         }
-        asio::co_spawn(asio::make_strand(io_), controller(), asio::detached);
+        auto control = asio::make_strand(io_);
+        // SIGINT or SIGTERM ends the measured window early (with --duration 0
+        // it is the only end); the terminals still finish their alarms.
+        asio::signal_set signals(control, SIGINT, SIGTERM);
+        signals.async_wait([this](const boost::system::error_code& ec, int) {
+            if (!ec) interrupted_ = true;
+        });
+        asio::co_spawn(control, controller(), [&signals](std::exception_ptr) {
+            boost::system::error_code ignored;
+            signals.cancel(ignored);
+        });
         std::vector<std::thread> threads;
         for (int i = 1; i < o_.threads; ++i) threads.emplace_back([this] { io_.run(); });
         io_.run();
         for (auto& th : threads) th.join();
+        if (ack_log_) std::fclose(ack_log_);
+        ack_log_ = nullptr;
         return collect();
     }
 
@@ -179,8 +213,16 @@ class Load {
         co_return line;
     }
 
+    // Waits as the reconnect policy says after a failure; the next attempt
+    // goes to the next server.
+    asio::awaitable<void> back_off(Terminal& t) {
+        co_await sleep(t,
+                       t.reconnect.failed(std::uniform_real_distribution<double>(0, 1)(t.random)));
+    }
+
     // TCP connect, TLS handshake with the terminal's certificate, hello,
-    // welcome. Returns "" or what went wrong.
+    // welcome, with the server the reconnect policy points at. Returns "" or
+    // what went wrong.
     asio::awaitable<std::string> connect(Terminal& t) {
         t.timed_out = false;
         t.buffer.clear();
@@ -190,13 +232,14 @@ class Load {
             SSL_use_PrivateKey(ssl_handle, t.key) != 1) {
             co_return "the certificate or key of " + t.id + " cannot be used";
         }
-        t.stream->set_verify_callback(ssl::host_name_verification(o_.host));
+        const std::size_t server = t.reconnect.address();
+        t.stream->set_verify_callback(ssl::host_name_verification(o_.servers[server].host));
         begin(t);
         const auto why = [&](const std::string& what, const boost::system::error_code& ec) {
             end(t);
             return what + ": " + (t.timed_out ? std::string("timed out") : ec.message());
         };
-        auto [cec] = co_await t.stream->next_layer().async_connect(endpoint_, use_tuple);
+        auto [cec] = co_await t.stream->next_layer().async_connect(endpoints_[server], use_tuple);
         if (cec) co_return why("connect", cec);
         boost::system::error_code ignored;
         t.stream->next_layer().set_option(tcp::no_delay(true), ignored);
@@ -215,12 +258,22 @@ class Load {
         if (frame.is_discarded() || !frame.is_object() || text_field(frame, "type") != "welcome") {
             co_return "no welcome; the server said: " + *line;
         }
+        t.reconnect.connected();
         co_return "";
     }
 
-    void record_ack(Terminal& t, Clock::time_point now, Clock::time_point first_sent) {
+    void record_ack(Terminal& t, Clock::time_point now, Clock::time_point first_sent,
+                    const std::string& alarm_id, const std::string& incident) {
         ++t.stats.acks_total;
-        if (now >= window_start_ && now < window_end_) {
+        if (ack_log_) {
+            const std::lock_guard lock(ack_log_mutex_);
+            const ServerEndpoint& server = o_.servers[t.reconnect.address()];
+            std::fprintf(ack_log_, "%lld %s %s %s %s:%d\n",
+                         static_cast<long long>(wall_now() / 1000), t.id.c_str(), alarm_id.c_str(),
+                         incident.empty() ? "-" : incident.c_str(), server.host.c_str(),
+                         server.port);
+        }
+        if (now >= window_start_ && now < window_end_ && !stop_.load(std::memory_order_relaxed)) {
             ++t.stats.acks;
             t.stats.latencies_us.push_back(
                 std::chrono::duration_cast<std::chrono::microseconds>(now - first_sent).count());
@@ -229,6 +282,14 @@ class Load {
 
     asio::awaitable<void> terminal_main(Terminal& t) {
         std::string error = co_await connect(t);
+        // With several servers a refused first attempt is a standby's closed
+        // port: try the next one until the controller's connect deadline.
+        while (!error.empty() && endpoints_.size() > 1 && !abort_.load()) {
+            drop(t);
+            co_await back_off(t);
+            if (abort_.load()) break;
+            error = co_await connect(t);
+        }
         if (!error.empty()) {
             t.connect_error = t.id + ": " + error;
             drop(t);
@@ -250,7 +311,7 @@ class Load {
                 first_sent = Clock::now();
             }
             if (!t.stream) {
-                co_await sleep(t, std::chrono::milliseconds(o_.retry_backoff_ms));
+                co_await back_off(t);
                 if (abort_.load() || stop_.load()) break;
                 error = co_await connect(t);
                 if (!error.empty()) {
@@ -283,7 +344,7 @@ class Load {
                 const std::string type = text_field(reply, "type");
                 if (type == "ack" && text_field(reply, "id") == pending_id) {
                     end(t);
-                    record_ack(t, now, first_sent);
+                    record_ack(t, now, first_sent, pending_id, text_field(reply, "incident"));
                     pending_id.clear();
                     break;
                 }
@@ -371,19 +432,24 @@ class Load {
         const auto t0 = Clock::now();
         window_start_ = t0 + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(o_.warmup_s));
-        window_end_ = window_start_ + std::chrono::duration_cast<Clock::duration>(
-                                          std::chrono::duration<double>(o_.duration_s));
+        if (o_.duration_s > 0) {
+            window_end_ = window_start_ + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(o_.duration_s));
+        }
         kick_all(false);
-        while (Clock::now() < window_start_) {
+        while (Clock::now() < window_start_ && !interrupted_) {
             co_await wait(std::min<Clock::duration>(window_start_ - Clock::now(),
                                                     std::chrono::milliseconds(50)));
         }
         const double cpu0 = cpu_seconds();
-        while (Clock::now() < window_end_) {
+        while (Clock::now() < window_end_ && !interrupted_) {
             co_await wait(std::min<Clock::duration>(window_end_ - Clock::now(),
                                                     std::chrono::milliseconds(50)));
         }
         client_cpu_s_ = cpu_seconds() - cpu0;
+        window_s_ = std::max(
+            0.0, std::chrono::duration<double>(std::min(Clock::now(), window_end_) - window_start_)
+                     .count());
         stop_ = true;
         // Every terminal finishes the alarm it has in flight (or times out).
         const auto drain_deadline = Clock::now() + std::chrono::milliseconds(o_.timeout_ms + 2000);
@@ -403,7 +469,7 @@ class Load {
         r.terminals = static_cast<int>(terminals_.size());
         r.connected = ready_.load();
         r.connect_s = round3(connect_s_);
-        r.window_s = o_.duration_s;
+        r.window_s = round3(window_s_);
         r.client_cpu_s = round3(client_cpu_s_);
         r.complete = !incomplete_ && finished_cleanly() && r.connected == r.terminals;
         std::vector<std::int64_t> all;
@@ -441,7 +507,7 @@ class Load {
     const LoadOptions& o_;
     asio::io_context io_;
     ssl::context tls_{ssl::context::tls_client};
-    tcp::endpoint endpoint_;
+    std::vector<tcp::endpoint> endpoints_;  // o_.servers, resolved
     std::string tag_;
     std::vector<std::unique_ptr<Terminal>> terminals_;
     std::atomic<int> ready_{0};
@@ -452,7 +518,11 @@ class Load {
     Clock::time_point window_start_ = Clock::time_point::max();
     Clock::time_point window_end_ = Clock::time_point::max();
     double connect_s_ = 0;
+    double window_s_ = 0;
     double client_cpu_s_ = 0;
+    bool interrupted_ = false;  // on the controller's strand
+    std::FILE* ack_log_ = nullptr;
+    std::mutex ack_log_mutex_;
     bool incomplete_ = false;
 };
 
@@ -479,7 +549,8 @@ std::string LoadResult::to_json(const LoadOptions& o) const {
         {"connected", connected},
         {"threads", o.threads},
         {"warmup_s", o.warmup_s},
-        {"duration_s", o.duration_s},
+        {"duration_s", window_s},
+        {"servers", o.servers.size()},
         {"acks", acks},
         {"alarms_per_s", window_s > 0 ? round3(static_cast<double>(acks) / window_s) : 0.0},
         {"latency_ms",

@@ -1,30 +1,42 @@
 // The load generator of huxiao-bench: N terminals over mutual TLS, each in a
 // closed loop (send an alarm, wait for its ack, send the next), all on one
 // io_context. Measures acks per second and ack latency over a window that
-// starts after a warm-up.
+// starts after a warm-up. With several servers (a hot-standby pair, contract
+// §8) a terminal that loses its connection moves on to the next address with
+// the back-off every terminal should use (common/protocol/reconnect_policy),
+// and sends its unacknowledged alarm again, so that bench/ha/soak.sh can
+// count what a failover costs.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace huxiao::bench {
 
-struct LoadOptions {
-    std::string host = "127.0.0.1";
+struct ServerEndpoint {
+    std::string host;  // an IP address; also the name the server certificate is checked against
     int port = 0;
-    std::filesystem::path ca;     // the CA that signed the server's certificate
-    std::filesystem::path certs;  // <TERMINAL>.crt and <TERMINAL>.key
-    std::string prefix = "T-B";   // terminal ids: prefix + number, zero-padded (terminal_id())
+};
+
+struct LoadOptions {
+    std::vector<ServerEndpoint> servers;  // at least one; tried in turn
+    std::filesystem::path ca;             // the CA that signed the server's certificate
+    std::filesystem::path certs;          // <TERMINAL>.crt and <TERMINAL>.key
+    std::string prefix = "T-B";  // terminal ids: prefix + number, zero-padded (terminal_id())
     int first = 1;
     int terminals = 1;
     double warmup_s = 2;
-    double duration_s = 10;
+    double duration_s = 10;  // 0: until SIGINT or SIGTERM
     int threads = 1;
-    int timeout_ms = 10'000;     // connect+hello, and alarm -> ack
-    int connect_timeout_s = 60;  // for all terminals to be connected
-    int retry_backoff_ms = 100;  // before retransmitting after `unavailable`
+    int timeout_ms = 10'000;        // connect+hello, and alarm -> ack
+    int connect_timeout_s = 60;     // for all terminals to be connected
+    int retry_backoff_ms = 100;     // before retransmitting after `unavailable`
+    int reconnect_first_ms = 100;   // back-off window after the first failure in a row
+    int reconnect_cap_ms = 2000;    // the widest back-off window
+    std::filesystem::path ack_log;  // when set: "WALL_MS TERMINAL ALARM INCIDENT SERVER" per ack
     std::string kind = "intrusion";
     bool strict = false;  // any error, timeout or disconnect fails the run
 };
@@ -34,7 +46,7 @@ struct LoadResult {
     int connected = 0;
     std::string first_connect_error;
     double connect_s = 0;
-    double window_s = 0;
+    double window_s = 0;     // as measured (shorter than asked when interrupted)
     std::uint64_t acks = 0;  // in the window
     std::uint64_t acks_total = 0;
     std::uint64_t sent = 0;  // alarm frames written, retransmissions included

@@ -91,10 +91,21 @@ constexpr const char* kUsage = R"(usage:
       over the measured window, errors by code, timeouts, disconnects.
       --host ADDR          server address (default 127.0.0.1); also the name
                            the server certificate is checked against
+      --server IP:PORT     instead of --host/--port, repeatable: servers tried
+                           in turn (a hot-standby pair); a terminal that loses
+                           its connection or is refused moves on to the next
+                           with exponential back-off and full jitter
+                           (docs/terminals.md) and sends its alarm again
+      --reconnect-cap-ms MS  the widest back-off window (default 2000; the
+                           first is 100 ms)
+      --ack-log FILE       one line per ack: WALL_MS TERMINAL ALARM INCIDENT
+                           IP:PORT (the server that acked)
+                           (bench/ha/soak.sh checks them against the database)
       --prefix P           terminal id prefix (default T-B)
       --first K            first terminal number (default 1)
       --warmup S           seconds of load before measuring (default 2)
-      --duration S         seconds measured (default 10)
+      --duration S         seconds measured (default 10); 0: until SIGINT or
+                           SIGTERM (either also ends a timed run early)
       --threads 1|2        I/O threads (default 1)
       --timeout-ms MS      per connect+hello and per alarm->ack (default 10000)
       --connect-timeout S  for all terminals to connect (default 60)
@@ -114,6 +125,22 @@ terminal finished its last alarm (and, with --strict, nothing went wrong);
 [[noreturn]] void usage_error(const std::string& message) {
     std::fprintf(stderr, "huxiao-bench: %s\n\n%s", message.c_str(), kUsage);
     std::exit(2);
+}
+
+// "127.0.0.1:7443" (or "::1:7443"): an IP address to connect to and a port.
+huxiao::bench::ServerEndpoint parse_server(const std::string& text) {
+    const auto colon = text.rfind(':');
+    const std::string host = colon == std::string::npos ? std::string() : text.substr(0, colon);
+    const std::string digits = colon == std::string::npos ? std::string() : text.substr(colon + 1);
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(host, ec);
+    if (ec || ip.is_unspecified()) usage_error("--server: \"" + text + "\" is not IP:PORT");
+    if (digits.empty() || digits.size() > 5 ||
+        digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) < 1 ||
+        std::stoi(digits) > 65535) {
+        usage_error("--server: \"" + text + "\": \"" + digits + "\" is not a port (1-65535)");
+    }
+    return {ip.to_string(), std::stoi(digits)};
 }
 
 }  // namespace
@@ -417,6 +444,8 @@ int main(int argc, char** argv) {
         return flood_main(std::vector<std::string>(argv + 2, argv + argc));
     }
     LoadOptions o;
+    std::string host = "127.0.0.1";
+    int port = 0;
     int units = 0;
     std::string unit_prefix = "P-B";
     std::string make_certs_dir;
@@ -447,9 +476,15 @@ int main(int argc, char** argv) {
             } else if (a == "--unit-prefix") {
                 unit_prefix = value();
             } else if (a == "--host") {
-                o.host = value();
+                host = value();
             } else if (a == "--port") {
-                o.port = std::stoi(value());
+                port = std::stoi(value());
+            } else if (a == "--server") {
+                o.servers.push_back(parse_server(value()));
+            } else if (a == "--reconnect-cap-ms") {
+                o.reconnect_cap_ms = std::stoi(value());
+            } else if (a == "--ack-log") {
+                o.ack_log = value();
             } else if (a == "--ca") {
                 o.ca = value();
             } else if (a == "--certs") {
@@ -502,12 +537,18 @@ int main(int argc, char** argv) {
                          o.terminals, make_certs_dir.c_str());
             return 0;
         }
-        if (o.port < 1 || o.port > 65535) usage_error("--port is required (1-65535)");
+        if (o.servers.empty()) {
+            if (port < 1 || port > 65535) usage_error("--port (1-65535) or --server is required");
+            o.servers.push_back(parse_server(host + ":" + std::to_string(port)));
+        } else if (port != 0) {
+            usage_error("--port and --server exclude each other");
+        }
+        if (o.reconnect_cap_ms < o.reconnect_first_ms || o.reconnect_cap_ms > 600'000)
+            usage_error("--reconnect-cap-ms must be between 100 and 600000");
         if (o.ca.empty()) usage_error("--ca is required");
         if (o.certs.empty()) usage_error("--certs is required");
         if (o.threads < 1 || o.threads > 2) usage_error("--threads must be 1 or 2");
-        if (o.duration_s <= 0 || o.warmup_s < 0)
-            usage_error("--duration must be > 0, --warmup >= 0");
+        if (o.duration_s < 0 || o.warmup_s < 0) usage_error("--duration and --warmup must be >= 0");
         if (o.timeout_ms < 1) usage_error("--timeout-ms must be positive");
         const LoadResult result = run_load(o);
         std::cout << result.to_json(o) << std::endl;
