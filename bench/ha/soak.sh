@@ -122,14 +122,23 @@ declare -A NODE_PID=()
 BENCH_PID=''
 SIM_PID=''
 cleanup() {
-  local pid
+  local pid until
   for pid in $BENCH_PID $SIM_PID "${NODE_PID[@]}"; do
     [[ -n "$pid" ]] || continue
     kill -CONT "$pid" 2>/dev/null || true
     kill -TERM "$pid" 2>/dev/null || true
   done
+  # 30 s to exit, then kill -9 (and say so: a process that does not exit on
+  # SIGTERM is a finding).
+  until=$((SECONDS + 30))
   for pid in $BENCH_PID $SIM_PID "${NODE_PID[@]}"; do
-    if [[ -n "$pid" ]]; then wait "$pid" 2>/dev/null || true; fi
+    [[ -n "$pid" ]] || continue
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < until)); do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log_warn "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80)) did not exit within 30 s of SIGTERM: kill -9"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
   done
   if ((SHORT)); then "$HA" stop --immediate >>"$OUT/ha.log" 2>&1 || true; fi
 }
@@ -262,7 +271,7 @@ ensure_nodes() {  # a node that died (or was killed) starts again
   local n
   for n in a b; do node_running "$n" || start_node "$n"; done
 }
-pg_primary() { "$HA" primary 2>/dev/null | cut -d' ' -f1; }
+pg_primary() { "$HA" primary 2>/dev/null | cut -d' ' -f1 || true; }  # nothing while none leads
 
 run_fault() {  # run_fault FAULT CYCLE
   local fault=$1 cycle=$2 l t0 t1 extra='' primary p2 until

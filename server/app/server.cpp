@@ -293,6 +293,7 @@ void Server::become_leader(std::int64_t epoch) {
                            std::to_string(recovered.open_incidents.size()) +
                            " open incidents recovered");
     p.log = std::make_unique<db::IncidentLog>(io_.get_executor(), config_.database);
+    if (epoch != 0) p.read_db->fence_writes(epoch);
     if (epoch != 0) {
         p.log->fence(
             epoch, std::chrono::seconds(config_.ha.lease_ttl_s),

@@ -58,30 +58,41 @@ constexpr std::chrono::seconds kAcquireTimeout{5};
 struct SubmitBatch {
     asio::any_io_executor strand;
     PgPool* pool;
+    bool fenced = false;  // the first statement is ReadDb's fence: not the caller's
 
     template <class Handler>
     void operator()(Handler handler, std::vector<PgQuery> queries) const {
         auto shared = std::make_shared<Handler>(std::move(handler));
-        asio::post(strand, [pool = pool, queries = std::move(queries), shared]() mutable {
-            pool->submit_any(
-                std::move(queries),
-                [shared](PgBatchOutcome outcome) mutable {
-                    auto ex = asio::get_associated_executor(*shared);
-                    asio::post(ex, [shared, outcome = std::move(outcome)]() mutable {
-                        (*shared)(std::move(outcome));
-                    });
-                },
-                kAcquireTimeout);
-        });
+        asio::post(strand,
+                   [pool = pool, fenced = fenced, queries = std::move(queries), shared]() mutable {
+                       pool->submit_any(
+                           std::move(queries),
+                           [shared, fenced](PgBatchOutcome outcome) mutable {
+                               if (fenced && !outcome.failure && !outcome.results.empty()) {
+                                   outcome.results.erase(outcome.results.begin());
+                               }
+                               auto ex = asio::get_associated_executor(*shared);
+                               asio::post(ex, [shared, outcome = std::move(outcome)]() mutable {
+                                   (*shared)(std::move(outcome));
+                               });
+                           },
+                           kAcquireTimeout);
+                   });
     }
 };
 }  // namespace
 
-asio::awaitable<PgBatchOutcome> ReadDb::transaction(const std::vector<PgQuery>& queries) {
-    std::vector<PgQuery> copy = queries;
-    for (auto& q : copy) q.prepared = false;
+// Not a coroutine (nor are the others here): the batch is built and handed
+// to async_initiate at once, and the awaitable it returns is all the caller awaits.
+asio::awaitable<PgBatchOutcome> ReadDb::transaction(std::vector<PgQuery> queries) {
+    const std::int64_t epoch = fence_epoch_->load();
+    if (epoch != 0) {
+        queries.insert(queries.begin(),
+                       PgQuery{"SELECT huxiao_fence($1)", {std::to_string(epoch)}, false});
+    }
+    for (auto& q : queries) q.prepared = false;
     return asio::async_initiate<decltype(asio::use_awaitable), void(PgBatchOutcome)>(
-        SubmitBatch{strand_, &pool_}, asio::use_awaitable, std::move(copy));
+        SubmitBatch{strand_, &pool_, epoch != 0}, asio::use_awaitable, std::move(queries));
 }
 
 asio::awaitable<PgBatchOutcome> ReadDb::read_transaction(const std::vector<PgQuery>& queries) {

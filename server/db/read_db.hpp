@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdint>
 #include <memory>
 
 #include "common/config/config.hpp"
@@ -32,13 +33,21 @@ class ReadDb {
     // Every wait has a deadline: a connection must be free within 5 s and a
     // batch answered within its session's batch_timeout, else the outcome
     // fails with PgErrc::timed_out.
-    boost::asio::awaitable<PgBatchOutcome> transaction(const std::vector<PgQuery>& queries);
+    boost::asio::awaitable<PgBatchOutcome> transaction(std::vector<PgQuery> queries);
     // Lists and reports (contract §8): like query() and transaction(), on
     // database.read_url when it is set (typically a standby, which may lag a
     // moment behind), else on the same connections.
     boost::asio::awaitable<PgBatchOutcome> read(
         const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
     boost::asio::awaitable<PgBatchOutcome> read_transaction(const std::vector<PgQuery>& queries);
+
+    // The leader of several servers (contract §8) from its takeover on:
+    // every query() and transaction() then starts with huxiao_fence(epoch)
+    // in the same transaction, so that a leader paused past its lease cannot
+    // apply an admin write, a note or a hazard after another server took
+    // over (the batch fails with SQLSTATE HX001 and the request gets 503).
+    // read() and read_transaction() are not fenced: they write nothing.
+    void fence_writes(std::int64_t epoch) { fence_epoch_->store(epoch); }
 
     static PgSessionOptions session_options();
 
@@ -47,6 +56,9 @@ class ReadDb {
     PgPool pool_;
     std::unique_ptr<PgPool> replica_;  // on database.read_url, when set
     std::shared_ptr<std::atomic<int>> up_ = std::make_shared<std::atomic<int>>(0);
+    // 0: not fenced (a single server, or not leading yet).
+    std::shared_ptr<std::atomic<std::int64_t>> fence_epoch_ =
+        std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 }  // namespace huxiao::db
