@@ -160,9 +160,13 @@ admin() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" "$@"; }
 sql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$URL"; }
 admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB OWNER huxiao" >/dev/null
 
-log_step "$TERMINALS terminals, $UNITS units, certificates"
+# Certificates for the soak's terminals and for the sync-cost run's (its
+# first SYNC_TERMINALS); the soak's load uses the first TERMINALS.
+CERTS=$TERMINALS
+((SHORT || SYNC_TERMINALS <= TERMINALS)) || CERTS=$SYNC_TERMINALS
+log_step "$CERTS schools and terminals ($TERMINALS in the soak), $UNITS units, certificates"
 rm -rf "$OUT/certs"
-"$BENCH" --make-certs "$OUT/certs" --terminals "$TERMINALS" --prefix T-S --school-prefix S-S \
+"$BENCH" --make-certs "$OUT/certs" --terminals "$CERTS" --prefix T-S --school-prefix S-S \
   --units "$UNITS" --unit-prefix P-S 2>"$OUT/make-certs.log"
 # The units are huxiao-sim's; the terminals huxiao-bench's.
 python3 - "$OUT/certs/registry.json" "$OUT/units-registry.json" <<'PY'
@@ -427,7 +431,7 @@ if ((!SHORT)); then
     NODE_PID[sync]=$!
     until=$((SECONDS + 30))
     until (echo >"/dev/tcp/127.0.0.1/$sp") 2>/dev/null || ((SECONDS > until)); do sleep 0.1; done
-    n=$((SYNC_TERMINALS < TERMINALS ? SYNC_TERMINALS : TERMINALS))
+    n=$SYNC_TERMINALS
     "$BENCH" --server "127.0.0.1:$sp" --ca "$OUT/certs/server-ca.crt" --certs "$OUT/certs" --prefix T-S \
       --terminals "$n" --warmup 2 --duration "$SYNC_DURATION" >"$OUT/sync-$where.json.out" 2>>"$OUT/bench.err" \
       || log_warn "huxiao-bench against the $where cluster: $(tail -n 2 "$OUT/bench.err")"
