@@ -56,6 +56,8 @@ set -euo pipefail
 
 # shellcheck source=tools/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/common.sh"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$HUXIAO_ROOT"
 
 SHORT=0
@@ -100,13 +102,7 @@ done
 mkdir -p "$OUT"
 log_info "results go to $OUT"
 
-if [[ -z "${BENCH_NO_BUILD:-}" && -z "${SOAK_BUILD:-}" ]]; then
-  log_step "Building the release preset (huxiaod huxiao-bench huxiao-sim; -j$JOBS)"
-  cmake --preset release >"$OUT/cmake-configure.log" 2>&1 \
-    || { tail -n 30 "$OUT/cmake-configure.log" >&2; die "cmake --preset release failed"; }
-  cmake --build --preset release -j"$JOBS" --target huxiaod huxiao-bench huxiao-sim \
-    >"$OUT/cmake-build.log" 2>&1 || { tail -n 40 "$OUT/cmake-build.log" >&2; die "build failed"; }
-fi
+[[ -n "${SOAK_BUILD:-}" ]] || bench_build huxiaod huxiao-bench huxiao-sim
 HUXIAOD=$BUILD/server/huxiaod
 BENCH=$BUILD/tools/bench/huxiao-bench
 SIM=$BUILD/tools/sim/huxiao-sim
