@@ -70,8 +70,10 @@ bool received_first(const Incident* a, const Incident* b) {
     return std::tie(a->received_at, a->id) < std::tie(b->received_at, b->id);
 }
 
-void sync_router(geo::UnitRouter& router, const UnitState& u) {
-    router.set_eligible(u.id, u.connected && u.available && !u.retired && u.incident.empty());
+// Places of the incident not covered by an offer or an assignment.
+int open_places(const Incident& inc) {
+    return inc.places - static_cast<int>(inc.assignments.size()) -
+           static_cast<int>(inc.offers.size());
 }
 
 }  // namespace
@@ -106,9 +108,10 @@ class DispatchCore::Step {
         inc.places = std::max(1, c_.config_.units_required_for(e.kind));
         inc.pushed_state = IncidentStatus::received;
         out_.push_back(PushStatus{inc.school, inc.id, IncidentStatus::received, {}, {}, now_});
-        c_.incidents_.emplace(inc.id, std::move(inc));
-        // Offers follow in fill_places(), with every other waiting incident.
-        c_.refill_ = true;
+        std::string id = inc.id;
+        Incident& added = c_.incidents_.emplace(std::move(id), std::move(inc)).first->second;
+        // Offers follow in fill_places(), in turn with the other waiting incidents.
+        c_.track(added);
     }
 
     void on(const ConsoleCancel& e) {
@@ -192,8 +195,8 @@ class DispatchCore::Step {
         // stale unit_stale_s later unless it reports.
         u->last_report = now_;
         c_.router_->set_position(u->id, u->position, now_);
-        sync_router(*c_.router_, *u);
-        c_.refill_ = true;
+        c_.sync_router(*u);
+        c_.recheck_short_ = true;
         // An offer restored at start-up (or sent just before a reconnect) is
         // sent again with the time it has left.
         if (Incident* inc = find_incident(u->incident)) {
@@ -209,7 +212,7 @@ class DispatchCore::Step {
         UnitState* u = find_unit(e.unit);
         if (u == nullptr) return;
         u->connected = false;
-        sync_router(*c_.router_, *u);
+        c_.sync_router(*u);
         // An open offer cannot be answered any more: it expires now and the next
         // unit gets it. An assignment stays: a unit on its way keeps driving
         // through a dropped mobile connection.
@@ -230,7 +233,7 @@ class DispatchCore::Step {
         // fresh one was a candidate already, so moving it cannot serve a
         // waiting incident.
         if (now_ - u->last_report > std::chrono::seconds{c_.config_.unit_stale_s}) {
-            c_.refill_ = true;
+            c_.recheck_short_ = true;
         }
         u->position = p;
         u->reported = true;
@@ -242,9 +245,9 @@ class DispatchCore::Step {
     void on(const UnitAvailability& e) {
         UnitState* u = known_unit(e.unit, {});
         if (u == nullptr) return;
-        if (e.available && !u->available) c_.refill_ = true;
+        if (e.available && !u->available) c_.recheck_short_ = true;
         u->available = e.available;
-        sync_router(*c_.router_, *u);
+        c_.sync_router(*u);
         // Going out of service with an offer open is a decline. An assignment
         // stays: availability applies to new work after this incident.
         if (!e.available) {
@@ -277,6 +280,7 @@ class DispatchCore::Step {
         if (static_cast<int>(inc->assignments.size()) >= inc->places) {
             // Cannot happen while offers beyond the free places are withdrawn
             // when the last place is taken; kept as a safe outcome.
+            c_.track(*inc);
             withdraw(*inc, offer, WithdrawReason::reassigned, true);
             return not_assigned(e.unit, e.incident, "all places taken");
         }
@@ -291,6 +295,7 @@ class DispatchCore::Step {
         // The last place is taken: the other open offers are withdrawn.
         std::vector<Offer> others;
         if (static_cast<int>(inc->assignments.size()) >= inc->places) others.swap(inc->offers);
+        c_.track(*inc);
         json details{{"eta_s", whole_seconds(a.eta_s)}, {"seq", offer.seq}};
         if (!others.empty()) {
             json w = json::array();
@@ -386,15 +391,18 @@ class DispatchCore::Step {
 
     // ---- transitions ---------------------------------------------------------
 
+    // Incidents with offers due expire them oldest incident first, each in
+    // the order its offers were sent.
     void expire_overdue() {
         std::vector<Incident*> late;
-        for (auto& [id, inc] : c_.incidents_) {
-            for (const Offer& o : inc.offers) {
-                if (o.deadline <= now_) {
-                    late.push_back(&inc);
-                    break;
-                }
+        auto& deadlines = c_.deadlines_;
+        while (!deadlines.empty() && std::get<TimePoint>(*deadlines.begin()) <= now_) {
+            const auto due = deadlines.extract(deadlines.begin());
+            Incident* inc = find_incident(std::get<std::string>(due.value()));
+            if (inc == nullptr || !has_offer(*inc, std::get<std::uint64_t>(due.value()))) {
+                continue;  // answered or withdrawn before its deadline
             }
+            if (std::find(late.begin(), late.end(), inc) == late.end()) late.push_back(inc);
         }
         std::sort(late.begin(), late.end(), received_first);
         for (Incident* inc : late) {
@@ -412,6 +420,7 @@ class DispatchCore::Step {
         if (it == inc.offers.end()) return;
         const Offer offer = *it;
         inc.offers.erase(it);
+        c_.track(inc);
         if (!timer_fired) out_.push_back(CancelTimer{key(inc, offer)});
         append(inc, TimelineType::offer_expired, "system", offer.unit,
                {{"seq", offer.seq}, {"cause", cause}});
@@ -423,6 +432,7 @@ class DispatchCore::Step {
     void decline_offer(Incident& inc, const std::string& unit, const std::string& reason) {
         const Offer offer = *inc.offer_for(unit);
         erase_offer(inc, unit);
+        c_.track(inc);
         out_.push_back(CancelTimer{key(inc, offer)});
         append(inc, TimelineType::offer_declined, unit, unit,
                {{"reason", reason}, {"seq", offer.seq}});
@@ -440,6 +450,7 @@ class DispatchCore::Step {
 
     void back_out(Incident& inc, const std::string& unit) {
         std::erase_if(inc.assignments, [&](const Assignment& a) { return a.unit == unit; });
+        c_.track(inc);
         pass(inc, unit);
         if (UnitState* u = find_unit(unit)) release(*u);
     }
@@ -492,21 +503,23 @@ class DispatchCore::Step {
         }
         out_.push_back(PushStatus{inc.school, inc.id, final_state, {}, {}, now_});
         out_.push_back(IncidentClosed{inc.id, final_state, inc.school, district_of(inc)});
+        c_.untrack(inc);
         const std::string id = inc.id;
         c_.incidents_.erase(id);
     }
 
-    // Offers every open place of every incident, oldest incident first, so
-    // freed units go where they have been needed longest.
+    // Offers the open places of waiting incidents, oldest incident first, so
+    // freed units go where they have been needed longest. An incident already
+    // short of units is ranked again only when a unit may have become routable
+    // (an alarm in a storm with every unit busy visits only itself).
     void fill_places() {
-        if (!c_.refill_) return;
-        c_.refill_ = false;
-        for (Incident* inc : c_.open_order()) fill(*inc);
+        const bool recheck_short = std::exchange(c_.recheck_short_, false);
+        Incident* inc = nullptr;
+        while ((inc = c_.next_to_fill(inc, recheck_short)) != nullptr) fill(*inc);
     }
 
     void fill(Incident& inc) {
-        const int need = inc.places - static_cast<int>(inc.assignments.size()) -
-                         static_cast<int>(inc.offers.size());
+        const int need = open_places(inc);
         if (need <= 0) {
             inc.short_of_units = false;
             return;
@@ -537,6 +550,7 @@ class DispatchCore::Step {
             append(inc, TimelineType::no_unit_available, "system", {},
                    {{"missing", need - sent}, {"places", inc.places}});
         }
+        c_.track(inc);
     }
 
     void send_offer(Incident& inc, const geo::RankedUnit& r, const std::string& actor,
@@ -549,13 +563,13 @@ class DispatchCore::Step {
         o.eta_s = r.eta_s;
         o.directed = directed;
         inc.offers.push_back(o);
+        c_.deadlines_.emplace(o.deadline, inc.id, o.seq);
         // Every place covered ends the shortage (the next one is recorded anew).
-        if (static_cast<int>(inc.assignments.size() + inc.offers.size()) >= inc.places) {
-            inc.short_of_units = false;
-        }
+        if (open_places(inc) <= 0) inc.short_of_units = false;
+        c_.track(inc);
         if (UnitState* u = find_unit(r.unit)) {
             u->incident = inc.id;
-            sync_router(*c_.router_, *u);
+            c_.sync_router(*u);
         }
         json details{{"seq", o.seq},
                      {"eta_s", whole_seconds(o.eta_s)},
@@ -647,12 +661,17 @@ class DispatchCore::Step {
 
     void release(UnitState& u) {
         u.incident.clear();
-        sync_router(*c_.router_, u);
-        c_.refill_ = true;
+        c_.sync_router(u);
+        c_.recheck_short_ = true;
     }
 
     static void erase_offer(Incident& inc, const std::string& unit) {
         std::erase_if(inc.offers, [&](const Offer& o) { return o.unit == unit; });
+    }
+
+    static bool has_offer(const Incident& inc, std::uint64_t seq) {
+        return std::any_of(inc.offers.begin(), inc.offers.end(),
+                           [&](const Offer& o) { return o.seq == seq; });
     }
 
     static OfferTimerKey key(const Incident& inc, const Offer& o) {
@@ -726,12 +745,44 @@ std::vector<Action> DispatchCore::handle(const Event& event, TimePoint now) {
     return Step(*this, now).run(event);
 }
 
-std::vector<Incident*> DispatchCore::open_order() {
-    std::vector<Incident*> v;
-    v.reserve(incidents_.size());
-    for (auto& [id, inc] : incidents_) v.push_back(&inc);
-    std::sort(v.begin(), v.end(), received_first);
-    return v;
+bool DispatchCore::ReceivedFirst::operator()(const Incident* a, const Incident* b) const {
+    return received_first(a, b);
+}
+
+void DispatchCore::track(Incident& inc) {
+    untrack(inc);
+    if (open_places(inc) > 0) (inc.short_of_units ? short_ : unfilled_).insert(&inc);
+}
+
+void DispatchCore::untrack(Incident& inc) {
+    unfilled_.erase(&inc);
+    short_.erase(&inc);
+}
+
+// The two waiting lists merged in receipt order. The lists are searched
+// anew from `after` each time, as filling an incident moves it between them.
+Incident* DispatchCore::next_to_fill(Incident* after, bool recheck_short) {
+    auto next = [after](const ByReceipt& list) -> Incident* {
+        auto it = after == nullptr ? list.begin() : list.upper_bound(after);
+        return it == list.end() ? nullptr : *it;
+    };
+    Incident* fresh = next(unfilled_);
+    // The router ranks only eligible units (unit_router.hpp): with none, an
+    // incident already short would stay so.
+    if (!recheck_short || eligible_.empty()) return fresh;
+    Incident* again = next(short_);
+    if (fresh == nullptr || again == nullptr) return fresh != nullptr ? fresh : again;
+    return received_first(fresh, again) ? fresh : again;
+}
+
+void DispatchCore::sync_router(const UnitState& u) {
+    const bool eligible = u.connected && u.available && !u.retired && u.incident.empty();
+    router_->set_eligible(u.id, eligible);
+    if (eligible) {
+        eligible_.insert(u.id);
+    } else if (auto it = eligible_.find(u.id); it != eligible_.end()) {
+        eligible_.erase(it);
+    }
 }
 
 std::vector<Action> DispatchCore::restore(Incident incident) {
@@ -743,15 +794,19 @@ std::vector<Action> DispatchCore::restore(Incident incident) {
         next_seq_ = std::max(next_seq_, o.seq + 1);
         UnitState& u = units_.find(o.unit)->second;
         u.incident = incident.id;
-        sync_router(*router_, u);
+        sync_router(u);
+        deadlines_.emplace(o.deadline, incident.id, o.seq);
         out.push_back(StartTimer{OfferTimerKey{incident.id, o.unit, o.seq}, o.deadline});
     }
     for (const Assignment& a : incident.assignments) {
         auto it = units_.find(a.unit);
         if (a.progress == UnitProgress::cleared || it == units_.end()) continue;
         it->second.incident = incident.id;
-        sync_router(*router_, it->second);
+        sync_router(it->second);
     }
+    // Every place covered ends a shortage, as in send_offer(): a place that
+    // reopens later records a new one.
+    if (open_places(incident) <= 0) incident.short_of_units = false;
     if (!incident.pushed_state) {
         // The school was told something before the restart; assume it was this.
         const Lead lead = lead_of(incident);
@@ -759,8 +814,8 @@ std::vector<Action> DispatchCore::restore(Incident incident) {
         incident.pushed_unit = lead.unit();
     }
     std::string id = incident.id;
-    incidents_.emplace(std::move(id), std::move(incident));
-    refill_ = true;
+    track(incidents_.emplace(std::move(id), std::move(incident)).first->second);
+    recheck_short_ = true;
     return out;
 }
 
@@ -779,15 +834,15 @@ void DispatchCore::replace_registry(const Registry& registry) {
             // Never reported and not connected: stale (last_report at the epoch).
             router_->set_position(u.id, u.position, u.last_report);
         }
-        sync_router(*router_, u);
+        sync_router(u);
     }
     for (auto& [id, u] : units_) {
         if (present.contains(id)) continue;
         u.retired = true;
-        sync_router(*router_, u);
+        sync_router(u);
     }
     router_->set_guard_posts(registry.guard_posts);
-    refill_ = true;
+    recheck_short_ = true;
 }
 
 const Incident* DispatchCore::incident(std::string_view id) const {

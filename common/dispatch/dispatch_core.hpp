@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "common/dispatch/actions.hpp"
@@ -72,8 +74,20 @@ class DispatchCore {
     class Step;  // one handle() call: `now` and the actions being collected
     friend class Step;
 
-    // Open incidents by (received_at, id): the order offers are made in.
-    std::vector<Incident*> open_order();
+    // (received_at, id): the order offers are made in.
+    struct ReceivedFirst {
+        bool operator()(const Incident* a, const Incident* b) const;
+    };
+    using ByReceipt = std::set<Incident*, ReceivedFirst>;
+
+    // Files an incident under unfilled_ or short_ after its places, offers,
+    // assignments or shortage changed; untrack() before it is erased.
+    void track(Incident& inc);
+    void untrack(Incident& inc);
+    // The next incident to offer units to after `after` (nullptr: the oldest).
+    Incident* next_to_fill(Incident* after, bool recheck_short);
+    // Tells the router (and eligible_) whether the unit may take new work.
+    void sync_router(const UnitState& u);
 
     CoreConfig config_;
     std::unique_ptr<geo::UnitRouter> router_;
@@ -81,11 +95,31 @@ class DispatchCore {
     std::map<std::string, UnitState, std::less<>> units_;
     std::map<std::string, Incident, std::less<>> incidents_;
     std::uint64_t next_seq_ = 1;
-    // Set when units may have become routable (freed, connected, back in
-    // service, reporting again after going stale) or an incident has places to
-    // fill; only then are open places offered. Saves ranking every waiting
-    // incident on every position report.
-    bool refill_ = true;
+
+    // Indexes, so that one event costs the same with 10 or 10,000 incidents
+    // waiting (the alarm storm, docs/performance.md §12).
+    //
+    // Open incidents with places not covered by an offer or an assignment, by
+    // receipt, split by whether their shortage is recorded (no_unit_available).
+    // The new and reopened ones (unfilled_) are offered units at the end of
+    // every step; the ones already short only when recheck_short_ says a unit
+    // may have become routable and some unit is eligible, since otherwise the
+    // router would find nobody for them again.
+    ByReceipt unfilled_;
+    ByReceipt short_;
+    // Set when an incident already short of units might now get one: a unit
+    // may have become routable (freed, connected, back in service, reporting
+    // again after going stale), or the registry or the open incidents changed
+    // under the core (replace_registry, restore).
+    bool recheck_short_ = true;
+    // Units the router may rank: connected, in service, free, not retired.
+    std::set<std::string, std::less<>> eligible_;
+    // Every open offer's (deadline, incident, seq), soonest first, so a step
+    // looks only at the offers that are due. An entry outlives an offer
+    // answered or withdrawn before its deadline and is dropped when it comes
+    // due: seqs are unique and deadlines never move, so (incident, seq) says
+    // whether the offer is still open.
+    std::set<std::tuple<TimePoint, std::string, std::uint64_t>> deadlines_;
 };
 
 }  // namespace huxiao::dispatch

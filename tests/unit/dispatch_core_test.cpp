@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <numbers>
+#include <random>
+#include <set>
 #include <sstream>
 
 #include "common/geo/brute_force_router.hpp"
@@ -1279,6 +1281,350 @@ TEST_F(DispatchCoreTest, BruteForceRouterGivesTheSameDispatch) {
         config_, registry_, std::make_unique<geo::BruteForceRouter>(config_.router_options()));
     online_all();
     EXPECT_EQ(sent(alarm("I-1", "assault"), "offer"), (Strings{"P-1:I-1", "P-2:I-1"}));
+}
+
+// ---- many waiting incidents: the order the core's indexes must keep -----------------------
+// The core keeps waiting incidents and offer deadlines in ordered indexes so that
+// an alarm storm costs O(log n) per event (docs/performance.md §12). These tests
+// pin the order they must reproduce and fail when an index goes stale.
+
+// "incident" of each timeline event of `type`, in action order.
+Strings incidents_of(const std::vector<Action>& actions, TimelineType type) {
+    Strings out;
+    for (const AppendTimeline& t : events_of(actions, type)) out.push_back(t.incident);
+    return out;
+}
+
+TEST_F(DispatchCoreTest, ManyWaitingIncidentsAreServedInReceiptOrderNotIntakeOrder) {
+    // 30 alarms, intaken in an order unlike their receipt (the intake may run
+    // late), with ties in received_at decided by id ("I-10" < "I-2").
+    std::vector<std::pair<TimePoint, std::string>> receipt;
+    for (int i = 0; i < 30; ++i) {
+        const std::string id = "I-" + std::to_string(i);
+        const TimePoint received = kT0 - seconds{(i * 7) % 10};
+        receipt.emplace_back(received, id);
+        const auto a = handle(AlarmIntaken{id, "S-1", "medical", false, received, true});
+        // Only the new incident is touched: the ones waiting already stay quiet.
+        EXPECT_EQ(incidents_of(a, TimelineType::no_unit_available), (Strings{id}));
+        EXPECT_EQ(statuses(a), (Strings{"received", "no_unit_available"}));
+    }
+    std::sort(receipt.begin(), receipt.end());
+
+    // Units come on line one by one: each takes the oldest incident waiting.
+    const Strings units{"P-1", "P-2", "P-3", "P-4", "P-5", "G-1"};
+    for (std::size_t k = 0; k < units.size(); ++k) {
+        advance(seconds{1});
+        const auto a = handle(UnitConnected{units[k]});
+        EXPECT_EQ(sent(a, "offer"), (Strings{units[k] + ":" + receipt[k].second})) << k;
+    }
+    // P-1 declines: it goes to the oldest incident still waiting.
+    const std::string first = receipt[0].second;
+    auto a = handle(UnitDecline{"P-1", first, "no"});
+    EXPECT_EQ(sent(a, "offer"), (Strings{"P-1:" + receipt[6].second}));
+    // P-2's offer (sent at T0+2) runs out: the incident P-1 declined is now the
+    // oldest waiting, and P-2 has not passed it.
+    now_ = kT0 + seconds{22};
+    a = handle(Tick{});
+    EXPECT_EQ(incidents_of(a, TimelineType::offer_expired), (Strings{receipt[1].second}));
+    EXPECT_EQ(sent(a, "offer"), (Strings{"P-2:" + first}));
+    // Five offers run out together (P-3 to G-1 sent at T0+3..6, P-1's second
+    // at T0+6): they expire oldest incident first, then the oldest waiting
+    // incidents take the nearest units they have not passed.
+    now_ = kT0 + seconds{26};
+    a = handle(Tick{});
+    EXPECT_EQ(incidents_of(a, TimelineType::offer_expired),
+              (Strings{receipt[2].second, receipt[3].second, receipt[4].second, receipt[5].second,
+                       receipt[6].second}));
+    EXPECT_EQ(sent(a, "offer"), (Strings{"P-1:" + receipt[1].second, "P-4:" + receipt[2].second,
+                                         "P-3:" + receipt[3].second, "G-1:" + receipt[4].second,
+                                         "P-5:" + receipt[5].second}));
+}
+
+TEST_F(DispatchCoreTest, AClosedWaitingIncidentIsNoLongerServed) {
+    for (const char* id : {"I-1", "I-2", "I-3", "I-4"}) {
+        alarm(id);
+        advance(seconds{1});
+    }
+    handle(ConsoleCancel{"I-1", "alice", "test"});
+    handle(ConsoleResolve{"I-2", "alice", "handled by phone"});
+    handle(AlarmReconciled{"I-3", "I-9"});  // a duplicate of another incident
+    const auto a = handle(UnitConnected{"P-1"});
+    EXPECT_EQ(sent(a, "offer"), (Strings{"P-1:I-4"}));
+    const auto b = handle(UnitConnected{"P-2"});
+    EXPECT_TRUE(sent(b, "offer").empty());
+    EXPECT_EQ(unit_incident("P-2"), "");
+}
+
+TEST_F(DispatchCoreTest, AReopenedPlaceIsRecordedShortEvenWhenNoUnitIsLeft) {
+    online("P-1");
+    alarm("I-1");  // P-1 offered
+    advance(seconds{1});
+    alarm("I-2");  // nobody left
+    // Going out of service declines I-1's offer: no unit is eligible now, yet
+    // I-1 must be found short (a new shortage), and I-2 stays quiet.
+    const auto a = handle(UnitAvailability{"P-1", false});
+    EXPECT_EQ(timeline_types(a), (Strings{"offer_declined", "no_unit_available"}));
+    EXPECT_EQ(incidents_of(a, TimelineType::no_unit_available), (Strings{"I-1"}));
+    EXPECT_EQ(statuses(a), (Strings{"no_unit_available"}));
+    EXPECT_TRUE(incident("I-1").short_of_units);
+    // Back in service: P-1 passed I-1, so the next waiting incident gets it.
+    const auto b = handle(UnitAvailability{"P-1", true});
+    EXPECT_EQ(sent(b, "offer"), (Strings{"P-1:I-2"}));
+    // A new unit takes I-1, which waited longest.
+    const auto c = handle(UnitConnected{"P-2"});
+    EXPECT_EQ(sent(c, "offer"), (Strings{"P-2:I-1"}));
+}
+
+TEST_F(DispatchCoreTest, APlaceReopenedByBackingOutIsServedFirst) {
+    online("P-1");
+    alarm("I-1");
+    handle(UnitAccept{"P-1", "I-1"});
+    advance(seconds{1});
+    alarm("I-2");  // waits
+    advance(seconds{1});
+    // P-1 backs out of I-1: it is free, has passed I-1 and goes to I-2; I-1
+    // waits again, recorded short anew.
+    const auto a = handle(UnitClear{"P-1", "I-1", "wrong address"});
+    EXPECT_EQ(sent(a, "offer"), (Strings{"P-1:I-2"}));
+    EXPECT_EQ(incidents_of(a, TimelineType::no_unit_available), (Strings{"I-1"}));
+    advance(seconds{1});
+    alarm("I-3");
+    // The next unit goes to I-1, received before I-3.
+    EXPECT_EQ(sent(handle(UnitConnected{"P-2"}), "offer"), (Strings{"P-2:I-1"}));
+}
+
+TEST_F(DispatchCoreTest, OffersExpireInDeadlineOrderAndTogetherOldestIncidentFirst) {
+    online("P-1");
+    online("P-2");
+    online("P-3");
+    alarm("I-2");  // P-1, deadline T0+20
+    advance(seconds{1});
+    // I-1 was received before I-2 but intaken later: P-2, deadline T0+21.
+    handle(AlarmIntaken{"I-1", "S-1", "medical", false, kT0 - seconds{5}, true});
+    EXPECT_EQ(offered("I-1"), (Strings{"P-2"}));
+    advance(seconds{1});
+    alarm("I-3");  // P-3, deadline T0+22
+    // Ticks every second: one offer at a time, by deadline.
+    now_ = kT0 + seconds{19};
+    EXPECT_TRUE(handle(Tick{}).empty());
+    advance(seconds{1});
+    EXPECT_EQ(incidents_of(handle(Tick{}), TimelineType::offer_expired), (Strings{"I-2"}));
+    advance(seconds{1});
+    EXPECT_EQ(incidents_of(handle(Tick{}), TimelineType::offer_expired), (Strings{"I-1"}));
+
+    // Due together (a late tick): oldest incident first, whatever the deadlines.
+    rebuild();
+    now_ = kT0;
+    online("P-1");
+    online("P-2");
+    alarm("I-2");
+    advance(seconds{1});
+    handle(AlarmIntaken{"I-1", "S-1", "medical", false, kT0 - seconds{5}, true});
+    advance(seconds{60});
+    const auto a = handle(Tick{});
+    EXPECT_EQ(incidents_of(a, TimelineType::offer_expired), (Strings{"I-1", "I-2"}));
+}
+
+// A deadline belongs to one offer (its seq), not to the unit: a unit offered
+// the same incident again keeps its new offer past the first one's deadline.
+TEST_F(DispatchCoreTest, AnAnsweredOffersDeadlineDoesNotExpireALaterOne) {
+    online("P-1");
+    alarm("I-1");  // deadline T0+20
+    advance(seconds{5});
+    handle(UnitDecline{"P-1", "I-1", "no"});
+    advance(seconds{5});
+    handle(ConsoleAssign{"I-1", "P-1", "alice"});  // deadline T0+30
+    const std::uint64_t second = seq("I-1", "P-1");
+    advance(seconds{10});
+    EXPECT_TRUE(handle(Tick{}).empty());
+    EXPECT_EQ(offered("I-1"), (Strings{"P-1"}));
+    advance(seconds{10});
+    const auto a = handle(Tick{});
+    ASSERT_EQ(events_of(a, TimelineType::offer_expired).size(), 1u);
+    EXPECT_EQ(events_of(a, TimelineType::offer_expired)[0].details.at("seq"), second);
+}
+
+TEST_F(DispatchCoreTest, AnAcceptedOrCancelledOffersDeadlinePassesQuietly) {
+    online("P-1");
+    online("P-2");
+    alarm("I-1");
+    alarm("I-2");
+    handle(UnitAccept{"P-1", "I-1"});
+    handle(ConsoleCancel{"I-2", "alice", "test"});
+    advance(seconds{25});
+    EXPECT_TRUE(handle(Tick{}).empty());
+}
+
+TEST_F(DispatchCoreTest, RestoredIncidentsAreServedInReceiptOrder) {
+    // Restored in an order unlike their receipt; I-C's offer to P-2 ran out
+    // while the server was down.
+    auto waiting = [](const std::string& id, TimePoint received) {
+        Incident inc;
+        inc.id = id;
+        inc.school = "S-1";
+        inc.kind = "medical";
+        inc.received_at = received;
+        return inc;
+    };
+    core_->restore(waiting("I-B", kT0 - seconds{20}));
+    core_->restore(waiting("I-A", kT0 - seconds{30}));
+    Incident c = waiting("I-C", kT0 - seconds{60});
+    c.offers.push_back(Offer{"P-2", 7, kT0 - seconds{50}, kT0 - seconds{30}, 100, false});
+    core_->restore(c);
+    core_->restore(waiting("I-D", kT0 - seconds{10}));
+
+    const auto a = handle(Tick{});
+    EXPECT_EQ(incidents_of(a, TimelineType::offer_expired), (Strings{"I-C"}));
+    EXPECT_EQ(incidents_of(a, TimelineType::no_unit_available),
+              (Strings{"I-C", "I-A", "I-B", "I-D"}));
+    EXPECT_EQ(sent(handle(UnitConnected{"P-2"}), "offer"), (Strings{"P-2:I-A"}));  // passed I-C
+    EXPECT_EQ(sent(handle(UnitConnected{"P-1"}), "offer"), (Strings{"P-1:I-C"}));
+}
+
+TEST_F(DispatchCoreTest, ARestoredIncidentWithEveryPlaceCoveredIsNotShort) {
+    Incident inc = restored_incident(kT0 - seconds{10}, kT0 - seconds{5}, 20);
+    inc.short_of_units = true;  // recorded before its offer was sent
+    core_->restore(inc);
+    handle(Tick{});
+    EXPECT_FALSE(incident("I-7").short_of_units);
+    // The offer is declined and nobody is left: a new shortage is recorded.
+    const auto a = handle(UnitDecline{"P-2", "I-7", "no"});
+    EXPECT_EQ(timeline_types(a), (Strings{"offer_declined", "no_unit_available"}));
+}
+
+TEST_F(DispatchCoreTest, ARegistryChangeServesAnIncidentWaitingAtAnUnknownSchool) {
+    online("P-1");
+    alarm("I-1", "medical", "S-9");  // not in the registry: waits
+    EXPECT_TRUE(incident("I-1").short_of_units);
+    registry_.schools.push_back({"S-9", "No.9 Primary", "D-1", north_of(kS1, 500)});
+    core_->replace_registry(registry_);
+    EXPECT_EQ(sent(handle(Tick{}), "offer"), (Strings{"P-1:I-1"}));
+}
+
+// Random traffic, then after every event the rules the waiting index and the
+// deadline index must keep, checked against the core's public state:
+//   1. no waiting incident is left while a unit could serve it;
+//   2. every waiting incident has its shortage recorded;
+//   3. a unit offered by the router went to an incident with no older one
+//      still waiting that it could have served;
+//   4. no open offer is past its deadline.
+TEST_F(DispatchCoreTest, RandomTrafficKeepsTheWaitingRules) {
+    const seconds stale{config_.unit_stale_s};
+    Strings unit_ids;
+    for (const auto& [unit, spot] : spots_) unit_ids.push_back(unit);
+    auto could_serve = [&](const UnitState& u, const Incident& inc) {
+        return u.connected && u.available && !u.retired && u.incident.empty() &&
+               now_ - u.last_report <= stale && !inc.has_passed(u.id) &&
+               inc.offer_for(u.id) == nullptr && inc.assignment_for(u.id) == nullptr &&
+               inc.school != "S-9";
+    };
+    auto waiting = [](const Incident& inc) {
+        return static_cast<int>(inc.offers.size() + inc.assignments.size()) < inc.places;
+    };
+
+    for (unsigned seed = 1; seed <= 4; ++seed) {
+        rebuild();
+        now_ = kT0;
+        std::mt19937 rng(seed);
+        auto pick = [&](std::size_t n) {
+            return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+        };
+        int next_id = 0;
+        int checked_offers = 0;
+        for (int step = 0; step < 1500; ++step) {
+            std::vector<const Incident*> open = core_->open_incidents();
+            const std::string unit = unit_ids[pick(unit_ids.size())];
+            const UnitState* us = core_->unit(unit);
+            const std::string held = us->incident;
+            const std::string some = open.empty() ? "I-none" : open[pick(open.size())]->id;
+            Event e = Tick{};
+            switch (pick(14)) {
+                case 0:
+                case 1:
+                case 2: {
+                    const char* schools[] = {"S-1", "S-2", "S-9"};
+                    const char* kinds[] = {"medical", "assault"};
+                    e = AlarmIntaken{"I-" + std::to_string(next_id++),
+                                     schools[pick(3)],
+                                     kinds[pick(2)],
+                                     false,
+                                     now_ - seconds{static_cast<int>(pick(30))},
+                                     true};
+                    break;
+                }
+                case 3:
+                    e = UnitConnected{unit};
+                    break;
+                case 4:
+                    e = UnitDisconnected{unit};
+                    break;
+                case 5:
+                    e = UnitAvailability{unit, pick(3) != 0};
+                    break;
+                case 6:
+                    e = UnitAccept{unit, held};
+                    break;
+                case 7:
+                    e = UnitDecline{unit, held, "no"};
+                    break;
+                case 8: {
+                    const GeoPoint p = north_of(kS1, pick(2) == 0 ? 50 : 3000);
+                    e = UnitPosition{unit, p.lat, p.lon};
+                    break;
+                }
+                case 9:
+                    e = pick(2) == 0 ? Event{UnitArrived{unit, held}}
+                                     : Event{UnitClear{unit, held, "done"}};
+                    break;
+                case 10:
+                    e = ConsoleAssign{some, unit, "alice"};
+                    break;
+                case 11:
+                    e = pick(2) == 0 ? Event{ConsoleCancel{some, "alice", "test"}}
+                                     : Event{ConsoleResolve{some, "alice", "done"}};
+                    break;
+                default:
+                    advance(seconds{static_cast<int>(pick(25))});
+                    break;
+            }
+            const auto actions = handle(e);
+
+            open = core_->open_incidents();
+            for (const Incident* inc : open) {
+                for (const Offer& o : inc->offers) {
+                    ASSERT_GT(o.deadline, now_) << "seed " << seed << " step " << step;  // rule 4
+                }
+                if (!waiting(*inc)) continue;
+                ASSERT_TRUE(inc->short_of_units)  // rule 2
+                    << "seed " << seed << " step " << step << " " << inc->id;
+                for (const UnitState* u : core_->units()) {
+                    ASSERT_FALSE(could_serve(*u, *inc))  // rule 1
+                        << "seed " << seed << " step " << step << " " << u->id << " idle, "
+                        << inc->id << " waiting";
+                }
+            }
+            for (const AppendTimeline& t : events_of(actions, TimelineType::offer_sent)) {
+                if (t.actor != "system") continue;
+                const Incident* served = core_->incident(t.incident);
+                if (served == nullptr) continue;
+                ++checked_offers;
+                for (const Incident* older : open) {
+                    if (std::tie(older->received_at, older->id) >=
+                        std::tie(served->received_at, served->id)) {
+                        break;  // open_incidents() is in receipt order
+                    }
+                    if (!waiting(*older) || older->school == "S-9") continue;
+                    ASSERT_TRUE(older->has_passed(t.unit) ||  // rule 3
+                                older->assignment_for(t.unit) != nullptr)
+                        << "seed " << seed << " step " << step << " " << t.unit << " went to "
+                        << served->id << " while " << older->id << " waited";
+                }
+            }
+        }
+        // The traffic did exercise the rules.
+        EXPECT_GT(next_id, 200) << seed;
+        EXPECT_GT(checked_offers, 50) << seed;
+    }
 }
 
 }  // namespace
