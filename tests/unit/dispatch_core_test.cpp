@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <numbers>
 #include <random>
-#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "common/geo/brute_force_router.hpp"
 #include "common/geo/nearest_unit_router.hpp"
@@ -1499,6 +1499,66 @@ TEST_F(DispatchCoreTest, ARegistryChangeServesAnIncidentWaitingAtAnUnknownSchool
     registry_.schools.push_back({"S-9", "No.9 Primary", "D-1", north_of(kS1, 500)});
     core_->replace_registry(registry_);
     EXPECT_EQ(sent(handle(Tick{}), "offer"), (Strings{"P-1:I-1"}));
+}
+
+// Counts rank() calls: how many incidents a step offered units to.
+class CountingRouter : public geo::UnitRouter {
+  public:
+    explicit CountingRouter(geo::RouterOptions options) : inner_(std::move(options)) {}
+    void set_position(std::string_view unit, GeoPoint where, TimePoint at) override {
+        inner_.set_position(unit, where, at);
+    }
+    void set_eligible(std::string_view unit, bool eligible) override {
+        inner_.set_eligible(unit, eligible);
+    }
+    void remove(std::string_view unit) override { inner_.remove(unit); }
+    void set_guard_posts(std::vector<GuardPost> posts) override {
+        inner_.set_guard_posts(std::move(posts));
+    }
+    std::vector<geo::RankedUnit> rank(const geo::RouteRequest& request) const override {
+        ++ranked;
+        return inner_.rank(request);
+    }
+    std::optional<geo::RankedUnit> estimate(std::string_view unit, GeoPoint to) const override {
+        return inner_.estimate(unit, to);
+    }
+    mutable int ranked = 0;
+
+  private:
+    geo::NearestUnitRouter inner_;
+};
+
+// The alarm storm's cost, counted instead of timed: with every unit busy and
+// 300 incidents waiting, an alarm ranks units for itself only, a freed unit
+// for the oldest waiting incident only, and a Tick for none.
+TEST_F(DispatchCoreTest, WithEveryUnitBusyAStepRanksOnlyWhatChanged) {
+    auto router = std::make_unique<CountingRouter>(config_.router_options());
+    CountingRouter& counting = *router;
+    core_ = std::make_unique<DispatchCore>(config_, registry_, std::move(router));
+    online_all();
+    for (int i = 0; i < 6; ++i) {  // six units, six incidents: all busy
+        const std::string id = "B-" + std::to_string(i);
+        alarm(id);
+        handle(UnitAccept{incident(id).offers.at(0).unit, id});
+    }
+    for (int i = 0; i < 300; ++i) alarm("W-" + std::to_string(1000 + i));
+    ASSERT_TRUE(incident("W-1000").short_of_units);
+
+    counting.ranked = 0;
+    alarm("W-2000");
+    EXPECT_EQ(counting.ranked, 1);
+
+    counting.ranked = 0;
+    handle(Tick{});
+    EXPECT_EQ(counting.ranked, 0);
+
+    // P-1 clears: the oldest waiting incident gets it, and nobody else is ranked.
+    const std::string p1_on = unit_incident("P-1");
+    handle(UnitArrived{"P-1", p1_on});
+    counting.ranked = 0;
+    const auto a = handle(UnitClear{"P-1", p1_on, "done"});
+    EXPECT_EQ(sent(a, "offer"), (Strings{"P-1:W-1000"}));
+    EXPECT_EQ(counting.ranked, 1);
 }
 
 // Random traffic, then after every event the rules the waiting index and the
