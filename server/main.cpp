@@ -1,4 +1,4 @@
 // huxiaod: wiring only; everything else lives in libraries the tests link.
-#include "server/app/cli.hpp"
+#include "server/wiring/cli.hpp"
 
 int main(int argc, char** argv) { return huxiao::run_cli(argc, argv); }

@@ -17,6 +17,14 @@
 
 namespace huxiao {
 
+// What a reload did (ConfigReloader in server/wiring; POST /api/v1/admin/reload answers with it).
+struct ReloadOutcome {
+    bool applied = false;
+    std::string error;                          // why not, when not applied
+    std::vector<std::string> applied_settings;  // e.g. "api_listener certificate: CN=..."
+    std::vector<std::string> restart_required;  // config sections changed beyond live keys
+};
+
 // The sections of `file` that differ from `running` in keys a reload cannot
 // apply, e.g. {"database", "dispatch"}; in the order of the config file.
 std::vector<std::string> sections_needing_restart(const Config& running, const Config& file);

@@ -3,7 +3,7 @@
 // (no client certificate and hello yet, no valid token yet) can never take the
 // places of real terminals, units and consoles. Before authentication there is
 // a cap overall and a cap per source address; after it, the listener's
-// max_connections. Pure bookkeeping: the shell (server/net/connection_gate)
+// max_connections. Pure bookkeeping: the shell (server/sessions/connection_gate)
 // adds the lock, the metrics and the closing of refused sockets.
 #pragma once
 

@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <variant>
 
+#include "common/config/config_reload.hpp"
 #include "common/model/registry_import.hpp"
 #include "common/protocol/bounded_json.hpp"
 #include "common/protocol/request_target.hpp"
 #include "server/api/params.hpp"
-#include "server/app/config_reloader.hpp"
 #include "server/db/read_db.hpp"
 #include "server/db/registry_store.hpp"
 
@@ -175,60 +176,66 @@ asio::awaitable<Response> list_tokens(db::ReadDb& db, const ApiRouter::Call& cal
                     {{"items", json::parse(db::cell(outcome.results.at(0).get(), 0, 0))}});
 }
 
-asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& call) {
-    BoundedJson parsed = parse_bounded_json(call.req.body());
-    if (auto* e = std::get_if<JsonError>(&parsed)) {
-        co_return fail(call, http::status::bad_request, "bad_body", "the body: " + e->message);
-    }
+struct TokenRequest {
+    std::string name, role;
+    std::optional<std::string> unit;
+    std::optional<std::string> districts;  // a JSON array of district ids
+};
+
+// The body of POST /api/v1/tokens checked, or what is wrong with it (400 bad_body).
+std::variant<TokenRequest, std::string> read_token_request(const std::string& text) {
+    BoundedJson parsed = parse_bounded_json(text);
+    if (auto* e = std::get_if<JsonError>(&parsed)) return "the body: " + e->message;
     json body = std::move(std::get<json>(parsed));
     if (!body.is_object() || !body.contains("name") || !body["name"].is_string() ||
         !body.contains("role") || !body["role"].is_string()) {
-        co_return fail(call, http::status::bad_request, "bad_body",
-                       "needs {\"name\": …, \"role\": …}");
+        return std::string("needs {\"name\": …, \"role\": …}");
     }
+    TokenRequest r;
     // The name is the token's actor in the timeline and its handle in
     // DELETE /api/v1/tokens/{name}: one path segment, printable.
-    const std::string& token_name = body["name"].get_ref<const std::string&>();
-    if (token_name.empty() || token_name.size() > 128 ||
-        std::any_of(token_name.begin(), token_name.end(), [](char c) {
+    r.name = body["name"].get<std::string>();
+    if (r.name.empty() || r.name.size() > 128 ||
+        std::any_of(r.name.begin(), r.name.end(), [](char c) {
             const auto b = static_cast<unsigned char>(c);
             return b < 0x20 || b == 0x7F || c == '/';
         })) {
-        co_return fail(call, http::status::bad_request, "bad_body",
-                       "\"name\" must be 1-128 characters without '/' or control characters");
+        return std::string("\"name\" must be 1-128 characters without '/' or control characters");
     }
-    const std::string role = body["role"];
+    r.role = body["role"].get<std::string>();
     static const std::set<std::string> kRoles = {"admin",     "dispatcher", "auditor",
                                                  "education", "unit",       "inspector"};
-    if (!kRoles.count(role)) {
-        co_return fail(call, http::status::bad_request, "bad_body",
-                       "role must be one of admin, dispatcher, auditor, education, unit, "
-                       "inspector");
+    if (!kRoles.count(r.role)) {
+        return std::string(
+            "role must be one of admin, dispatcher, auditor, education, unit, inspector");
     }
-    std::optional<std::string> unit;
-    if (body.contains("unit") && body["unit"].is_string()) unit = body["unit"].get<std::string>();
-    if ((role == "unit") != unit.has_value()) {
-        co_return fail(call, http::status::bad_request, "bad_body",
-                       "unit tokens, and only they, name a unit");
+    if (body.contains("unit") && body["unit"].is_string()) r.unit = body["unit"].get<std::string>();
+    if ((r.role == "unit") != r.unit.has_value()) {
+        return std::string("unit tokens, and only they, name a unit");
     }
     // Districts travel as a JSON array parameter, never a hand-built array
     // literal; an education token must name at least one (contract 1.1).
-    std::optional<std::string> districts;
     if (auto d = body.find("districts"); d != body.end() && !d->is_null()) {
-        if (!d->is_array())
-            co_return fail(call, http::status::bad_request, "bad_body",
-                           "\"districts\" must be an array of district ids");
+        const std::string not_ids = "\"districts\" must be an array of district ids";
+        if (!d->is_array()) return not_ids;
         for (const auto& id : *d) {
-            if (!id.is_string() || id.get_ref<const std::string&>().empty())
-                co_return fail(call, http::status::bad_request, "bad_body",
-                               "\"districts\" must be an array of district ids");
+            if (!id.is_string() || id.get_ref<const std::string&>().empty()) return not_ids;
         }
-        if (!d->empty()) districts = d->dump(-1, ' ', false, json::error_handler_t::replace);
+        if (!d->empty()) r.districts = d->dump(-1, ' ', false, json::error_handler_t::replace);
     }
-    if (role == "education" && !districts) {
-        co_return fail(call, http::status::bad_request, "bad_body",
-                       "an education token needs \"districts\": [\"D-1\", ...]");
+    if (r.role == "education" && !r.districts) {
+        return std::string("an education token needs \"districts\": [\"D-1\", ...]");
     }
+    return r;
+}
+
+asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& call) {
+    auto request = read_token_request(call.req.body());
+    if (auto* wrong = std::get_if<std::string>(&request)) {
+        co_return fail(call, http::status::bad_request, "bad_body", *wrong);
+    }
+    const TokenRequest& r = std::get<TokenRequest>(request);
+    const std::optional<std::string>& districts = r.districts;
     if (districts) {
         const std::string unknown_sql =
             "SELECT d FROM json_array_elements_text($1::json) d "
@@ -257,15 +264,15 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
         "VALUES ($1, $2, $3, CASE WHEN $4::json IS NULL THEN NULL ELSE "
         "ARRAY(SELECT json_array_elements_text($4::json)) END, decode($5, 'hex')) "
         "ON CONFLICT (name) DO NOTHING";
-    const std::vector<std::optional<std::string>> params{
-        body["name"].get<std::string>(), role, unit, districts, db::token_hash_hex(token)};
+    const std::vector<std::optional<std::string>> params{r.name, r.role, r.unit, districts,
+                                                         db::token_hash_hex(token)};
     auto outcome = co_await db.query(sql, params);
     if (outcome.failure) co_return db_error(call, *outcome.failure);
     if (std::string(PQcmdTuples(outcome.results.at(0).get())) == "0") {
         co_return fail(call, http::status::conflict, "conflict", "a token with this name exists");
     }
     co_return reply(call, http::status::created,
-                    {{"name", body["name"]}, {"role", role}, {"token", token}});
+                    {{"name", r.name}, {"role", r.role}, {"token", token}});
 }
 
 asio::awaitable<Response> revoke_token(db::ReadDb& db, TokenAuthenticator& auth,

@@ -8,9 +8,9 @@
 
 #include "server/api/console_files.hpp"
 #include "server/api/openapi_document.hpp"
-#include "server/app/clock.hpp"
-#include "server/app/log.hpp"
-#include "server/app/metrics.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
+#include "server/base/metrics.hpp"
 #include "server/db/pg_error.hpp"
 #include "server/db/read_db.hpp"
 
@@ -214,6 +214,77 @@ asio::awaitable<std::optional<ApiRouter::Response>> ApiRouter::refuse_metrics(
                     req.version(), req.keep_alive());
 }
 
+ApiRouter::Response ApiRouter::readiness(const std::optional<nlohmann::json>& standby, unsigned v,
+                                         bool ka) const {
+    if (standby) return json(http::status::service_unavailable, *standby, v, ka);
+    if (ctx_.ready())
+        return json(http::status::ok, {{"status", "ready"}, {"role", "leader"}}, v, ka);
+    return json(http::status::service_unavailable,
+                {{"status", "not_ready"}, {"database", ctx_.db.up()}}, v, ka);
+}
+
+ApiRouter::Response ApiRouter::metrics_page(unsigned v, bool ka) const {
+    Response res{http::status::ok, v};
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.keep_alive(ka);
+    res.body() = ctx_.metrics.render();
+    res.prepare_payload();
+    return res;
+}
+
+// The API's own description: no token (it describes no data), the same
+// bytes as docs/api/openapi.json. Connection limits apply as to any
+// request without a token.
+ApiRouter::Response ApiRouter::openapi_page(unsigned v, bool ka) {
+    const std::string_view document = api::openapi_document();
+    Response res{http::status::ok, v};
+    res.set(http::field::server, "huxiaod");
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-cache");
+    res.keep_alive(ka);
+    res.body().assign(document.data(), document.size());
+    res.prepare_payload();
+    return res;
+}
+
+// No route for this method and path: the console's files (GET outside
+// /api/), 405 when another method has one, else 404.
+ApiRouter::Response ApiRouter::no_route(const Request& req, const std::string& path) const {
+    const unsigned v = req.version();
+    const bool ka = req.keep_alive();
+    if (req.method() == http::verb::get && path.rfind("/api/", 0) != 0) return serve_console(req);
+    bool other_method = false;
+    for (const auto& r : routes_) other_method = other_method || matches(r.prefix, path);
+    if (other_method) {
+        return error(http::status::method_not_allowed, "method_not_allowed",
+                     std::string(req.method_string()) + " is not allowed on " + path, v, ka);
+    }
+    return error(http::status::not_found, "not_found", "no endpoint " + path, v, ka);
+}
+
+// An authenticated caller over its token's rate (429), or whose role the
+// route does not admit (403).
+std::optional<ApiRouter::Response> ApiRouter::refuse_caller(const Route& route,
+                                                            const Principal& who,
+                                                            const std::string& path, unsigned v,
+                                                            bool ka) {
+    if (!rate_ok(who.name)) {
+        auto res = error(http::status::too_many_requests, "rate_limited",
+                         "more than " + std::to_string(static_cast<int>(ctx_.rate_per_s)) +
+                             " requests per second for this token",
+                         v, ka);
+        res.set(http::field::retry_after, "1");
+        return res;
+    }
+    bool role_ok = false;
+    for (const auto& r : route.roles) role_ok = role_ok || who.role == r;
+    if (role_ok) return std::nullopt;
+    std::string roles;
+    for (const auto& r : route.roles) roles += (roles.empty() ? "" : ", ") + r;
+    return error(http::status::forbidden, "forbidden",
+                 "role " + who.role + " may not use " + path + " (needs " + roles + ")", v, ka);
+}
+
 asio::awaitable<ApiRouter::Response> ApiRouter::handle(Request& req, const Client& client) {
     ctx_.metrics.http_requests.increment();
     Response res = co_await dispatch(req, client);
@@ -238,38 +309,12 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Cli
     }
     if (path == kHealthz) co_return json(http::status::ok, {{"status", "ok"}}, v, ka);
     std::optional<nlohmann::json> standby = ctx_.standby ? ctx_.standby() : std::nullopt;
-    if (path == kReadyz) {
-        if (standby) co_return json(http::status::service_unavailable, *standby, v, ka);
-        const bool ready = ctx_.ready();
-        if (ready)
-            co_return json(http::status::ok, {{"status", "ready"}, {"role", "leader"}}, v, ka);
-        co_return json(http::status::service_unavailable,
-                       {{"status", "not_ready"}, {"database", ctx_.db.up()}}, v, ka);
-    }
+    if (path == kReadyz) co_return readiness(standby, v, ka);
     if (path == kMetrics) {
         if (auto refused = co_await refuse_metrics(req, client)) co_return std::move(*refused);
-        Response res{http::status::ok, v};
-        res.set(http::field::content_type, "text/plain; version=0.0.4");
-        res.keep_alive(ka);
-        res.body() = ctx_.metrics.render();
-        res.prepare_payload();
-        co_return res;
+        co_return metrics_page(v, ka);
     }
-
-    // The API's own description: no token (it describes no data), the same
-    // bytes as docs/api/openapi.json. Connection limits apply as to any
-    // request without a token.
-    if (path == kOpenApi) {
-        const std::string_view document = api::openapi_document();
-        Response res{http::status::ok, v};
-        res.set(http::field::server, "huxiaod");
-        res.set(http::field::content_type, "application/json");
-        res.set(http::field::cache_control, "no-cache");
-        res.keep_alive(ka);
-        res.body().assign(document.data(), document.size());
-        res.prepare_payload();
-        co_return res;
-    }
+    if (path == kOpenApi) co_return openapi_page(v, ka);
 
     // Writes belong to the leader alone; its API address is in the message
     // (and in /readyz) for the client to go there.
@@ -281,18 +326,7 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Cli
     }
 
     const Route* route = find_route(std::string(req.method_string()), path);
-    if (!route) {
-        if (req.method() == http::verb::get && path.rfind("/api/", 0) != 0) {
-            co_return serve_console(req);
-        }
-        bool other_method = false;
-        for (const auto& r : routes_) other_method = other_method || matches(r.prefix, path);
-        if (other_method) {
-            co_return error(http::status::method_not_allowed, "method_not_allowed",
-                            std::string(req.method_string()) + " is not allowed on " + path, v, ka);
-        }
-        co_return error(http::status::not_found, "not_found", "no endpoint " + path, v, ka);
-    }
+    if (!route) co_return no_route(req, path);
 
     std::optional<std::string> token;
     if (auto it = req.find(http::field::authorization); it != req.end()) {
@@ -313,23 +347,7 @@ asio::awaitable<ApiRouter::Response> ApiRouter::dispatch(Request& req, const Cli
         co_return error(http::status::unauthorized, "unauthorized", "unknown or revoked token", v,
                         ka);
     }
-    if (!rate_ok(who->name)) {
-        auto res = error(http::status::too_many_requests, "rate_limited",
-                         "more than " + std::to_string(static_cast<int>(ctx_.rate_per_s)) +
-                             " requests per second for this token",
-                         v, ka);
-        res.set(http::field::retry_after, "1");
-        co_return res;
-    }
-    bool role_ok = false;
-    for (const auto& r : route->roles) role_ok = role_ok || who->role == r;
-    if (!role_ok) {
-        std::string roles;
-        for (const auto& r : route->roles) roles += (roles.empty() ? "" : ", ") + r;
-        co_return error(http::status::forbidden, "forbidden",
-                        "role " + who->role + " may not use " + path + " (needs " + roles + ")", v,
-                        ka);
-    }
+    if (auto refused = refuse_caller(*route, *who, path, v, ka)) co_return std::move(*refused);
     std::map<std::string, std::string> query;
     if (qpos != std::string::npos) query = parse_query(std::string_view(target).substr(qpos + 1));
     const Call call{req, *who, path, std::move(query)};

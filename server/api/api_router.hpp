@@ -101,6 +101,13 @@ class ApiRouter {
     boost::asio::awaitable<std::optional<Response>> refuse_metrics(const Request& req,
                                                                    const Client& client);
     static Response serve_console(const Request& req);
+    // Parts of dispatch(), in the order a request meets them.
+    Response readiness(const std::optional<nlohmann::json>& standby, unsigned v, bool ka) const;
+    Response metrics_page(unsigned v, bool ka) const;
+    static Response openapi_page(unsigned v, bool ka);
+    Response no_route(const Request& req, const std::string& path) const;
+    std::optional<Response> refuse_caller(const Route& route, const Principal& who,
+                                          const std::string& path, unsigned v, bool ka);
     bool rate_ok(const std::string& who);
 
     ApiContext ctx_;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "common/geo/guard_post.hpp"
 #include "common/model/registry_import.hpp"
@@ -14,7 +15,7 @@
 #include "common/util/csv.hpp"
 #include "server/api/district_scope.hpp"
 #include "server/api/params.hpp"
-#include "server/app/clock.hpp"
+#include "server/base/clock.hpp"
 #include "server/db/read_db.hpp"
 
 namespace huxiao::api {
@@ -248,6 +249,62 @@ struct ComputedPosts {
     std::optional<db::PgFailure> failure;
 };
 
+// The posts of kPostsSql's rows that can be computed, each with its
+// counting range; the others in `out.skipped` with the reason.
+void admit_posts(const PGresult* res, const ReportQuery& r, TimePoint now_minute,
+                 ComputedPosts& out) {
+    for (int row = 0; row < PQntuples(res); ++row) {
+        LoadedPost p = load_post(res, row);
+        std::string reason;
+        if (!p.zone) {
+            reason = "time zone \"" + p.post.tz + "\" is not in the tz database";
+        } else if (p.post.weekday_mask == 0) {
+            reason = "days \"" + p.post.days + "\" are not understood";
+        } else if (p.post.windows.empty()) {
+            reason = "no valid window";
+        }
+        if (!reason.empty()) {
+            out.skipped.push_back(
+                {{"school", p.post.school}, {"unit", p.post.unit}, {"reason", reason}});
+            continue;
+        }
+        // Days before the post existed are not missed: counting starts
+        // at the first whole minute after its registration.
+        p.from = std::max(instant(r.from, false, *p.zone),
+                          TimePoint{std::chrono::ceil<std::chrono::minutes>(p.registered)});
+        p.to = std::min(instant(r.to, true, *p.zone), now_minute);
+        if (p.to < p.from) p.to = p.from;
+        out.posts.push_back(std::move(p));
+    }
+}
+
+// kPositionsSql's arrays: unit, from, to of each merged window of `units`.
+struct SampleSpans {
+    std::vector<std::string> units, from, to;
+};
+
+SampleSpans sample_spans_of(std::span<const std::string> units,
+                            std::map<std::string, std::vector<std::size_t>>& posts_of_unit,
+                            const std::vector<LoadedPost>& posts,
+                            const supervision::ComplianceRules& rules) {
+    SampleSpans out;
+    for (const std::string& unit : units) {
+        std::vector<supervision::TimeSpan> spans;
+        for (const std::size_t i : posts_of_unit[unit]) {
+            const LoadedPost& p = posts[i];
+            const auto more = supervision::sample_spans(p.post, *p.zone, p.from, p.to, rules.hold);
+            spans.insert(spans.end(), more.begin(), more.end());
+        }
+        supervision::merge_spans(spans);
+        for (const auto& s : spans) {
+            out.units.push_back(unit);
+            out.from.push_back(format_iso_micros(to_unix_micros(s.first)));
+            out.to.push_back(format_iso_micros(to_unix_micros(s.second)));
+        }
+    }
+    return out;
+}
+
 // `limit`: the districts visible to the caller as a JSON array
 // (visible_districts_json), nothing for all. The arguments must outlive the
 // await (callers pass named variables).
@@ -267,34 +324,8 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
         co_return out;
     }
 
+    admit_posts(posts_outcome.results.at(0).get(), r, now_minute, out);
     std::vector<LoadedPost>& posts = out.posts;
-    json& skipped = out.skipped;
-    {
-        const PGresult* res = posts_outcome.results.at(0).get();
-        for (int row = 0; row < PQntuples(res); ++row) {
-            LoadedPost p = load_post(res, row);
-            std::string reason;
-            if (!p.zone) {
-                reason = "time zone \"" + p.post.tz + "\" is not in the tz database";
-            } else if (p.post.weekday_mask == 0) {
-                reason = "days \"" + p.post.days + "\" are not understood";
-            } else if (p.post.windows.empty()) {
-                reason = "no valid window";
-            }
-            if (!reason.empty()) {
-                skipped.push_back(
-                    {{"school", p.post.school}, {"unit", p.post.unit}, {"reason", reason}});
-                continue;
-            }
-            // Days before the post existed are not missed: counting starts
-            // at the first whole minute after its registration.
-            p.from = std::max(instant(r.from, false, *p.zone),
-                              TimePoint{std::chrono::ceil<std::chrono::minutes>(p.registered)});
-            p.to = std::min(instant(r.to, true, *p.zone), now_minute);
-            if (p.to < p.from) p.to = p.from;
-            posts.push_back(std::move(p));
-        }
-    }
     // Positions, a few units at a time, only within the scheduled windows.
     std::map<std::string, std::vector<std::size_t>> posts_of_unit;
     for (std::size_t i = 0; i < posts.size(); ++i) posts_of_unit[posts[i].post.unit].push_back(i);
@@ -303,26 +334,12 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
     const std::string positions_sql = kPositionsSql;
     for (std::size_t first = 0; first < units.size(); first += kUnitsPerQuery) {
         const std::size_t last = std::min(units.size(), first + kUnitsPerQuery);
-        std::vector<std::string> span_units, span_from, span_to;
-        for (std::size_t u = first; u < last; ++u) {
-            std::vector<supervision::TimeSpan> spans;
-            for (const std::size_t i : posts_of_unit[units[u]]) {
-                const LoadedPost& p = posts[i];
-                const auto more =
-                    supervision::sample_spans(p.post, *p.zone, p.from, p.to, rules.hold);
-                spans.insert(spans.end(), more.begin(), more.end());
-            }
-            supervision::merge_spans(spans);
-            for (const auto& s : spans) {
-                span_units.push_back(units[u]);
-                span_from.push_back(format_iso_micros(to_unix_micros(s.first)));
-                span_to.push_back(format_iso_micros(to_unix_micros(s.second)));
-            }
-        }
+        const SampleSpans spans = sample_spans_of(std::span(units).subspan(first, last - first),
+                                                  posts_of_unit, posts, rules);
         std::map<std::string, std::vector<supervision::PositionSample>> samples;
-        if (!span_units.empty()) {
+        if (!spans.units.empty()) {
             const std::vector<std::optional<std::string>> positions_params{
-                pg_array(span_units), pg_array(span_from), pg_array(span_to)};
+                pg_array(spans.units), pg_array(spans.from), pg_array(spans.to)};
             auto outcome = co_await db.read(positions_sql, positions_params);
             if (outcome.failure) {
                 out.failure = outcome.failure;

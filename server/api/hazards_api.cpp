@@ -2,12 +2,13 @@
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "common/inspection/hazard_lifecycle.hpp"
 #include "server/api/district_scope.hpp"
 #include "server/api/inspection_support.hpp"
 #include "server/api/params.hpp"
-#include "server/app/clock.hpp"
+#include "server/base/clock.hpp"
 #include "server/db/read_db.hpp"
 
 namespace huxiao::api {
@@ -53,7 +54,7 @@ asio::awaitable<Response> list(db::ReadDb& db, const ApiRouter::Call& call) {
                                                          visible_districts_json(call.who),
                                                          std::to_string(limit)};
     auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) co_return unavailable(call, *outcome.failure);
+    if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
     const PGresult* r = outcome.results.at(0).get();
     const UnixMicros now = system_now();
     json items = json::array();
@@ -90,10 +91,37 @@ asio::awaitable<Response> one(db::ReadDb& db, const ApiRouter::Call& call) {
     only(call.query, {});
     const std::string id = call.path.substr(std::string(kPrefix).size());
     Found found = co_await find(db, id, call.who);
-    if (found.failure) co_return unavailable(call, *found.failure);
+    if (found.failure) co_return ApiRouter::database_error(call, *found.failure);
     // Another district's hazard is as unknown to an education token as a missing one.
     if (!found.hazard) co_return not_found(call, "no hazard " + id);
     co_return reply(call, http::status::ok, *found.hazard);
+}
+
+// What a rectify or verify body asks for: a rectification says what was done
+// (a note); a verification accepts or not, and may set a new deadline.
+std::variant<inspection::HazardAction, inspection::FieldError> read_action(
+    const std::string& verb, const std::string& role, const json& body,
+    const std::optional<std::string>& note_text) {
+    if (verb == "rectify") {
+        if (!note_text || note_text->find_first_not_of(" \t\r\n") == std::string::npos) {
+            return inspection::FieldError{"note", "is required: say what was done"};
+        }
+        return inspection::HazardAction{inspection::Rectify{role}};
+    }
+    const auto accepted = body.find("accepted");
+    if (accepted == body.end() || !accepted->is_boolean()) {
+        return inspection::FieldError{"accepted", "is required: true or false"};
+    }
+    inspection::Verify v{role, accepted->get<bool>(), std::nullopt};
+    if (const auto d = body.find("deadline"); d != body.end() && !d->is_null()) {
+        const auto t = d->is_string() ? parse_iso8601(d->get<std::string>()) : std::nullopt;
+        if (!t) {
+            return inspection::FieldError{"deadline",
+                                          "is not an ISO-8601 time like 2026-12-01T08:00:00Z"};
+        }
+        v.new_deadline = *t;
+    }
+    return inspection::HazardAction{v};
 }
 
 // POST /api/v1/hazards/{id}/rectify and /verify.
@@ -127,30 +155,12 @@ asio::awaitable<Response> act(db::ReadDb& db, const ApiRouter::Call& call) {
     const std::optional<std::string> note_text = std::get<std::optional<std::string>>(note);
     const UnixMicros now = system_now();
 
-    inspection::HazardAction action = inspection::Rectify{call.who.role};
-    if (verb == "rectify") {
-        if (!note_text || note_text->find_first_not_of(" \t\r\n") == std::string::npos) {
-            co_return field_error(call, {"note", "is required: say what was done"});
-        }
-    } else {
-        const auto accepted = body->find("accepted");
-        if (accepted == body->end() || !accepted->is_boolean()) {
-            co_return field_error(call, {"accepted", "is required: true or false"});
-        }
-        inspection::Verify v{call.who.role, accepted->get<bool>(), std::nullopt};
-        if (const auto d = body->find("deadline"); d != body->end() && !d->is_null()) {
-            const auto t = d->is_string() ? parse_iso8601(d->get<std::string>()) : std::nullopt;
-            if (!t) {
-                co_return field_error(
-                    call, {"deadline", "is not an ISO-8601 time like 2026-12-01T08:00:00Z"});
-            }
-            v.new_deadline = *t;
-        }
-        action = v;
-    }
+    auto read = read_action(verb, call.who.role, *body, note_text);
+    if (const auto* e = std::get_if<inspection::FieldError>(&read)) co_return field_error(call, *e);
+    const inspection::HazardAction action = std::get<inspection::HazardAction>(read);
 
     Found found = co_await find(db, id, call.who);
-    if (found.failure) co_return unavailable(call, *found.failure);
+    if (found.failure) co_return ApiRouter::database_error(call, *found.failure);
     if (!found.hazard) co_return not_found(call, "no hazard " + id);
     const auto status = inspection::hazard_status((*found.hazard)["status"].get<std::string>());
     const auto step =
@@ -177,7 +187,7 @@ asio::awaitable<Response> act(db::ReadDb& db, const ApiRouter::Call& call) {
                                        "hazard " + id + " changed meanwhile; reload it",
                                        call.req.version(), call.req.keep_alive());
         }
-        co_return unavailable(call, *outcome.failure);
+        co_return ApiRouter::database_error(call, *outcome.failure);
     }
     Found after = co_await find(db, id, call.who);
     if (after.failure || !after.hazard) {

@@ -44,11 +44,6 @@ ApiRouter::Response not_found(const ApiRouter::Call& call, const std::string& me
                             call.req.keep_alive());
 }
 
-ApiRouter::Response unavailable(const ApiRouter::Call& call, const db::PgFailure& f) {
-    return ApiRouter::error(http::status::service_unavailable, "unavailable",
-                            "database: " + f.message, call.req.version(), call.req.keep_alive());
-}
-
 std::optional<json> read_body(const ApiRouter::Call& call,
                               std::optional<ApiRouter::Response>& error) {
     const std::string& body = call.req.body();

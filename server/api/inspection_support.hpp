@@ -33,7 +33,6 @@ ApiRouter::Response reply(const ApiRouter::Call& call, boost::beast::http::statu
 // 400 {"error":"bad_parameter","field":F,"message":"F: …"}
 ApiRouter::Response field_error(const ApiRouter::Call& call, const inspection::FieldError& e);
 ApiRouter::Response not_found(const ApiRouter::Call& call, const std::string& message);
-ApiRouter::Response unavailable(const ApiRouter::Call& call, const db::PgFailure& f);
 
 inline constexpr std::size_t kMaxBodyBytes = 256 * 1024;
 // Parses a JSON object body within kMaxBodyBytes and kMaxJsonDepth; on failure

@@ -9,7 +9,7 @@
 #include "server/api/district_scope.hpp"
 #include "server/api/inspection_support.hpp"
 #include "server/api/params.hpp"
-#include "server/app/clock.hpp"
+#include "server/base/clock.hpp"
 #include "server/db/read_db.hpp"
 
 namespace huxiao::api {
@@ -130,7 +130,7 @@ asio::awaitable<Response> list(db::ReadDb& db, const ApiRouter::Call& call) {
         to ? std::optional<std::string>(format_iso_micros(*to)) : std::nullopt,
         std::to_string(limit)};
     Loaded loaded = co_await load_inspections(db, params);
-    if (loaded.failure) co_return unavailable(call, *loaded.failure);
+    if (loaded.failure) co_return ApiRouter::database_error(call, *loaded.failure);
     co_return reply(call, http::status::ok, {{"items", std::move(loaded.items)}});
 }
 
@@ -141,7 +141,7 @@ asio::awaitable<Response> one(db::ReadDb& db, const ApiRouter::Call& call) {
         id,           std::nullopt, std::nullopt, visible_districts_json(call.who),
         std::nullopt, std::nullopt, "1"};
     Loaded loaded = co_await load_inspections(db, params);
-    if (loaded.failure) co_return unavailable(call, *loaded.failure);
+    if (loaded.failure) co_return ApiRouter::database_error(call, *loaded.failure);
     // Another district's inspection is as unknown to an education token as a missing one.
     if (loaded.items.empty()) co_return not_found(call, "no inspection " + id);
     co_return reply(call, http::status::ok, loaded.items[0]);
@@ -164,7 +164,7 @@ asio::awaitable<Response> record(db::ReadDb& db, const Config& config,
     selection.school = in.school;
     SchoolRows schools = co_await load_schools(db, config, selection, now);
     if (schools.failure) {
-        co_return unavailable(call, db::PgFailure{{}, "", *schools.failure});
+        co_return ApiRouter::database_error(call, db::PgFailure{{}, "", *schools.failure});
     }
     if (schools.rows.empty()) {
         co_return field_error(call, {"school", "unknown school \"" + in.school + "\""});
@@ -204,7 +204,7 @@ asio::awaitable<Response> record(db::ReadDb& db, const Config& config,
         if (outcome.failure->sqlstate == "23503") {
             co_return field_error(call, {"school", "unknown school \"" + in.school + "\""});
         }
-        co_return unavailable(call, *outcome.failure);
+        co_return ApiRouter::database_error(call, *outcome.failure);
     }
     const std::string id = db::cell(outcome.results.at(0).get(), 0, 0);
     const std::vector<std::optional<std::string>> load_params{

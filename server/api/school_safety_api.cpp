@@ -9,7 +9,7 @@
 #include "server/api/district_scope.hpp"
 #include "server/api/inspection_support.hpp"
 #include "server/api/params.hpp"
-#include "server/app/clock.hpp"
+#include "server/base/clock.hpp"
 #include "server/db/read_db.hpp"
 
 namespace huxiao::api {
@@ -122,6 +122,130 @@ std::string to_csv(const json& schools) {
     return out;
 }
 
+// What the three queries say, per school.
+struct SafetyRows {
+    std::map<std::string, std::map<std::string, json>> latest_by_school;  // school → code → answer
+    std::map<std::string, json> last_inspection;
+    std::map<std::string, SchoolHazards> hazard_counts;
+    std::map<std::string, inspection::SchoolSafetyFacts> facts;
+};
+
+// kLatestSql's rows.
+void read_latest_answers(const PGresult* r, SafetyRows& rows) {
+    for (int row = 0; row < PQntuples(r); ++row) {
+        const std::string school = db::cell(r, row, 0), code = db::cell(r, row, 1);
+        const std::string result = db::cell(r, row, 2);
+        rows.latest_by_school[school][code] = {
+            {"result", result},
+            {"inspection", db::cell(r, row, 3)},
+            {"at", format_iso_millis(std::stoll(db::cell(r, row, 4)))}};
+        rows.facts[school].latest[code] = result;
+    }
+}
+
+// kLastInspectionSql's rows.
+void read_last_inspections(const PGresult* r, SafetyRows& rows) {
+    for (int row = 0; row < PQntuples(r); ++row) {
+        const std::string school = db::cell(r, row, 0);
+        const UnixMicros at = std::stoll(db::cell(r, row, 2));
+        rows.last_inspection[school] = {{"id", db::cell(r, row, 1)},
+                                        {"at", format_iso_millis(at)},
+                                        {"kind", db::cell(r, row, 3)}};
+        rows.facts[school].last_inspection = at;
+    }
+}
+
+// kHazardsAsOfSql's rows, counted by status as they stood at as_of.
+void read_hazards(const PGresult* r, UnixMicros as_of, SafetyRows& rows) {
+    for (int row = 0; row < PQntuples(r); ++row) {
+        if (PQgetisnull(r, row, 2) || PQgetisnull(r, row, 3)) continue;
+        SchoolHazards& c = rows.hazard_counts[db::cell(r, row, 0)];
+        const auto status = status_after(db::cell(r, row, 2));
+        const UnixMicros deadline = std::stoll(db::cell(r, row, 3));
+        if (status == inspection::HazardStatus::open) ++c.open;
+        if (status == inspection::HazardStatus::rectified) ++c.rectified;
+        if (status == inspection::HazardStatus::verified) ++c.verified;
+        if (inspection::is_overdue(status, deadline, as_of)) {
+            ++c.overdue;
+            c.oldest_overdue_deadline =
+                std::min(c.oldest_overdue_deadline.value_or(deadline), deadline);
+        }
+    }
+}
+
+json checklist_of(const std::string& school, const inspection::SchoolSafetyFacts& f,
+                  SafetyRows& rows) {
+    json checklist = json::object();
+    for (const auto code : inspection::checklist_codes()) {
+        const std::string c(code);
+        json entry = rows.latest_by_school[school].count(c) ? rows.latest_by_school[school][c]
+                                                            : json{{"result", nullptr}};
+        for (const auto& a : f.auto_now) {
+            if (a.code == c) {
+                entry["auto"] = a.result;
+                entry["auto_reason"] = a.reason;
+            }
+        }
+        checklist[c] = std::move(entry);
+    }
+    return checklist;
+}
+
+// One school of the report; counts its status in `totals`.
+json school_item(const SchoolRow& s, SafetyRows& rows, const TimeZone& calendar, UnixMicros as_of,
+                 std::map<std::string, int>& totals) {
+    inspection::SchoolSafetyFacts& f = rows.facts[s.id];
+    const SchoolHazards& h = rows.hazard_counts[s.id];
+    f.open_hazards = h.open + h.rectified;
+    f.overdue_hazards = h.overdue;
+    f.auto_now = inspection::auto_items(s.facts, as_of, calendar);
+    const auto status = inspection::school_status(f, as_of);
+    ++totals[status.status];
+    const auto pct = inspection::guard_post_pct(s.facts);
+    return {{"school", s.id},
+            {"school_name", s.name},
+            {"district", s.district},
+            {"lat", s.lat},
+            {"lon", s.lon},
+            {"status", status.status},
+            {"reasons", status.reasons},
+            {"last_inspection",
+             rows.last_inspection.count(s.id) ? rows.last_inspection[s.id] : json(nullptr)},
+            {"checklist", checklist_of(s.id, f, rows)},
+            {"hazards",
+             {{"open", h.open},
+              {"rectified", h.rectified},
+              {"verified", h.verified},
+              {"overdue", h.overdue},
+              {"oldest_overdue_deadline", h.oldest_overdue_deadline
+                                              ? json(format_iso_millis(*h.oldest_overdue_deadline))
+                                              : json(nullptr)}}},
+            {"terminals", {{"enabled", s.facts.terminals}, {"online", s.facts.terminals_online}}},
+            {"availability_pct", s.availability_pct ? json(*s.availability_pct) : json(nullptr)},
+            {"last_drill",
+             s.facts.last_drill
+                 ? json{{"at", format_iso_millis(*s.facts.last_drill)},
+                        {"arrival_s",
+                         s.last_drill_arrival_s ? json(*s.last_drill_arrival_s) : json(nullptr)}}
+                 : json(nullptr)},
+            {"guard_post",
+             {{"scheduled_min", s.facts.guard_scheduled_min},
+              {"present_min", s.facts.guard_present_min},
+              {"compliance_pct", pct ? json(*pct) : json(nullptr)}}}};
+}
+
+Response csv_response(const ApiRouter::Call& call, const json& items) {
+    Response out{http::status::ok, call.req.version()};
+    out.set(http::field::server, "huxiaod");
+    out.set(http::field::content_type, "text/csv; charset=utf-8");
+    out.set(http::field::content_disposition, "attachment; filename=\"school-safety.csv\"");
+    out.set(http::field::cache_control, "no-store");
+    out.keep_alive(call.req.keep_alive());
+    out.body() = to_csv(items);
+    out.prepare_payload();
+    return out;
+}
+
 asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const ApiRouter::Call& call,
                                  bool csv) {
     const auto& q = call.query;
@@ -135,134 +259,33 @@ asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const Api
     sel.visible = visible_districts_json(call.who);
 
     SchoolRows schools = co_await load_schools(db, config, sel, as_of);
-    if (schools.failure) co_return unavailable(call, db::PgFailure{{}, "", *schools.failure});
+    if (schools.failure)
+        co_return ApiRouter::database_error(call, db::PgFailure{{}, "", *schools.failure});
 
     const std::vector<std::optional<std::string>> params{sel.school, sel.district, sel.visible,
                                                          format_iso_micros(as_of)};
     const std::string latest_sql = kLatestSql;
     auto latest = co_await db.read(latest_sql, params);
-    if (latest.failure) co_return unavailable(call, *latest.failure);
+    if (latest.failure) co_return ApiRouter::database_error(call, *latest.failure);
     const std::string last_sql = kLastInspectionSql;
     auto last = co_await db.read(last_sql, params);
-    if (last.failure) co_return unavailable(call, *last.failure);
+    if (last.failure) co_return ApiRouter::database_error(call, *last.failure);
     const std::string hazards_sql = kHazardsAsOfSql;
     auto hazards = co_await db.read(hazards_sql, params);
-    if (hazards.failure) co_return unavailable(call, *hazards.failure);
+    if (hazards.failure) co_return ApiRouter::database_error(call, *hazards.failure);
 
-    std::map<std::string, std::map<std::string, json>> latest_by_school;
-    std::map<std::string, inspection::SchoolSafetyFacts> facts;
-    {
-        const PGresult* r = latest.results.at(0).get();
-        for (int row = 0; row < PQntuples(r); ++row) {
-            const std::string school = db::cell(r, row, 0), code = db::cell(r, row, 1);
-            const std::string result = db::cell(r, row, 2);
-            latest_by_school[school][code] = {
-                {"result", result},
-                {"inspection", db::cell(r, row, 3)},
-                {"at", format_iso_millis(std::stoll(db::cell(r, row, 4)))}};
-            facts[school].latest[code] = result;
-        }
-    }
-    std::map<std::string, json> last_inspection;
-    {
-        const PGresult* r = last.results.at(0).get();
-        for (int row = 0; row < PQntuples(r); ++row) {
-            const std::string school = db::cell(r, row, 0);
-            const UnixMicros at = std::stoll(db::cell(r, row, 2));
-            last_inspection[school] = {{"id", db::cell(r, row, 1)},
-                                       {"at", format_iso_millis(at)},
-                                       {"kind", db::cell(r, row, 3)}};
-            facts[school].last_inspection = at;
-        }
-    }
-    std::map<std::string, SchoolHazards> hazard_counts;
-    {
-        const PGresult* r = hazards.results.at(0).get();
-        for (int row = 0; row < PQntuples(r); ++row) {
-            if (PQgetisnull(r, row, 2) || PQgetisnull(r, row, 3)) continue;
-            SchoolHazards& c = hazard_counts[db::cell(r, row, 0)];
-            const auto status = status_after(db::cell(r, row, 2));
-            const UnixMicros deadline = std::stoll(db::cell(r, row, 3));
-            if (status == inspection::HazardStatus::open) ++c.open;
-            if (status == inspection::HazardStatus::rectified) ++c.rectified;
-            if (status == inspection::HazardStatus::verified) ++c.verified;
-            if (inspection::is_overdue(status, deadline, as_of)) {
-                ++c.overdue;
-                c.oldest_overdue_deadline =
-                    std::min(c.oldest_overdue_deadline.value_or(deadline), deadline);
-            }
-        }
-    }
+    SafetyRows rows;
+    read_latest_answers(latest.results.at(0).get(), rows);
+    read_last_inspections(last.results.at(0).get(), rows);
+    read_hazards(hazards.results.at(0).get(), as_of, rows);
 
     json items = json::array();
     std::map<std::string, int> totals = {{"green", 0}, {"amber", 0}, {"red", 0}};
-    for (const auto& s : schools.rows) {
-        inspection::SchoolSafetyFacts& f = facts[s.id];
-        const SchoolHazards& h = hazard_counts[s.id];
-        f.open_hazards = h.open + h.rectified;
-        f.overdue_hazards = h.overdue;
-        f.auto_now = inspection::auto_items(s.facts, as_of, *schools.calendar);
-        const auto status = inspection::school_status(f, as_of);
-        ++totals[status.status];
-
-        json checklist = json::object();
-        for (const auto code : inspection::checklist_codes()) {
-            const std::string c(code);
-            json entry = latest_by_school[s.id].count(c) ? latest_by_school[s.id][c]
-                                                         : json{{"result", nullptr}};
-            for (const auto& a : f.auto_now) {
-                if (a.code == c) {
-                    entry["auto"] = a.result;
-                    entry["auto_reason"] = a.reason;
-                }
-            }
-            checklist[c] = std::move(entry);
-        }
-        const auto pct = inspection::guard_post_pct(s.facts);
-        items.push_back(
-            {{"school", s.id},
-             {"school_name", s.name},
-             {"district", s.district},
-             {"lat", s.lat},
-             {"lon", s.lon},
-             {"status", status.status},
-             {"reasons", status.reasons},
-             {"last_inspection",
-              last_inspection.count(s.id) ? last_inspection[s.id] : json(nullptr)},
-             {"checklist", std::move(checklist)},
-             {"hazards",
-              {{"open", h.open},
-               {"rectified", h.rectified},
-               {"verified", h.verified},
-               {"overdue", h.overdue},
-               {"oldest_overdue_deadline", h.oldest_overdue_deadline
-                                               ? json(format_iso_millis(*h.oldest_overdue_deadline))
-                                               : json(nullptr)}}},
-             {"terminals", {{"enabled", s.facts.terminals}, {"online", s.facts.terminals_online}}},
-             {"availability_pct", s.availability_pct ? json(*s.availability_pct) : json(nullptr)},
-             {"last_drill",
-              s.facts.last_drill
-                  ? json{{"at", format_iso_millis(*s.facts.last_drill)},
-                         {"arrival_s",
-                          s.last_drill_arrival_s ? json(*s.last_drill_arrival_s) : json(nullptr)}}
-                  : json(nullptr)},
-             {"guard_post",
-              {{"scheduled_min", s.facts.guard_scheduled_min},
-               {"present_min", s.facts.guard_present_min},
-               {"compliance_pct", pct ? json(*pct) : json(nullptr)}}}});
+    for (const auto& school : schools.rows) {
+        items.push_back(school_item(school, rows, *schools.calendar, as_of, totals));
     }
 
-    if (csv) {
-        Response out{http::status::ok, call.req.version()};
-        out.set(http::field::server, "huxiaod");
-        out.set(http::field::content_type, "text/csv; charset=utf-8");
-        out.set(http::field::content_disposition, "attachment; filename=\"school-safety.csv\"");
-        out.set(http::field::cache_control, "no-store");
-        out.keep_alive(call.req.keep_alive());
-        out.body() = to_csv(items);
-        out.prepare_payload();
-        co_return out;
-    }
+    if (csv) co_return csv_response(call, items);
     co_return reply(call, http::status::ok,
                     {{"as_of", format_iso_millis(as_of)},
                      {"district", sel.district ? json(*sel.district) : json(nullptr)},

@@ -5,7 +5,7 @@
 
 #include "server/api/district_scope.hpp"
 #include "server/api/params.hpp"
-#include "server/app/clock.hpp"
+#include "server/base/clock.hpp"
 #include "server/db/read_db.hpp"
 
 namespace huxiao::api {

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/protocol/console_protocol.hpp"
-#include "server/app/clock.hpp"
-#include "server/app/log.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao {
 

@@ -21,8 +21,8 @@
 #include "common/intake/alarm_triage.hpp"
 #include "common/protocol/terminal_protocol.hpp"
 #include "server/app/console_hub.hpp"
-#include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
+#include "server/base/metrics.hpp"
 #include "server/db/incident_log.hpp"
 
 namespace huxiao {

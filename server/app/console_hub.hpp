@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "server/app/auth.hpp"
-#include "server/sessions/ws_channel.hpp"
+#include "server/app/ws_channel.hpp"
 
 namespace huxiao {
 

@@ -7,8 +7,8 @@
 #include "common/protocol/bounded_json.hpp"
 #include "common/protocol/console_protocol.hpp"
 #include "common/protocol/unit_protocol.hpp"
-#include "server/app/clock.hpp"
-#include "server/app/log.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao {
 

@@ -29,25 +29,18 @@
 #include "server/app/alarm_intake.hpp"
 #include "server/app/auth.hpp"
 #include "server/app/console_hub.hpp"
-#include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/terminal_port.hpp"
+#include "server/app/ws_channel.hpp"
+#include "server/base/metrics.hpp"
 #include "server/db/incident_log.hpp"
-#include "server/sessions/ws_channel.hpp"
+#include "server/db/recovery.hpp"
 
 namespace huxiao {
 
 namespace console_protocol {
 struct SnapshotView;
 }
-
-// An open incident as read back at start-up.
-struct RecoveredIncident {
-    dispatch::IncidentHeader header;
-    std::vector<dispatch::TimelineRecord> timeline;
-    AlarmTriage::OpenIncident triage;                      // each terminal's latest alarm id
-    std::vector<std::string> terminals_with_older_alarms;  // in the incident, not read back
-};
 
 class Dispatcher {
   public:

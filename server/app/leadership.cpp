@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 #include "server/db/pg_connection.hpp"
 
 namespace huxiao {

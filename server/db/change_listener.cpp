@@ -7,7 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao::db {
 

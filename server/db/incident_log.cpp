@@ -6,7 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao::db {
 

@@ -2,7 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao::db {
 

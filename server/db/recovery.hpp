@@ -4,9 +4,25 @@
 // the dispatch state (offers, assignments, timers) is rebuilt.
 #pragma once
 
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "server/app/dispatcher.hpp"
+#include "common/dispatch/replay.hpp"
+#include "common/intake/alarm_triage.hpp"
+#include "common/util/time.hpp"
+
+namespace huxiao {
+
+// An open incident as read back at start-up (Dispatcher::restore takes them).
+struct RecoveredIncident {
+    dispatch::IncidentHeader header;
+    std::vector<dispatch::TimelineRecord> timeline;
+    AlarmTriage::OpenIncident triage;                      // each terminal's latest alarm id
+    std::vector<std::string> terminals_with_older_alarms;  // in the incident, not read back
+};
+
+}  // namespace huxiao
 
 namespace huxiao::db {
 

@@ -5,7 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <stdexcept>
 
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao::net {
 

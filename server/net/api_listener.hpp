@@ -10,9 +10,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
-#include "server/net/connection_gate.hpp"
-#include "server/net/tls.hpp"
+#include "server/sessions/connection_gate.hpp"
 #include "server/sessions/http_session.hpp"
+#include "server/sessions/tls.hpp"
 
 namespace huxiao::net {
 

@@ -6,10 +6,10 @@
 #include <boost/asio/strand.hpp>
 #include <stdexcept>
 
-#include "server/app/clock.hpp"
-#include "server/app/log.hpp"
-#include "server/net/connection_gate.hpp"
-#include "server/net/dc09_tcp_session.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
+#include "server/sessions/connection_gate.hpp"
+#include "server/sessions/dc09_tcp_session.hpp"
 
 namespace huxiao::net {
 

@@ -20,12 +20,14 @@
 
 #include "common/config/config.hpp"
 #include "common/util/token_bucket.hpp"
-#include "server/net/dc09_intake.hpp"
+#include "server/app/dc09_intake.hpp"
 
-namespace huxiao::net {
-
+namespace huxiao {
 class ConnectionGate;
 class Dc09TcpSession;
+}  // namespace huxiao
+
+namespace huxiao::net {
 
 // TCP connections from one address: a site with several panels behind one
 // router has a few; one address holding hundreds is a flood.

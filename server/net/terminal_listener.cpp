@@ -3,8 +3,8 @@
 #include <boost/asio/strand.hpp>
 #include <stdexcept>
 
-#include "server/app/log.hpp"
-#include "server/net/terminal_roster.hpp"
+#include "server/base/log.hpp"
+#include "server/sessions/terminal_roster.hpp"
 
 namespace huxiao::net {
 

@@ -13,13 +13,15 @@
 #include <mutex>
 #include <vector>
 
-#include "server/net/connection_gate.hpp"
-#include "server/net/tls.hpp"
+#include "server/sessions/connection_gate.hpp"
 #include "server/sessions/terminal_session.hpp"
+#include "server/sessions/tls.hpp"
+
+namespace huxiao {
+class TerminalRoster;
+}  // namespace huxiao
 
 namespace huxiao::net {
-
-class TerminalRoster;
 
 class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
   public:

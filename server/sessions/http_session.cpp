@@ -11,7 +11,7 @@
 
 #include "server/api/api_router.hpp"
 #include "server/app/auth.hpp"
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 #include "server/sessions/ws_session.hpp"
 
 namespace huxiao {
@@ -20,7 +20,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using net::TimeoutStage;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -30,9 +29,16 @@ constexpr std::size_t kMaxWsMessageBytes = 64 << 10;
 constexpr std::size_t kMaxWsQueue = 4096;
 }  // namespace
 
+// Longer than 80 lines on purpose: one connection's life as one coroutine,
+// each stage with its deadline in the order a client meets them (handshake,
+// idle, header, body, answer, upgrade). Split, the stages would pass the
+// stream and its timer between coroutines, and GCC 12's coroutine bugs
+// (docs/architecture.md, "GCC 12 coroutines") make every such hand-over a
+// place to get lifetimes wrong. What is not a stage lives in ApiRouter and
+// WsSession.
 asio::awaitable<void> run_http_session(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
                                        HttpSessionContext ctx,
-                                       std::shared_ptr<net::ConnectionGate::Slot> slot) {
+                                       std::shared_ptr<ConnectionGate::Slot> slot) {
     // beast::tcp_stream carries the deadlines: each stage has its own, and a
     // stage that overruns it ends the session.
     const auto& cfg = ctx.config;

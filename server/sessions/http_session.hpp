@@ -17,7 +17,7 @@
 #include <string>
 
 #include "common/config/config.hpp"
-#include "server/net/connection_gate.hpp"
+#include "server/sessions/connection_gate.hpp"
 
 namespace huxiao {
 
@@ -39,6 +39,6 @@ struct HttpSessionContext {
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket,
                                               std::shared_ptr<boost::asio::ssl::context> tls,
                                               HttpSessionContext ctx,
-                                              std::shared_ptr<net::ConnectionGate::Slot> slot);
+                                              std::shared_ptr<ConnectionGate::Slot> slot);
 
 }  // namespace huxiao

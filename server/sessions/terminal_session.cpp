@@ -10,11 +10,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "server/app/clock.hpp"
 #include "server/app/dispatcher.hpp"
-#include "server/app/log.hpp"
-#include "server/net/terminal_roster.hpp"
-#include "server/net/tls.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
+#include "server/sessions/terminal_roster.hpp"
+#include "server/sessions/tls.hpp"
 
 namespace huxiao {
 
@@ -31,8 +31,8 @@ constexpr std::size_t kMaxOutbox = 1024;  // frames; a terminal that reads nothi
 TerminalSession::TerminalSession(asio::ip::tcp::socket socket,
                                  std::shared_ptr<asio::ssl::context> tls,
                                  TerminalSessionContext context,
-                                 std::shared_ptr<net::ConnectionGate::Slot> slot,
-                                 std::shared_ptr<net::TerminalRoster> roster)
+                                 std::shared_ptr<ConnectionGate::Slot> slot,
+                                 std::shared_ptr<TerminalRoster> roster)
     : tls_(std::move(tls)),
       stream_(std::move(socket), *tls_),
       ctx_(context),
@@ -72,7 +72,7 @@ void TerminalSession::close() {
         // The writer flushes what is queued, stops the reader and closes with
         // close_notify. A session still in its handshake is just closed.
         self->draining_ = true;
-        if (self->stage_ == net::TimeoutStage::handshake) {
+        if (self->stage_ == TimeoutStage::handshake) {
             self->close_socket();
             return;
         }
@@ -101,7 +101,7 @@ void TerminalSession::queue(std::string frame) {
 }
 
 void TerminalSession::arm_deadline(std::chrono::steady_clock::duration d,
-                                   std::optional<net::TimeoutStage> stage) {
+                                   std::optional<TimeoutStage> stage) {
     stage_ = stage;
     deadline_.expires_after(d);
 }
@@ -157,7 +157,7 @@ asio::awaitable<void> TerminalSession::write_loop(
 asio::awaitable<void> TerminalSession::run() {
     auto self = shared_from_this();
     const auto& cfg = ctx_.config.terminal_listener;
-    arm_deadline(std::chrono::seconds(cfg.handshake_timeout_s), net::TimeoutStage::handshake);
+    arm_deadline(std::chrono::seconds(cfg.handshake_timeout_s), TimeoutStage::handshake);
     asio::co_spawn(stream_.get_executor(), watchdog(self), asio::detached);
 
     auto [hs_ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
@@ -168,7 +168,7 @@ asio::awaitable<void> TerminalSession::run() {
         close_socket();
         co_return;
     }
-    arm_deadline(std::chrono::seconds(cfg.hello_timeout_s), net::TimeoutStage::hello);
+    arm_deadline(std::chrono::seconds(cfg.hello_timeout_s), TimeoutStage::hello);
     asio::co_spawn(stream_.get_executor(), write_loop(self), asio::detached);
 
     if (co_await await_hello()) {
@@ -203,7 +203,7 @@ asio::awaitable<void> TerminalSession::run() {
 asio::awaitable<bool> TerminalSession::await_hello() {
     const auto& cfg = ctx_.config.terminal_listener;
     const std::size_t max_line = static_cast<std::size_t>(cfg.max_frame_bytes) + 1;
-    const std::optional<std::string> cn = net::peer_common_name(stream_.native_handle());
+    const std::optional<std::string> cn = peer_common_name(stream_.native_handle());
     for (;;) {
         auto [ec, n] = co_await asio::async_read_until(
             stream_, asio::dynamic_buffer(buffer_, max_line), '\n', use_tuple);

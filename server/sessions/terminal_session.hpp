@@ -30,14 +30,12 @@
 #include "common/util/token_bucket.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/terminal_port.hpp"
-#include "server/net/connection_gate.hpp"
+#include "server/sessions/connection_gate.hpp"
 
 namespace huxiao {
 
 class Dispatcher;
-namespace net {
 class TerminalRoster;
-}
 
 struct TerminalSessionContext {
     const Config& config;
@@ -52,8 +50,8 @@ class TerminalSession final : public TerminalPort,
 
     TerminalSession(boost::asio::ip::tcp::socket socket,
                     std::shared_ptr<boost::asio::ssl::context> tls, TerminalSessionContext context,
-                    std::shared_ptr<net::ConnectionGate::Slot> connection_slot,
-                    std::shared_ptr<net::TerminalRoster> roster);
+                    std::shared_ptr<ConnectionGate::Slot> connection_slot,
+                    std::shared_ptr<TerminalRoster> roster);
     ~TerminalSession() override;
 
     void start();
@@ -75,7 +73,7 @@ class TerminalSession final : public TerminalPort,
                               std::optional<std::string> ref = std::nullopt);
     void queue(std::string frame);
     void arm_deadline(std::chrono::steady_clock::duration d,
-                      std::optional<net::TimeoutStage> stage = std::nullopt);
+                      std::optional<TimeoutStage> stage = std::nullopt);
 
     // The context this session was made with: a certificate reload gives
     // new sessions another and leaves this one alone.
@@ -83,9 +81,9 @@ class TerminalSession final : public TerminalPort,
     Stream stream_;
     TerminalSessionContext ctx_;
     // Released with the session: frees its place in the listener's budget.
-    std::shared_ptr<net::ConnectionGate::Slot> slot_;
-    std::shared_ptr<net::TerminalRoster> roster_;
-    std::optional<net::TimeoutStage> stage_;  // what the running deadline bounds, for metrics
+    std::shared_ptr<ConnectionGate::Slot> slot_;
+    std::shared_ptr<TerminalRoster> roster_;
+    std::optional<TimeoutStage> stage_;  // what the running deadline bounds, for metrics
     boost::asio::steady_timer deadline_;
     boost::asio::steady_timer write_signal_;
     std::deque<std::string> outbox_;

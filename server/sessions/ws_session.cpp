@@ -14,8 +14,8 @@
 #include "common/protocol/bounded_json.hpp"
 #include "common/util/token_bucket.hpp"
 #include "server/app/auth.hpp"
-#include "server/app/clock.hpp"
-#include "server/app/log.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao {
 
@@ -157,6 +157,9 @@ asio::awaitable<void> write_loop([[maybe_unused]] std::shared_ptr<WsSession> sel
 
 }  // namespace
 
+// Longer than 80 lines on purpose, like run_http_session: the accept, the
+// authentication deadline and the reader loop are one coroutine so that the
+// stream and the session's lifetime (`self`) stay in one frame.
 asio::awaitable<void> WsSession::run(const Request& request) {
     auto self = shared_from_this();
     Impl& s = *impl_;

@@ -22,7 +22,7 @@
 #include <optional>
 #include <string>
 
-#include "server/sessions/ws_channel.hpp"
+#include "server/app/ws_channel.hpp"
 
 namespace huxiao {
 

@@ -34,7 +34,16 @@ TEST(DatabaseOutage, AlarmsAreUnavailableWhileTheDatabaseIsDownAndRecordedOnceAf
         {"import", "--config", (dir / "huxiao.json").string(), (dir / "registry.json").string()});
     ASSERT_EQ(imported.status, 0) << imported.err;
 
+    auto made = run_huxiaod({"token", "create", "--config", (dir / "huxiao.json").string(),
+                             "--role", "inspector", "--name", "insp"});
+    ASSERT_EQ(made.status, 0) << made.err;
+    const std::string token = made.out.substr(0, made.out.find('\n'));
+
     ServerProcess server(config, dir / "server");
+    // Read once while the database is up: the token is cached from here on.
+    auto before =
+        https_request(server.api_port(), certs.server_ca(), "GET", "/api/v1/hazards", token);
+    ASSERT_EQ(before.status, 200) << before.body;
     TerminalClient t(server.terminal_port(), &cert, certs.server_ca());
     t.connect_and_hello("T-1");
     t.send(alarm("A-1"));
@@ -53,6 +62,22 @@ TEST(DatabaseOutage, AlarmsAreUnavailableWhileTheDatabaseIsDownAndRecordedOnceAf
     t.send({{"type", "heartbeat"}, {"seq", 7}});
     auto hb = t.read_frame_of_type("heartbeat_ack");
     ASSERT_TRUE(hb);
+    // An API read meanwhile: 503 `unavailable` with a request id to quote,
+    // from the one mapping of database errors (ApiRouter::database_error);
+    // PostgreSQL's own words go to the log, never to the client.
+    auto during =
+        https_request(server.api_port(), certs.server_ca(), "GET", "/api/v1/hazards", token);
+    EXPECT_EQ(during.status, 503) << during.body;
+    EXPECT_EQ(during.json()["error"], "unavailable") << during.body;
+    ASSERT_TRUE(during.json().contains("request_id")) << during.body;
+    EXPECT_NE(during.json()["message"].get<std::string>().find(
+                  during.json()["request_id"].get<std::string>()),
+              std::string::npos)
+        << during.body;
+    EXPECT_EQ(during.body.find("database:"), std::string::npos) << during.body;
+    EXPECT_NE(server.log().find("request " + during.json()["request_id"].get<std::string>()),
+              std::string::npos)
+        << server.log();
 
     cluster.start();
     // The terminal retries the same id until it is acked; the server

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/util/time.hpp"
-#include "server/app/clock.hpp"
+#include "server/base/clock.hpp"
 #include "tests/support/fixtures.hpp"
 
 namespace huxiao::test {

@@ -16,9 +16,9 @@
 #include "server/api/api_router.hpp"
 #include "server/api/api_routes.hpp"
 #include "server/app/auth.hpp"
-#include "server/app/config_reloader.hpp"
-#include "server/app/metrics.hpp"
+#include "server/base/metrics.hpp"
 #include "server/db/read_db.hpp"
+#include "server/wiring/config_reloader.hpp"
 #include "tests/support/fixtures.hpp"
 
 namespace huxiao::test {

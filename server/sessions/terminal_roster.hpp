@@ -15,10 +15,8 @@
 #include <vector>
 
 namespace huxiao {
-class TerminalSession;
-}
 
-namespace huxiao::net {
+class TerminalSession;
 
 class TerminalRoster {
   public:
@@ -35,4 +33,4 @@ class TerminalRoster {
     std::map<std::string, std::deque<std::weak_ptr<TerminalSession>>> sessions_;
 };
 
-}  // namespace huxiao::net
+}  // namespace huxiao

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "server/app/dispatcher.hpp"
-#include "server/sessions/ws_channel.hpp"
+#include "server/app/ws_channel.hpp"
 
 namespace huxiao {
 

@@ -1,4 +1,4 @@
-#include "server/net/tls.hpp"
+#include "server/sessions/tls.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace huxiao::net {
+namespace huxiao {
 
 namespace ssl = boost::asio::ssl;
 
@@ -161,4 +161,4 @@ std::optional<std::string> peer_common_name(SSL* ssl) {
     return cn;
 }
 
-}  // namespace huxiao::net
+}  // namespace huxiao

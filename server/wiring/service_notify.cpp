@@ -1,4 +1,4 @@
-#include "server/app/service_notify.hpp"
+#include "server/wiring/service_notify.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -17,7 +17,7 @@
 
 struct ssl_st;
 
-namespace huxiao::net {
+namespace huxiao {
 
 struct TlsOptions {
     // The config key the ticket key came from, for error messages.
@@ -68,4 +68,4 @@ std::optional<std::string> certificate_not_valid_now(boost::asio::ssl::context& 
 // The subject CN of the peer's verified certificate, if any.
 std::optional<std::string> peer_common_name(ssl_st* ssl);
 
-}  // namespace huxiao::net
+}  // namespace huxiao

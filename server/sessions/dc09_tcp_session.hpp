@@ -14,9 +14,9 @@
 
 #include "common/config/config.hpp"
 #include "common/util/token_bucket.hpp"
-#include "server/net/dc09_intake.hpp"
+#include "server/app/dc09_intake.hpp"
 
-namespace huxiao::net {
+namespace huxiao {
 
 class Dc09TcpSession : public std::enable_shared_from_this<Dc09TcpSession> {
   public:
@@ -50,4 +50,4 @@ class Dc09TcpSession : public std::enable_shared_from_this<Dc09TcpSession> {
     TokenBucket rate_;
 };
 
-}  // namespace huxiao::net
+}  // namespace huxiao

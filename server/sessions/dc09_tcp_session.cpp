@@ -1,13 +1,13 @@
-#include "server/net/dc09_tcp_session.hpp"
+#include "server/sessions/dc09_tcp_session.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "common/protocol/dc09.hpp"
-#include "server/app/clock.hpp"
-#include "server/app/log.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
 
-namespace huxiao::net {
+namespace huxiao {
 
 namespace asio = boost::asio;
 
@@ -155,4 +155,4 @@ void Dc09TcpSession::write_next() {
                       });
 }
 
-}  // namespace huxiao::net
+}  // namespace huxiao

@@ -1,4 +1,4 @@
-#include "server/app/process_metrics.hpp"
+#include "server/base/process_metrics.hpp"
 
 #include <sys/resource.h>
 #include <sys/time.h>

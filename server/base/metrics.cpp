@@ -1,4 +1,4 @@
-#include "server/app/metrics.hpp"
+#include "server/base/metrics.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>

@@ -1,13 +1,13 @@
-#include "server/net/dc09_intake.hpp"
+#include "server/app/dc09_intake.hpp"
 
 #include <openssl/rand.h>
 
 #include "common/protocol/dc09_cipher.hpp"
-#include "server/app/clock.hpp"
 #include "server/app/dispatcher.hpp"
-#include "server/app/log.hpp"
-#include "server/app/metrics.hpp"
 #include "server/app/registry_holder.hpp"
+#include "server/base/clock.hpp"
+#include "server/base/log.hpp"
+#include "server/base/metrics.hpp"
 #include "server/db/incident_log.hpp"
 
 namespace huxiao {
@@ -119,73 +119,87 @@ bool Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply r
     // (contract §9: every message is the panel's heartbeat).
     dispatcher_.terminal_heard_from(accepted.terminal, now, offline_after_us_);
 
-    const auto meaning = accepted.classification.meaning;
-    if (meaning == dc09::Meaning::alarm) {
-        terminal::Alarm alarm;
-        alarm.id = accepted.event_id;
-        alarm.kind = accepted.classification.kind;
-        alarm.at = accepted.message.timestamp;
-        alarm.note = note_of(accepted);
-        log_info("dc09", accepted.terminal + " (#" + accepted.message.envelope.account + " seq " +
-                             accepted.message.envelope.sequence + "): " + alarm.kind + " alarm " +
-                             alarm.id);
-        // ACK only once the alarm is durable; otherwise no answer at all, so
-        // that the panel retransmits (the standard's NAK would say "your
-        // message was bad", which it was not).
-        dispatcher_.alarm(
-            terminal->school, accepted.terminal, std::move(alarm), now,
-            [this, reply = std::move(reply), ack = std::move(accepted.ack),
-             terminal_id = accepted.terminal, id = accepted.event_id](const IntakeReply& r) {
-                if (r.status != IntakeReply::Status::durable) {
-                    metrics_.dc09_frames.add("not_durable");
-                    log_warn("dc09", terminal_id + ": alarm " + id + " not durable (" + r.message +
-                                         "); no ACK, the panel will retry");
-                    return;
-                }
-                reply(ack);
-            });
-        return true;
+    switch (accepted.classification.meaning) {
+        case dc09::Meaning::alarm:
+            raise_alarm(terminal->school, accepted, std::move(reply), now);
+            return true;
+        case dc09::Meaning::cancel:
+            cancel_alarm(terminal->school, accepted, std::move(reply), now);
+            return true;
+        case dc09::Meaning::restore:
+        case dc09::Meaning::event:
+            record_event(accepted, now);
+            break;
+        case dc09::Meaning::test:  // link tests: supervision only (above)
+            break;
     }
-    if (meaning == dc09::Meaning::cancel) {
-        // Contract §9: a cancel request for the account's latest open alarm.
-        // The alarm intake finds it (empty `alarm`) on the dispatcher's strand.
-        terminal::Cancel cancel;
-        cancel.id = accepted.event_id;
-        cancel.reason = note_of(accepted);
-        dispatcher_.cancel(
-            terminal->school, accepted.terminal, std::move(cancel), now,
-            [this, reply = std::move(reply), ack = std::move(accepted.ack),
-             terminal_id = accepted.terminal](const IntakeReply& r) {
-                if (r.status == IntakeReply::Status::unavailable) {
-                    metrics_.dc09_frames.add("not_durable");
-                    log_warn("dc09", terminal_id + ": cancel not durable (" + r.message +
-                                         "); no ACK, the panel will retry");
-                    return;
-                }
-                // With no open alarm to cancel it was understood and changes
-                // nothing: ACK all the same, or the panel would retry forever.
-                if (r.status == IntakeReply::Status::unknown_alarm) {
-                    log_info("dc09", terminal_id + ": cancel with no open alarm to cancel");
-                }
-                reply(ack);
-            });
-        return true;
-    }
-    // Restores and other events are recorded, not dispatched (contract §9).
-    // The write is queued and retried like supervision events; the ACK does
-    // not wait for it (only alarms and cancels carry the durability promise).
-    if (meaning == dc09::Meaning::restore || meaning == dc09::Meaning::event) {
-        const std::string code = accepted.decisive ? dc09::describe(*accepted.decisive) : "";
-        log_info("dc09",
-                 accepted.terminal + ": " + std::string(dc09::to_string(meaning)) + " " + code);
-        log_.execute(accepted.terminal,
-                     {"dc09_event",
-                      {accepted.terminal, accepted.event_id, std::string(dc09::to_string(meaning)),
-                       code, format_iso_micros(now)}});
-    }
-    // Tests and link tests: supervision only (above).
     reply(std::move(accepted.ack));
     return true;
+}
+
+void Dc09Intake::raise_alarm(const std::string& school, dc09::Accepted& accepted, Reply reply,
+                             UnixMicros now) {
+    terminal::Alarm alarm;
+    alarm.id = accepted.event_id;
+    alarm.kind = accepted.classification.kind;
+    alarm.at = accepted.message.timestamp;
+    alarm.note = note_of(accepted);
+    log_info("dc09", accepted.terminal + " (#" + accepted.message.envelope.account + " seq " +
+                         accepted.message.envelope.sequence + "): " + alarm.kind + " alarm " +
+                         alarm.id);
+    // ACK only once the alarm is durable; otherwise no answer at all, so
+    // that the panel retransmits (the standard's NAK would say "your
+    // message was bad", which it was not).
+    dispatcher_.alarm(
+        school, accepted.terminal, std::move(alarm), now,
+        [this, reply = std::move(reply), ack = std::move(accepted.ack),
+         terminal_id = accepted.terminal, id = accepted.event_id](const IntakeReply& r) {
+            if (r.status != IntakeReply::Status::durable) {
+                metrics_.dc09_frames.add("not_durable");
+                log_warn("dc09", terminal_id + ": alarm " + id + " not durable (" + r.message +
+                                     "); no ACK, the panel will retry");
+                return;
+            }
+            reply(ack);
+        });
+}
+
+// Contract §9: a cancel request for the account's latest open alarm. The
+// alarm intake finds it (empty `alarm`) on the dispatcher's strand.
+void Dc09Intake::cancel_alarm(const std::string& school, dc09::Accepted& accepted, Reply reply,
+                              UnixMicros now) {
+    terminal::Cancel cancel;
+    cancel.id = accepted.event_id;
+    cancel.reason = note_of(accepted);
+    dispatcher_.cancel(school, accepted.terminal, std::move(cancel), now,
+                       [this, reply = std::move(reply), ack = std::move(accepted.ack),
+                        terminal_id = accepted.terminal](const IntakeReply& r) {
+                           if (r.status == IntakeReply::Status::unavailable) {
+                               metrics_.dc09_frames.add("not_durable");
+                               log_warn("dc09", terminal_id + ": cancel not durable (" + r.message +
+                                                    "); no ACK, the panel will retry");
+                               return;
+                           }
+                           // With no open alarm to cancel it was understood and changes
+                           // nothing: ACK all the same, or the panel would retry forever.
+                           if (r.status == IntakeReply::Status::unknown_alarm) {
+                               log_info("dc09",
+                                        terminal_id + ": cancel with no open alarm to cancel");
+                           }
+                           reply(ack);
+                       });
+}
+
+// Restores and other events are recorded, not dispatched (contract §9). The
+// write is queued and retried like supervision events; the ACK does not wait
+// for it (only alarms and cancels carry the durability promise).
+void Dc09Intake::record_event(const dc09::Accepted& accepted, UnixMicros now) {
+    const auto meaning = std::string(dc09::to_string(accepted.classification.meaning));
+    const std::string code = accepted.decisive ? dc09::describe(*accepted.decisive) : "";
+    log_info("dc09", accepted.terminal + ": " + meaning + " " + code);
+    log_.execute(accepted.terminal,
+                 {"dc09_event",
+                  {accepted.terminal, accepted.event_id, meaning, code, format_iso_micros(now)}});
 }
 
 }  // namespace huxiao

@@ -1,6 +1,6 @@
-#include "server/net/terminal_roster.hpp"
+#include "server/sessions/terminal_roster.hpp"
 
-namespace huxiao::net {
+namespace huxiao {
 
 std::vector<std::shared_ptr<TerminalSession>> TerminalRoster::join(
     const std::string& terminal, const std::shared_ptr<TerminalSession>& session) {
@@ -27,4 +27,4 @@ void TerminalRoster::leave(const std::string& terminal, const TerminalSession* s
     if (it->second.empty()) sessions_.erase(it);
 }
 
-}  // namespace huxiao::net
+}  // namespace huxiao

@@ -51,6 +51,12 @@ class Dc09Intake {
         dc09::AccountDirectory accounts;
     };
     std::shared_ptr<const Directory> directory();
+    // What handle() does with an accepted message, by its meaning.
+    void raise_alarm(const std::string& school, dc09::Accepted& accepted, Reply reply,
+                     UnixMicros now);
+    void cancel_alarm(const std::string& school, dc09::Accepted& accepted, Reply reply,
+                      UnixMicros now);
+    void record_event(const dc09::Accepted& accepted, UnixMicros now);
 
     const Config& config_;
     Dispatcher& dispatcher_;

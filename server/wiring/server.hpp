@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <string>
 
 #include "common/config/config.hpp"
 
@@ -19,7 +20,7 @@ namespace huxiao {
 class Server {
   public:
     // `config_file`: where `config` was read from, read again on SIGHUP and
-    // POST /api/v1/admin/reload (server/app/config_reloader.hpp).
+    // POST /api/v1/admin/reload (server/wiring/config_reloader.hpp).
     explicit Server(Config config, std::filesystem::path config_file = {});
     ~Server();
 
@@ -33,6 +34,13 @@ class Server {
     unsigned short terminal_port() const;
 
   private:
+    // The phases of start(), in their order.
+    void open_database();
+    void add_routes();
+    void watch_database_changes();
+    void open_api_listener();
+    void start_leadership();
+    void reload_registry_later(std::string why);  // on the blocking pool
     // The leader's parts: recovery, the log (fenced by `epoch` unless 0: a
     // single server), the dispatcher, the terminal and DC-09 listeners.
     void become_leader(std::int64_t epoch);

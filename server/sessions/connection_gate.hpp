@@ -18,7 +18,7 @@
 
 #include "common/util/connection_budget.hpp"
 
-namespace huxiao::net {
+namespace huxiao {
 
 enum class TimeoutStage { handshake, hello, header, body, idle, ws_auth, count_ };
 enum class AcceptError { emfile, enfile, other, count_ };
@@ -76,4 +76,4 @@ AcceptError classify_accept_error(const boost::system::error_code& ec);
 // Renders the counters of several gates with one HELP/TYPE header per family.
 std::string render_connection_metrics(const std::vector<const ConnectionGate*>& gates);
 
-}  // namespace huxiao::net
+}  // namespace huxiao

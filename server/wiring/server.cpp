@@ -1,4 +1,4 @@
-#include "server/app/server.hpp"
+#include "server/wiring/server.hpp"
 
 #include <sys/resource.h>
 
@@ -17,15 +17,14 @@
 #include "server/api/api_router.hpp"
 #include "server/api/api_routes.hpp"
 #include "server/app/auth.hpp"
-#include "server/app/config_reloader.hpp"
+#include "server/app/dc09_intake.hpp"
 #include "server/app/dispatcher.hpp"
 #include "server/app/leadership.hpp"
-#include "server/app/log.hpp"
-#include "server/app/metrics.hpp"
-#include "server/app/process_metrics.hpp"
-#include "server/app/process_restart.hpp"
 #include "server/app/registry_holder.hpp"
-#include "server/app/service_notify.hpp"
+#include "server/app/unit_channel.hpp"
+#include "server/base/log.hpp"
+#include "server/base/metrics.hpp"
+#include "server/base/process_metrics.hpp"
 #include "server/db/change_listener.hpp"
 #include "server/db/incident_log.hpp"
 #include "server/db/migrations.hpp"
@@ -34,11 +33,12 @@
 #include "server/db/recovery.hpp"
 #include "server/db/registry_store.hpp"
 #include "server/net/api_listener.hpp"
-#include "server/net/dc09_intake.hpp"
 #include "server/net/dc09_listener.hpp"
 #include "server/net/terminal_listener.hpp"
-#include "server/net/tls.hpp"
-#include "server/sessions/unit_channel.hpp"
+#include "server/sessions/tls.hpp"
+#include "server/wiring/config_reloader.hpp"
+#include "server/wiring/process_restart.hpp"
+#include "server/wiring/service_notify.hpp"
 
 namespace huxiao {
 
@@ -116,25 +116,7 @@ Server::~Server() = default;
 void Server::start() {
     auto& p = *parts_;
     p.reload_signal = std::make_unique<asio::signal_set>(io_, SIGHUP);
-    for (int attempt = 1;; ++attempt) {
-        try {
-            db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
-            for (const auto& name : db::apply_migrations(db))
-                log_info("migrate", "applied " + name);
-            p.registry = std::make_unique<RegistryHolder>(db::load_registry(db));
-            break;
-        } catch (const std::exception& e) {
-            // A single server that cannot reach its database at start says
-            // so and exits. A server of several (ha) waits: it may be a
-            // leader that has just stepped down because the database went
-            // away, and without the database nobody can lead anyway.
-            if (!config_.ha.enabled) throw;
-            if (attempt == 1 || attempt % 30 == 0) {
-                log_warn("server", std::string("waiting for the database: ") + e.what());
-            }
-            std::this_thread::sleep_for(std::chrono::seconds(1));
-        }
-    }
+    open_database();
     p.read_db = std::make_unique<db::ReadDb>(io_.get_executor(), config_.database, 2);
     p.read_db->start();
     p.auth = std::make_unique<TokenAuthenticator>(*p.read_db);
@@ -147,6 +129,79 @@ void Server::start() {
     // as it always has.
     if (!config_.ha.enabled) become_leader(0);
 
+    add_routes();
+    watch_database_changes();
+    open_api_listener();
+
+    p.signals = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
+    p.signals->async_wait([this](boost::system::error_code ec, int signal) {
+        if (!ec) {
+            log_info("server", std::string("received ") +
+                                   (signal == SIGTERM ? "SIGTERM" : "SIGINT") + "; draining");
+            request_stop();
+        }
+    });
+
+    await_reload_signal();
+
+    if (config_.ha.enabled) start_leadership();
+
+    // Listening (as leader or standby): a service manager may now count us
+    // as started (packaging/huxiaod.service, Type=notify).
+    notify_service_manager("READY=1");
+    if (auto interval = watchdog_interval()) {
+        p.watchdog = std::make_unique<asio::steady_timer>(io_);
+        keep_watchdog_fed(*interval);
+    }
+}
+
+// Migrations and the registry, before anything listens. A single server
+// that cannot reach its database at start says so and exits. A server of
+// several (ha) waits: it may be a leader that has just stepped down because
+// the database went away, and without the database nobody can lead anyway.
+void Server::open_database() {
+    auto& p = *parts_;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
+            for (const auto& name : db::apply_migrations(db))
+                log_info("migrate", "applied " + name);
+            p.registry = std::make_unique<RegistryHolder>(db::load_registry(db));
+            break;
+        } catch (const std::exception& e) {
+            if (!config_.ha.enabled) throw;
+            if (attempt == 1 || attempt % 30 == 0) {
+                log_warn("server", std::string("waiting for the database: ") + e.what());
+            }
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
+}
+
+// A fresh registry snapshot, read off the I/O threads; sessions keep the
+// old one until they next look. After an admin API write and after a
+// change made outside this server (sql/011's notices).
+void Server::reload_registry_later(std::string why) {
+    auto& p = *parts_;
+    asio::post(p.blocking, [this, &p, why = std::move(why)] {
+        try {
+            db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
+            Registry fresh = db::load_registry(db);
+            // New hellos are checked against it first; then the
+            // Dispatcher ends the sessions it no longer allows. (A
+            // standby has no dispatcher: it reads the registry afresh
+            // when it takes over, on this same thread.)
+            p.registry->replace(fresh);
+            if (p.leading) p.dispatcher->replace_registry(fresh);
+            log_info("server", "registry reloaded after " + why);
+        } catch (const std::exception& e) {
+            log_error("server", std::string("registry reload failed: ") + e.what());
+        }
+    });
+}
+
+void Server::add_routes() {
+    auto& p = *parts_;
     p.router = std::make_unique<ApiRouter>(
         ApiContext{config_, *p.read_db, *p.auth, p.metrics,
                    [&p] { return p.leading && p.read_db->up() && p.log->database_up(); },
@@ -154,30 +209,10 @@ void Server::start() {
                        if (!config_.ha.enabled || p.leading) return std::nullopt;
                        return standby_status();
                    }});
-    // A fresh registry snapshot, read off the I/O threads; sessions keep the
-    // old one until they next look. After an admin API write and after a
-    // change made outside this server (sql/011's notices).
-    const auto reload_registry = [this, &p](std::string why) {
-        asio::post(p.blocking, [this, &p, why = std::move(why)] {
-            try {
-                db::PgSync db(config_.database.url, config_.database.connect_timeout_s);
-                Registry fresh = db::load_registry(db);
-                // New hellos are checked against it first; then the
-                // Dispatcher ends the sessions it no longer allows. (A
-                // standby has no dispatcher: it reads the registry afresh
-                // when it takes over, on this same thread.)
-                p.registry->replace(fresh);
-                if (p.leading) p.dispatcher->replace_registry(fresh);
-                log_info("server", "registry reloaded after " + why);
-            } catch (const std::exception& e) {
-                log_error("server", std::string("registry reload failed: ") + e.what());
-            }
-        });
-    };
     // Reloads run on the blocking pool (they read files), one at a time.
     api::add_api_routes(
         *p.router, *p.read_db, *p.auth, config_,
-        [reload_registry] { reload_registry("an admin API write"); },
+        [this] { reload_registry_later("an admin API write"); },
         [&p](std::string why) {
             return asio::co_spawn(
                 p.blocking,
@@ -186,10 +221,15 @@ void Server::start() {
                 },
                 asio::use_awaitable);
         });
+}
+
+// Tokens revoked and registry rows changed by anyone (sql/011's notices).
+void Server::watch_database_changes() {
+    auto& p = *parts_;
     p.changes = std::make_shared<db::ChangeListener>(
         io_.get_executor(), p.blocking,
         db::make_conninfo(config_.database.url, config_.database.connect_timeout_s),
-        [&p, reload_registry](const std::string& channel, const std::string& payload) {
+        [this, &p](const std::string& channel, const std::string& payload) {
             if (channel == db::kTokenChannel) {
                 // Forgets the cached token and closes its sessions (4001).
                 p.auth->revoked(payload);
@@ -197,23 +237,27 @@ void Server::start() {
                 // The payload is the table (sql/011); anything else is not echoed.
                 static const std::set<std::string, std::less<>> kTables{
                     "districts", "schools", "terminals", "units", "guard_posts", "terminal_dc09"};
-                reload_registry(kTables.contains(payload) ? "a change of " + payload
-                                                          : std::string("a registry change"));
+                reload_registry_later(kTables.contains(payload) ? "a change of " + payload
+                                                                : std::string("a registry change"));
             } else {
                 // (Re)connected: what changed while nobody listened. Tokens
                 // are looked up again; sessions of a token revoked meanwhile
                 // are not found out (docs/security.md, 1.5).
                 p.auth->forget_all();
-                reload_registry("(re)connecting to the database's change notices");
+                reload_registry_later("(re)connecting to the database's change notices");
             }
         });
     p.changes->start();
+}
+
+void Server::open_api_listener() {
+    auto& p = *parts_;
     const auto& a = config_.api_listener;
     p.api = std::make_shared<net::ApiListener>(
         io_.get_executor(),
-        net::make_server_tls(a.cert, a.key, std::nullopt,
-                             {"api_listener.session_ticket_key", a.session_ticket_key,
-                              std::max<long>(1024, a.max_connections)}),
+        make_server_tls(a.cert, a.key, std::nullopt,
+                        {"api_listener.session_ticket_key", a.session_ticket_key,
+                         std::max<long>(1024, a.max_connections)}),
         HttpSessionContext{a, *p.router, *p.auth,
                            [&p](const std::string& path) -> std::unique_ptr<WsChannel> {
                                if (path == "/ws/unit")
@@ -230,49 +274,30 @@ void Server::start() {
     p.api->start();
     std::cout << "huxiaod: api listener on " << a.address << ":" << p.api->local_endpoint().port()
               << std::endl;
+}
 
-    p.signals = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
-    p.signals->async_wait([this](boost::system::error_code ec, int signal) {
-        if (!ec) {
-            log_info("server", std::string("received ") +
-                                   (signal == SIGTERM ? "SIGTERM" : "SIGINT") + "; draining");
-            request_stop();
-        }
-    });
-
-    await_reload_signal();
-
-    if (config_.ha.enabled) {
-        // Takeover order (contract §8): the lease, then the open incidents,
-        // then the listeners, all on the blocking thread so that renewals
-        // never wait for a recovery.
-        p.leadership = std::make_unique<Leadership>(
-            config_, Leadership::Hooks{[this, &p](std::int64_t epoch) {
-                                           asio::post(p.blocking,
-                                                      [this, epoch] { take_over(epoch); });
-                                       },
-                                       [&p](const std::string& why) {
-                                           // Draining after SIGTERM: finish the exit; the
-                                           // fence and held() keep the drain from writing or
-                                           // acking anything once the lease is gone.
-                                           if (p.stopping) {
-                                               log_warn("leadership", why + "; exiting as asked");
-                                               return;
-                                           }
-                                           restart_process(why);
-                                       }});
-        p.leadership->start();
-        p.lease_check = std::make_unique<asio::steady_timer>(io_);
-        check_lease();
-    }
-
-    // Listening (as leader or standby): a service manager may now count us
-    // as started (packaging/huxiaod.service, Type=notify).
-    notify_service_manager("READY=1");
-    if (auto interval = watchdog_interval()) {
-        p.watchdog = std::make_unique<asio::steady_timer>(io_);
-        keep_watchdog_fed(*interval);
-    }
+// Takeover order (contract §8): the lease, then the open incidents, then the
+// listeners, all on the blocking thread so that renewals never wait for a
+// recovery.
+void Server::start_leadership() {
+    auto& p = *parts_;
+    p.leadership = std::make_unique<Leadership>(
+        config_, Leadership::Hooks{[this, &p](std::int64_t epoch) {
+                                       asio::post(p.blocking, [this, epoch] { take_over(epoch); });
+                                   },
+                                   [&p](const std::string& why) {
+                                       // Draining after SIGTERM: finish the exit; the
+                                       // fence and held() keep the drain from writing or
+                                       // acking anything once the lease is gone.
+                                       if (p.stopping) {
+                                           log_warn("leadership", why + "; exiting as asked");
+                                           return;
+                                       }
+                                       restart_process(why);
+                                   }});
+    p.leadership->start();
+    p.lease_check = std::make_unique<asio::steady_timer>(io_);
+    check_lease();
 }
 
 void Server::become_leader(std::int64_t epoch) {
@@ -313,9 +338,9 @@ void Server::become_leader(std::int64_t epoch) {
     const auto& t = config_.terminal_listener;
     p.terminals = std::make_shared<net::TerminalListener>(
         io_.get_executor(),
-        net::make_server_tls(t.cert, t.key, t.client_ca,
-                             {"terminal_listener.session_ticket_key", t.session_ticket_key,
-                              std::max<long>(1024, t.max_connections)}),
+        make_server_tls(t.cert, t.key, t.client_ca,
+                        {"terminal_listener.session_ticket_key", t.session_ticket_key,
+                         std::max<long>(1024, t.max_connections)}),
         TerminalSessionContext{config_, *p.dispatcher, *p.registry});
     p.terminals->open(t.address, t.port);
     p.terminals->start();
@@ -422,12 +447,12 @@ void Server::add_metrics() {
     // The standard process_* metrics of Prometheus' client libraries.
     p.metrics.families.emplace_back(render_process_metrics);
     p.metrics.families.emplace_back([&p] {
-        std::vector<const net::ConnectionGate*> gates{&p.api->gate()};
+        std::vector<const ConnectionGate*> gates{&p.api->gate()};
         if (p.leading) {
             gates.push_back(&p.terminals->gate());
             if (p.dc09) gates.push_back(&p.dc09->gate());
         }
-        return net::render_connection_metrics(gates);
+        return render_connection_metrics(gates);
     });
 }
 

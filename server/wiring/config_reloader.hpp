@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/config/config.hpp"
+#include "common/config/config_reload.hpp"
 
 namespace huxiao {
 
@@ -23,13 +24,6 @@ namespace net {
 class TerminalListener;
 class ApiListener;
 }  // namespace net
-
-struct ReloadOutcome {
-    bool applied = false;
-    std::string error;                          // why not, when not applied
-    std::vector<std::string> applied_settings;  // e.g. "api_listener certificate: CN=..."
-    std::vector<std::string> restart_required;  // config sections changed beyond live keys
-};
 
 class ConfigReloader {
   public:

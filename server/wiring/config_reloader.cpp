@@ -1,13 +1,13 @@
-#include "server/app/config_reloader.hpp"
+#include "server/wiring/config_reloader.hpp"
 
 #include <algorithm>
 #include <optional>
 
 #include "common/config/config_reload.hpp"
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 #include "server/net/api_listener.hpp"
 #include "server/net/terminal_listener.hpp"
-#include "server/net/tls.hpp"
+#include "server/sessions/tls.hpp"
 
 namespace huxiao {
 
@@ -23,12 +23,12 @@ ssl::context load_tls(const std::string& section, const std::filesystem::path& c
                       const std::filesystem::path& ticket_key, long cache_size) {
     std::optional<ssl::context> ctx;
     try {
-        ctx.emplace(net::make_server_tls(
-            cert, key, client_ca, {section + ".session_ticket_key", ticket_key, cache_size}));
+        ctx.emplace(make_server_tls(cert, key, client_ca,
+                                    {section + ".session_ticket_key", ticket_key, cache_size}));
     } catch (const std::exception& e) {
         throw std::runtime_error(section + ": " + e.what());
     }
-    if (auto problem = net::certificate_not_valid_now(*ctx)) {
+    if (auto problem = certificate_not_valid_now(*ctx)) {
         throw std::runtime_error(section + ".cert: " + cert.string() + " " + *problem);
     }
     return std::move(*ctx);
@@ -74,9 +74,8 @@ ReloadOutcome ConfigReloader::reload(const std::string& why) {
     }
 
     out.applied_settings.push_back("terminal_listener certificate: " +
-                                   net::describe_certificate(*terminal_tls));
-    out.applied_settings.push_back("api_listener certificate: " +
-                                   net::describe_certificate(*api_tls));
+                                   describe_certificate(*terminal_tls));
+    out.applied_settings.push_back("api_listener certificate: " + describe_certificate(*api_tls));
     out.applied_settings.push_back("log: level " + file.log.level + ", format " + file.log.format);
     // Without a ticket key file each context has random keys of its own: the
     // new one takes the old one's, so terminals resume across the rotation.

@@ -1,4 +1,4 @@
-#include "server/app/process_restart.hpp"
+#include "server/wiring/process_restart.hpp"
 
 #include <linux/close_range.h>
 #include <pthread.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "server/app/log.hpp"
+#include "server/base/log.hpp"
 
 namespace huxiao {
 

@@ -1,9 +1,9 @@
-#include "server/net/connection_gate.hpp"
+#include "server/sessions/connection_gate.hpp"
 
 #include <boost/asio/error.hpp>
 #include <cerrno>
 
-namespace huxiao::net {
+namespace huxiao {
 
 namespace {
 constexpr std::array kTimeoutStages = {"handshake", "hello", "header", "body", "idle", "ws_auth"};
@@ -131,4 +131,4 @@ std::string render_connection_metrics(const std::vector<const ConnectionGate*>& 
     return out;
 }
 
-}  // namespace huxiao::net
+}  // namespace huxiao

@@ -1,4 +1,4 @@
-#include "server/app/cli.hpp"
+#include "server/wiring/cli.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -10,12 +10,12 @@
 
 #include "common/config/config.hpp"
 #include "common/model/registry_import.hpp"
-#include "server/app/log.hpp"
-#include "server/app/process_restart.hpp"
-#include "server/app/server.hpp"
+#include "server/base/log.hpp"
 #include "server/db/migrations.hpp"
 #include "server/db/pg_connection.hpp"
 #include "server/db/registry_store.hpp"
+#include "server/wiring/process_restart.hpp"
+#include "server/wiring/server.hpp"
 
 namespace huxiao {
 

@@ -1,0 +1,2 @@
+// Fixture for tests/CMakeLists.txt (Layers.*): db includes base.
+#include "server/base/log.hpp"
