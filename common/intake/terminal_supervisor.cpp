@@ -4,9 +4,19 @@
 
 namespace huxiao {
 
+void TerminalSupervisor::set_online(State& s, bool online) {
+    if (s.online == online) return;
+    s.online = online;
+    if (online) {
+        ++online_count_;
+    } else {
+        --online_count_;
+    }
+}
+
 void TerminalSupervisor::assume_online(const std::string& terminal, UnixMicros since) {
     State& s = terminals_[terminal];
-    s.online = true;
+    set_online(s, true);
     s.last_seen = std::max(s.last_seen, since);
 }
 
@@ -16,7 +26,7 @@ std::vector<TerminalSupervisor::Transition> TerminalSupervisor::session_opened(
     ++s.sessions;
     s.last_seen = std::max(s.last_seen, now);
     if (s.online) return {};
-    s.online = true;
+    set_online(s, true);
     return {{terminal, true, now}};
 }
 
@@ -37,7 +47,7 @@ std::vector<TerminalSupervisor::Transition> TerminalSupervisor::heard_from(
     s.last_seen = std::max(s.last_seen, now);
     s.window_us = window_us;
     if (s.online) return {};
-    s.online = true;
+    set_online(s, true);
     return {{terminal, true, now}};
 }
 
@@ -48,7 +58,7 @@ std::vector<TerminalSupervisor::Transition> TerminalSupervisor::tick(UnixMicros 
         // may be half-dead, and the session's own idle timer may not have
         // fired yet.
         if (s.online && now - s.last_seen > (s.window_us > 0 ? s.window_us : window_us_)) {
-            s.online = false;
+            set_online(s, false);
             out.push_back({id, false, s.last_seen});
         }
     }
@@ -60,10 +70,7 @@ bool TerminalSupervisor::online(const std::string& terminal) const {
     return it != terminals_.end() && it->second.online;
 }
 
-std::size_t TerminalSupervisor::online_count() const {
-    return static_cast<std::size_t>(std::count_if(terminals_.begin(), terminals_.end(),
-                                                  [](const auto& t) { return t.second.online; }));
-}
+std::size_t TerminalSupervisor::online_count() const { return online_count_; }
 
 UnixMicros TerminalSupervisor::last_seen(const std::string& terminal) const {
     auto it = terminals_.find(terminal);

@@ -41,6 +41,9 @@ class TerminalSupervisor {
     std::vector<Transition> tick(UnixMicros now);
 
     bool online(const std::string& terminal) const;
+    // Kept at every transition, not counted: the Dispatcher reads it on each
+    // hello, and counting made a reconnect storm of n terminals O(n²)
+    // (docs/performance.md §12.5).
     std::size_t online_count() const;
     UnixMicros last_seen(const std::string& terminal) const;
 
@@ -51,8 +54,11 @@ class TerminalSupervisor {
         UnixMicros last_seen = 0;
         UnixMicros window_us = 0;  // 0: window_us_
     };
+    void set_online(State& s, bool online);
+
     UnixMicros window_us_;
     std::map<std::string, State> terminals_;
+    std::size_t online_count_ = 0;
 };
 
 }  // namespace huxiao

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 namespace huxiao {
 namespace {
 
@@ -89,6 +93,45 @@ TEST(TerminalSupervisor, UnknownTerminalIsNotOnline) {
     TerminalSupervisor sup(30, 3);
     EXPECT_FALSE(sup.online("T-404"));
     EXPECT_EQ(sup.last_seen("T-404"), 0);
+}
+
+// online_count() is kept at each transition (the Dispatcher reads it on every
+// hello); it must always equal a count of online(t) over every terminal, through
+// any mix of hellos, frames, closes, panels, start-up assumptions and ticks.
+TEST(TerminalSupervisor, OnlineCountFollowsEveryTransition) {
+    TerminalSupervisor sup(10, 3);  // a 30 s window
+    std::mt19937 rng(12345);
+    const std::vector<std::string> ids{"T-1", "T-2", "T-3", "T-4", "T-5", "T-6", "T-7", "T-8"};
+    UnixMicros now = 1'000 * kMicrosPerSecond;
+    std::size_t went_offline = 0;
+    for (int step = 0; step < 5000; ++step) {
+        const std::string& t = ids[rng() % ids.size()];
+        now += static_cast<UnixMicros>(rng() % 4000) * 1000;  // up to 4 s on
+        switch (rng() % 6) {
+            case 0:
+                sup.session_opened(t, now);
+                break;
+            case 1:
+                sup.frame(t, now);
+                break;
+            case 2:
+                sup.session_closed(t, now);
+                break;
+            case 3:
+                sup.heard_from(t, now, 5 * kMicrosPerSecond);
+                break;
+            case 4:
+                sup.assume_online(t, now - 20 * kMicrosPerSecond);
+                break;
+            default:
+                went_offline += sup.tick(now).size();
+                break;
+        }
+        std::size_t counted = 0;
+        for (const auto& id : ids) counted += sup.online(id) ? 1 : 0;
+        ASSERT_EQ(sup.online_count(), counted) << "after step " << step;
+    }
+    EXPECT_GT(went_offline, 0u);  // the walk went through offline transitions too
 }
 
 }  // namespace
