@@ -29,6 +29,14 @@
 #   BENCH_JOBS [2]        build jobs
 #   BENCH_OUT             where results go [.local/bench/ingest-YYYYmmdd-HHMMSS]
 #   BENCH_NO_BUILD=1      use build/release as it is
+#   BENCH_BUILD_DIR       take huxiaod and huxiao-bench from this build tree
+#                         instead (implies BENCH_NO_BUILD): e.g. another
+#                         worktree's build/release, to measure two commits
+#                         back to back on the same cluster
+#
+# The last line of the output is for scripts:
+#   ingest: c1_p99_diff_ms=… c64_ratio=… c500_ratio=… rows_match=yes|no
+# (medians over the rounds; "-" for a concurrency that was not run).
 #
 # Exit status: non-zero when a step fails or a run saw errors, timeouts or
 # disconnects; missing a performance target is reported, not a failure.
@@ -52,6 +60,10 @@ OUT=${BENCH_OUT:-$HUXIAO_ROOT/.local/bench/ingest-$(date -u +%Y%m%d-%H%M%S)}
 TERMINALS=500
 DB=huxiao_bench
 BUILD=$HUXIAO_ROOT/build/release
+if [[ -n "${BENCH_BUILD_DIR:-}" ]]; then
+  BUILD=$(cd "$BENCH_BUILD_DIR" && pwd)
+  BENCH_NO_BUILD=1
+fi
 HUXIAOD_BIN=$BUILD/server/huxiaod
 BENCH_BIN=$BUILD/tools/bench/huxiao-bench
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -160,7 +172,11 @@ TERMINAL_PORT=$(bench_listener_port terminal "$SERVER_PID")
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common server sql 2>/dev/null || echo ' (+ uncommitted changes in common/ server/ sql/)')"
+  if [[ -n "${BENCH_BUILD_DIR:-}" ]]; then
+    echo "commit: $(git -C "$BUILD/.." rev-parse --short HEAD 2>/dev/null || echo '?') (binaries of $BUILD)"
+  else
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common server sql 2>/dev/null || echo ' (+ uncommitted changes in common/ server/ sql/)')"
+  fi
   echo "cpus: $(nproc)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "postgres: $(admin -Atc "SELECT current_setting('server_version') || ', max_connections ' || current_setting('max_connections') || ', shared_buffers ' || current_setting('shared_buffers') || ', synchronous_commit ' || current_setting('synchronous_commit') || ', wal_sync_method ' || current_setting('wal_sync_method') || ', fsync ' || current_setting('fsync')")"
   echo "huxiaod: pool_size $POOL_SIZE, batch_max 512 (default), log warn, max_frames_per_s 10000"
@@ -299,7 +315,9 @@ done
 # Every ack promised a durable row: count them.
 acked=$(awk -F'\t' 'NR > 1 && $3 == "huxiao" { s += $9 } END { print s + 0 }' "$RESULTS")
 stored=$("$PG_BIN/psql" -X -Atq "$DB_URL" -c "SELECT count(*) FROM terminal_events WHERE kind = 'alarm'")
+rows_match=yes
 if ((stored < acked)); then
+  rows_match=no
   log_warn "only $stored alarms are in the database but $acked were acked"
   failures=$((failures + 1))
 else
@@ -368,6 +386,28 @@ echo "ratio = huxiao durable alarms/s / pgbench single-row TPS; p99 diff = huxia
 echo "rows/fsync, fsync ms: pg_stat_wal over each run (cluster-wide); CPU cores: averages over each run."
 echo "details: $RESULTS"
 grep -v 'none$' "$RESULTS" | tail -n +2 | sed 's/^/problem: /' || true
+
+# The one line for scripts: medians over the rounds.
+awk -F'\t' -v rows="$rows_match" '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  NR == 1 { next }
+  { v[$1, $2, $3, "rate"] = $4; v[$1, $2, $3, "p99"] = $7; keys[$1 SUBSEP $2] = 1 }
+  END {
+    for (key in keys) {
+      split(key, k, SUBSEP); r = k[1]; c = k[2]
+      p = v[r, c, "pgbench", "rate"]
+      ratios[c] = ratios[c] " " (p > 0 ? v[r, c, "huxiao", "rate"] / p : 0)
+      diffs[c] = diffs[c] " " (v[r, c, "huxiao", "p99"] - v[r, c, "pgbench", "p99"])
+    }
+    printf "ingest: c1_p99_diff_ms=%s c64_ratio=%s c500_ratio=%s rows_match=%s\n",
+      ("1" in diffs ? sprintf("%.2f", median(diffs["1"])) : "-"),
+      ("64" in ratios ? sprintf("%.2f", median(ratios["64"])) : "-"),
+      ("500" in ratios ? sprintf("%.2f", median(ratios["500"])) : "-"), rows
+  }' "$RESULTS" | tee "$OUT/ingest.line"
 
 stop_server
 trap - EXIT

@@ -76,6 +76,49 @@ bool json_has_nul_escape(std::string_view s) {
     return false;
 }
 
+// An alarm's fields as the scalar parameters of one record (what
+// unwritable_reason checks; $8 is the note).
+std::vector<std::optional<std::string>> alarm_params(const AlarmRecord& r) {
+    return {r.terminal,
+            r.event_id,
+            r.incident,
+            r.join,
+            r.kind,
+            iso(r.terminal_at),
+            r.drill ? "true" : "false",
+            r.note.empty() ? std::nullopt : std::optional<std::string>(r.note),
+            format_iso_micros(r.received_at)};
+}
+
+// One element of a PostgreSQL array literal, bound as a parameter (never
+// spliced into SQL text): NULL, or the text in double quotes with `"` and
+// `\` escaped, which PostgreSQL's array input reads back byte for byte.
+void add_array_element(std::string& out, const std::optional<std::string>& value) {
+    out += out.size() == 1 ? "" : ",";
+    if (!value) {
+        out += "NULL";
+        return;
+    }
+    out += '"';
+    for (const char c : *value) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
+// The record_alarms query for a run of alarms: nine arrays, element i of
+// each being alarm i.
+PgQuery alarms_query(const std::vector<const AlarmRecord*>& alarms) {
+    std::vector<std::optional<std::string>> params(9, std::string("{"));
+    for (const AlarmRecord* r : alarms) {
+        const auto fields = alarm_params(*r);
+        for (std::size_t k = 0; k < params.size(); ++k) add_array_element(*params[k], fields[k]);
+    }
+    for (auto& p : params) *p += '}';
+    return {"record_alarms", std::move(params)};
+}
+
 std::string describe(const PgQuery& q) {
     nlohmann::json params = nlohmann::json::array();
     for (const auto& p : q.params) params.push_back(p ? nlohmann::json(*p) : nlohmann::json());
@@ -103,20 +146,19 @@ std::optional<std::string> unwritable_reason(const std::vector<std::optional<std
 
 std::vector<PreparedStatement> IncidentLog::statements() {
     return {
-        // pg_current_xact_id() gives the transaction an id even when the
-        // function writes nothing (a retransmission already recorded), so
-        // its commit is a real one that synchronous replication waits for:
-        // the ack of a retry never overtakes the durability of the first
-        // write, whose own commit may have been cut off.
-        {"record_alarm",
-         "SELECT incident_id, outcome, pg_current_xact_id() FROM huxiao_record_alarm($1, $2, $3, "
-         "$4, $5, $6, $7, $8, $9)"},
+        // One statement per run of alarms in a batch (sql/013): the arrays'
+        // element i is alarm i; one row per alarm comes back, in order.
+        {"record_alarms",
+         "SELECT incident_id, outcome FROM huxiao_record_alarms($1::text[], $2::text[], "
+         "$3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[], $8::text[], "
+         "$9::timestamptz[])"},
         {"record_cancel",
          "SELECT incident_id, outcome, pg_current_xact_id() FROM huxiao_record_cancel($1, $2, $3, "
          "$4, $5)"},
         {"append_event",
          "INSERT INTO incident_events (incident_id, at, type, actor, unit_id, details, event_key) "
-         "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) ON CONFLICT (event_key) DO NOTHING"},
+         "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
+         " ON CONFLICT (event_key) WHERE event_key IS NOT NULL DO NOTHING"},
         {"terminal_status",
          "INSERT INTO terminal_status_events (terminal_id, at, online, event_key) "
          "VALUES ($1, $2, $3, $4) ON CONFLICT (event_key) DO NOTHING"},
@@ -245,7 +287,8 @@ void IncidentLog::enqueue(const std::string& pin, Item item) {
     // that nothing reaches libpq that it would cut short or PostgreSQL refuse.
     // (The timeline's details, parameter $6, are cast to jsonb.)
     const bool timeline = std::holds_alternative<TimelineRecord>(item.record);
-    if (auto why = unwritable_reason(to_query(item).params,
+    const auto* alarm = std::get_if<AlarmRecord>(&item.record);
+    if (auto why = unwritable_reason(alarm ? alarm_params(*alarm) : to_query(item).params,
                                      timeline ? std::optional<std::size_t>(5) : std::nullopt)) {
         refuse(item, "", *why);
         return;
@@ -277,11 +320,7 @@ PgQuery IncidentLog::to_query(const Item& item) const {
         [](const auto& r) -> PgQuery {
             using T = std::decay_t<decltype(r)>;
             if constexpr (std::is_same_v<T, AlarmRecord>) {
-                return {"record_alarm",
-                        {r.terminal, r.event_id, r.incident, r.join, r.kind, iso(r.terminal_at),
-                         r.drill ? "true" : "false",
-                         r.note.empty() ? std::nullopt : std::optional<std::string>(r.note),
-                         format_iso_micros(r.received_at)}};
+                return alarms_query({&r});
             } else if constexpr (std::is_same_v<T, CancelRecord>) {
                 return {"record_cancel",
                         {r.terminal, r.event_id, r.alarm_id, r.reason,
@@ -312,20 +351,42 @@ void IncidentLog::pump(std::size_t lane_index) {
         items.push_back(std::move(queue.front()));
         queue.pop_front();
     }
+    // Each run of consecutive alarms becomes one set-based statement; the
+    // other records keep their own, in their place, so the batch's order is
+    // the queue's order (an incident's timeline follows it: seq).
     std::vector<PgQuery> queries;
     queries.reserve(items.size() + 1);
     if (fence_epoch_ != 0) queries.push_back({"fence", {std::to_string(fence_epoch_)}});
-    for (const auto& item : items) queries.push_back(to_query(item));
+    std::vector<ResultSlot> slots;
+    slots.reserve(items.size());
+    std::vector<const AlarmRecord*> run;
+    const auto close_run = [&] {
+        if (run.empty()) return;
+        queries.push_back(alarms_query(run));
+        run.clear();
+    };
+    for (const auto& item : items) {
+        if (const auto* alarm = std::get_if<AlarmRecord>(&item.record)) {
+            slots.push_back({queries.size(), static_cast<int>(run.size())});
+            run.push_back(alarm);
+            continue;
+        }
+        close_run();
+        slots.push_back({queries.size(), 0});
+        queries.push_back(to_query(item));
+    }
+    close_run();
     lane.busy = true;
     auto shared_items = std::make_shared<std::vector<Item>>(std::move(items));
-    pool_.submit(lane_index, std::move(queries),
-                 [this, lane_index, shared_items](PgBatchOutcome outcome) {
-                     on_batch_done(lane_index, std::move(*shared_items), std::move(outcome));
-                 });
+    pool_.submit(
+        lane_index, std::move(queries),
+        [this, lane_index, shared_items, slots = std::move(slots)](PgBatchOutcome outcome) {
+            on_batch_done(lane_index, std::move(*shared_items), slots, std::move(outcome));
+        });
 }
 
 void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
-                                PgBatchOutcome outcome) {
+                                const std::vector<ResultSlot>& slots, PgBatchOutcome outcome) {
     Lane& lane = lanes_[lane_index];
     lane.busy = false;
     const bool background = !items.empty() && items.front().background;
@@ -344,7 +405,6 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
     }
     // A leader whose lease ran out by its own clock confirms nothing.
     const bool confirm = !may_confirm_ || may_confirm_();
-    const std::size_t first_result = fence_epoch_ != 0 ? 1 : 0;
     if (!outcome.failure) {
         if (!lane.last_failure.empty()) {
             log_info("incident-log", "writes go through again after: " + lane.last_failure);
@@ -365,11 +425,12 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
                                        "this server's lease ran out; try the next server"});
                 continue;
             }
-            const PGresult* r = outcome.results[first_result + i].get();
+            const PGresult* r = outcome.results.at(slots.at(i).query).get();
+            const int row = slots.at(i).row;
             RecordResult result{RecordResult::Status::committed, {}, {}, {}};
-            if (PQntuples(r) == 1) {
-                result.incident = cell(r, 0, 0);
-                result.outcome = cell(r, 0, 1);
+            if (row < PQntuples(r)) {
+                result.incident = cell(r, row, 0);
+                result.outcome = cell(r, row, 1);
             }
             answer(*item.pending, std::move(result));
         }

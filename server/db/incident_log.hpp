@@ -174,9 +174,17 @@ class IncidentLog {
         std::string last_failure;  // logged once per streak, not once per retry
     };
 
+    // Where a batch's item finds its answer: the query's result, and the row
+    // in it (a run of alarms shares one query, one row each).
+    struct ResultSlot {
+        std::size_t query = 0;
+        int row = 0;
+    };
+
     void enqueue(const std::string& pin, Item item);
     void pump(std::size_t lane);
-    void on_batch_done(std::size_t lane, std::vector<Item> items, PgBatchOutcome outcome);
+    void on_batch_done(std::size_t lane, std::vector<Item> items,
+                       const std::vector<ResultSlot>& slots, PgBatchOutcome outcome);
     void back_off(std::size_t lane, const PgFailure& failure);
     // Gives up on a record the database cannot take: logs it with its
     // content, answers its handler `rejected` and keeps it in dead_letters.

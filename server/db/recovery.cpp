@@ -1,5 +1,6 @@
 #include "server/db/recovery.hpp"
 
+#include <algorithm>
 #include <map>
 #include <string_view>
 
@@ -44,7 +45,8 @@ RecoveredState load_open_incidents(PgSync& db) {
     // Reading every repeat alarm made a restart with 10,000 open incidents
     // slow (docs/performance.md, "Restart").
     auto alarms = db.exec(
-        "SELECT incident_id, terminal_id, event_id, alarms FROM ("
+        "SELECT incident_id, terminal_id, event_id, alarms,"
+        "       (extract(epoch FROM received_at) * 1000000)::bigint FROM ("
         "  SELECT DISTINCT ON (te.incident_id, te.terminal_id) te.incident_id, te.terminal_id,"
         "         te.event_id, te.received_at,"
         "         count(*) OVER (PARTITION BY te.incident_id, te.terminal_id) AS alarms"
@@ -57,6 +59,10 @@ RecoveredState load_open_incidents(PgSync& db) {
         if (it == index.end()) continue;
         RecoveredIncident& incident = state.open_incidents[it->second];
         incident.triage.alarms.emplace_back(cell(alarms.get(), row, 1), cell(alarms.get(), row, 2));
+        // The incident's latest alarm (incidents.last_alarm_at keeps its
+        // first since sql/013: repeat alarms do not update the incident).
+        incident.triage.last_alarm_at = std::max<UnixMicros>(
+            incident.triage.last_alarm_at, std::stoll(cell(alarms.get(), row, 4)));
         if (cell(alarms.get(), row, 3) != "1") {
             incident.terminals_with_older_alarms.push_back(cell(alarms.get(), row, 1));
         }

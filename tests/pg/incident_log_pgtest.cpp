@@ -220,5 +220,186 @@ TEST_F(IncidentLogTest, TransientFailuresAreRetriedUntilTheRecordsCommitExactlyO
     EXPECT_EQ(answered(), 2u) << "each handler runs exactly once";
 }
 
+// The set-based alarm statement (sql/013, huxiao_record_alarms): a batch's
+// alarms go in one statement, with the outcome each would have had alone, in
+// queue order. Records queued before run() share one batch on one lane.
+class RecordAlarms : public IncidentLogTest {
+  protected:
+    void SetUp() override {
+        IncidentLogTest::SetUp();
+        db::PgSync c(db_.url());
+        c.exec("INSERT INTO terminals (id, school_id) VALUES ('T-2', 'S-1')");
+    }
+    db::AlarmRecord alarm_from(const std::string& terminal, const std::string& event,
+                               const std::string& incident,
+                               std::optional<std::string> join = std::nullopt) {
+        auto a = alarm(event, incident);
+        a.terminal = terminal;
+        a.join = std::move(join);
+        return a;
+    }
+    // "status incident outcome" of each answer, in the order answered.
+    std::vector<std::string> outcomes() {
+        std::lock_guard lock(mutex_);
+        std::vector<std::string> out;
+        for (const auto& r : results_) {
+            out.push_back(
+                std::string(r.status == RecordResult::Status::committed ? "committed" : "not") +
+                " " + r.incident + " " + r.outcome);
+        }
+        return out;
+    }
+    // A new log on the same database, with nothing sent until run(): what
+    // is recorded before that shares one batch.
+    void restart_log() {
+        stop();
+        results_.clear();
+        io_.restart();
+        work_.emplace(asio::make_work_guard(io_));
+        make_log(1);
+    }
+    std::string timeline(const std::string& incident) {
+        return db_.scalar(
+            "SELECT string_agg(type || coalesce(':' || (details->>'alarm'), ''), ',' ORDER BY seq)"
+            " FROM incident_events WHERE incident_id = $1",
+            {incident});
+    }
+};
+
+TEST_F(RecordAlarms, DuplicatesWithinOneBatchAreRecordedOnceAndGetTheFirstOnesIncident) {
+    make_log(1);
+    record(alarm("A-1", "I-1"));
+    record(alarm("A-1", "I-2"));                     // triage forgot it: proposes another
+    record(alarm_from("T-1", "A-1", "I-3", "I-1"));  // or joins the first
+    run();
+    wait_for([&] { return answered() == 3; });
+    EXPECT_EQ(outcomes(), (std::vector<std::string>{"committed I-1 new", "committed I-1 duplicate",
+                                                    "committed I-1 duplicate"}));
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events"), "1");
+    EXPECT_EQ(db_.scalar("SELECT string_agg(id, ',') FROM incidents"), "I-1");
+    EXPECT_EQ(timeline("I-1"), "alarm_received:A-1");
+    EXPECT_EQ(log_->stats().batches.load(), 1u);
+}
+
+TEST_F(RecordAlarms, ARetransmissionInALaterBatchWritesNothingAndGetsTheRecordedIncident) {
+    make_log(1);
+    run();
+    record(alarm("A-1", "I-1"));
+    wait_for([&] { return answered() == 1; });
+    record(alarm("A-1", "I-2"));                     // after a restart: a fresh proposal
+    record(alarm_from("T-1", "A-1", "I-3", "I-1"));  // or a join of the open incident
+    wait_for([&] { return answered() == 3; });
+    EXPECT_EQ(outcomes(), (std::vector<std::string>{"committed I-1 new", "committed I-1 duplicate",
+                                                    "committed I-1 duplicate"}));
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events"), "1");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incidents"), "1");
+    EXPECT_EQ(timeline("I-1"), "alarm_received:A-1");
+}
+
+TEST_F(RecordAlarms, ARepeatJoinsTheOpenIncidentAfterItsOwnBatchAndInsideOne) {
+    make_log(1);
+    run();
+    record(alarm("A-1", "I-1"));
+    wait_for([&] { return answered() == 1; });
+    // The same terminal again, then another terminal of the school, in one batch.
+    restart_log();
+    record(alarm_from("T-1", "A-2", "I-2", "I-1"));
+    record(alarm_from("T-2", "B-1", "I-3", "I-1"));
+    run();
+    wait_for([&] { return answered() == 2; });
+    EXPECT_EQ(outcomes(),
+              (std::vector<std::string>{"committed I-1 repeat", "committed I-1 repeat"}));
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incidents"), "1");
+    EXPECT_EQ(timeline("I-1"), "alarm_received:A-1,repeat_alarm:A-2,repeat_alarm:B-1");
+    EXPECT_EQ(db_.scalar("SELECT string_agg(terminal_id || '/' || event_id || '>' || incident_id,"
+                         " ',' ORDER BY received_at, terminal_id, event_id) FROM terminal_events"),
+              "T-1/A-1>I-1,T-1/A-2>I-1,T-2/B-1>I-1");
+}
+
+TEST_F(RecordAlarms, ABatchMixingEveryCaseKeepsEachOutcomeAndTheTimelineOrder) {
+    make_log(1);
+    run();
+    record(alarm("A-0", "I-0"));
+    wait_for([&] { return answered() == 1; });
+    restart_log();
+    record(alarm("A-0", "I-9"));                     // a retransmission of the earlier batch
+    record(alarm("A-1", "I-1"));                     // opens I-1
+    log_->append(event("I-1", "offer-1"));           // the core's offer, queued after it
+    record(alarm_from("T-1", "A-2", "I-5", "I-1"));  // joins I-1, opened in this batch
+    record(alarm("A-1", "I-6"));                     // A-1 again in the same batch
+    record(alarm_from("T-2", "B-1", "I-7", "I-0"));  // joins I-0 of the earlier batch
+    record(
+        alarm_from("T-2", "B-2", "I-8", "I-404"));  // the incident it names is not there: opens it
+    record(alarm_from("T-1", "A-3", "I-4", "I-404"));  // joins that one
+    run();
+    wait_for([&] { return answered() == 7 && log_->stats().queued.load() == 0; });
+    EXPECT_EQ(outcomes(),
+              (std::vector<std::string>{"committed I-0 duplicate", "committed I-1 new",
+                                        "committed I-1 repeat", "committed I-1 duplicate",
+                                        "committed I-0 repeat", "committed I-404 new",
+                                        "committed I-404 repeat"}));
+    EXPECT_EQ(log_->stats().batches.load(), 1u) << "one batch, two alarm statements";
+    EXPECT_EQ(db_.scalar("SELECT string_agg(id, ',' ORDER BY id) FROM incidents"), "I-0,I-1,I-404");
+    EXPECT_EQ(timeline("I-0"), "alarm_received:A-0,repeat_alarm:B-1");
+    // The offer queued between stays between them.
+    EXPECT_EQ(timeline("I-1"), "alarm_received:A-1,offer_sent,repeat_alarm:A-2");
+    EXPECT_EQ(timeline("I-404"), "alarm_received:B-2,repeat_alarm:A-3");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events"), "6");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM dead_letters"), "0");
+}
+
+TEST_F(RecordAlarms, AnUnknownTerminalIsRefusedAloneAndTheRestOfItsBatchCommits) {
+    make_log(1);
+    record(alarm("A-1", "I-1"));
+    record(alarm_from("T-GONE", "X-1", "I-2"));
+    record(alarm_from("T-2", "B-1", "I-3", "I-1"));
+    run();
+    wait_for([&] { return answered() == 3 && log_->stats().queued.load() == 0; });
+    EXPECT_EQ(outcomes(),
+              (std::vector<std::string>{"committed I-1 new", "not  ", "committed I-1 repeat"}));
+    EXPECT_EQ(db_.scalar("SELECT statement || ' ' || sqlstate FROM dead_letters"),
+              "record_alarms 23503");
+    EXPECT_NE(db_.scalar("SELECT params FROM dead_letters").find("T-GONE"), std::string::npos);
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events WHERE terminal_id = 'T-GONE'"), "0");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incidents"), "1");
+    // What the dropped foreign key guarded: a terminal with alarms stays.
+    db::PgSync c(db_.url());
+    EXPECT_THROW(c.exec("DELETE FROM terminals WHERE id = 'T-1'"), std::runtime_error);
+    EXPECT_THROW(c.exec("UPDATE terminals SET id = 'T-1b' WHERE id = 'T-2'"), std::runtime_error);
+    c.exec("INSERT INTO terminals (id, school_id) VALUES ('T-3', 'S-1')");
+    c.exec("DELETE FROM terminals WHERE id = 'T-3'");  // none: it goes
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminals"), "2");
+}
+
+TEST_F(RecordAlarms, TheFenceRefusesAStaleEpochAndTheCurrentOneIsRecordedWithItsAlarms) {
+    db::PgSync c(db_.url());
+    ASSERT_EQ(db::cell(c.exec("SELECT huxiao_acquire_lease('a', 60000, '', '')").get(), 0, 0), "1");
+    std::atomic<int> fenced{0};
+    make_log(1, /*commit_timeout_ms=*/500);
+    log_->fence(
+        1, std::chrono::milliseconds(60000), [] { return true; },
+        [&](const std::string&) { ++fenced; });
+    run();
+    record(alarm("A-1", "I-1"));
+    record(alarm_from("T-2", "B-1", "I-2", "I-1"));
+    wait_for([&] { return answered() == 2; });
+    EXPECT_EQ(outcomes(), (std::vector<std::string>{"committed I-1 new", "committed I-1 repeat"}));
+    EXPECT_EQ(db_.scalar("SELECT string_agg(coalesce(epoch::text, 'null'), ',' ORDER BY seq)"
+                         " FROM incident_events"),
+              "1,1");
+
+    // Another server takes over: epoch 1 is stale from now on.
+    c.exec("UPDATE leader_lease SET holder = 'b', epoch = epoch + 1 WHERE id = 1");
+    record(alarm("A-2", "I-3"));
+    record(alarm("A-1", "I-4"));  // even a retransmission is not answered
+    wait_for([&] { return fenced.load() == 1 && answered() == 4; });
+    const auto all = outcomes();
+    EXPECT_EQ(all.at(2), "not  ") << "never a false ack";
+    EXPECT_EQ(all.at(3), "not  ");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events"), "2");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incident_events"), "2");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incidents"), "1");
+}
+
 }  // namespace
 }  // namespace huxiao::test
