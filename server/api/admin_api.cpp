@@ -12,7 +12,7 @@
 #include "common/protocol/bounded_json.hpp"
 #include "common/protocol/request_target.hpp"
 #include "server/api/params.hpp"
-#include "server/db/read_db.hpp"
+#include "server/db/admin_queries.hpp"
 #include "server/db/registry_store.hpp"
 
 namespace huxiao::api {
@@ -27,12 +27,12 @@ namespace {
 struct Kind {
     const char* path;     // in the URL
     const char* section;  // in the import file
-    const char* table;
+    db::RegistryTable table;
 };
-constexpr Kind kKinds[] = {{"schools", "schools", "schools"},
-                           {"terminals", "terminals", "terminals"},
-                           {"units", "units", "units"},
-                           {"guard-posts", "guard_posts", "guard_posts"}};
+constexpr Kind kKinds[] = {{"schools", "schools", db::RegistryTable::schools},
+                           {"terminals", "terminals", db::RegistryTable::terminals},
+                           {"units", "units", db::RegistryTable::units},
+                           {"guard-posts", "guard_posts", db::RegistryTable::guard_posts}};
 
 Response reply(const ApiRouter::Call& call, http::status status, const json& body) {
     return ApiRouter::json(status, body, call.req.version(), call.req.keep_alive());
@@ -52,23 +52,6 @@ Response db_error(const ApiRouter::Call& call, const db::PgFailure& f) {
         return fail(call, http::status::conflict, "conflict", "still referenced by other records");
     }
     return ApiRouter::database_error(call, f);
-}
-
-asio::awaitable<KnownIds> known_ids(db::ReadDb& db, bool& ok) {
-    const std::string sql =
-        "SELECT 'd', id FROM districts UNION ALL SELECT 's', id FROM schools UNION ALL "
-        "SELECT 'u', id FROM units";
-    const std::vector<std::optional<std::string>> none;
-    auto outcome = co_await db.query(sql, none);
-    KnownIds ids;
-    ok = !outcome.failure;
-    if (!ok) co_return ids;
-    const PGresult* r = outcome.results.at(0).get();
-    for (int i = 0; i < PQntuples(r); ++i) {
-        const std::string k = db::cell(r, i, 0), id = db::cell(r, i, 1);
-        (k == "d" ? ids.districts : k == "s" ? ids.schools : ids.units).insert(id);
-    }
-    co_return ids;
 }
 
 // POST (one record or an array) and PUT /{kind}/{id} (one record, id from the path).
@@ -104,24 +87,19 @@ asio::awaitable<Response> upsert(db::ReadDb& db, const std::function<void()>& ch
         }
     }
     if (body.is_object()) body = json::array({body});
-    bool ok = true;
-    const KnownIds ids = co_await known_ids(db, ok);
-    if (!ok)
+    const auto ids = co_await db::known_ids(db);
+    if (ids.failure)
         co_return fail(call, http::status::service_unavailable, "unavailable",
                        "database unreachable");
-    const RegistryParse parsed = parse_registry(json{{kind.section, body}}.dump(), ids);
+    const RegistryParse parsed = parse_registry(json{{kind.section, body}}.dump(), ids.value);
     if (!parsed.errors.empty()) {
         std::string all;
         for (const auto& e : parsed.errors) all += (all.empty() ? "" : "; ") + e;
         co_return reply(call, http::status::bad_request,
                         {{"error", "bad_record"}, {"message", all}, {"problems", parsed.errors}});
     }
-    std::vector<db::PgQuery> queries;
-    for (auto& q : db::upsert_queries(parsed.registry)) queries.push_back(std::move(q));
-    auto outcome = co_await db.transaction(queries);
-    if (outcome.failure) {
-        co_return db_error(call, *outcome.failure);
-    }
+    const auto failure = co_await db::upsert_registry(db, parsed.registry);
+    if (failure) co_return db_error(call, *failure);
     changed();
     co_return reply(call, http::status::ok, {{"upserted", body.size()}});
 }
@@ -130,20 +108,20 @@ asio::awaitable<Response> remove(db::ReadDb& db, const std::function<void()>& ch
                                  const Kind& kind, const ApiRouter::Call& call) {
     const std::string prefix = std::string("/api/v1/") + kind.path + "/";
     const std::string id = call.path.substr(prefix.size());
-    std::string sql = std::string("DELETE FROM ") + kind.table + " WHERE id = $1";
-    std::vector<std::optional<std::string>> params{id};
-    if (std::string(kind.path) == "guard-posts") {
+    db::DbResult<bool> deleted;
+    if (kind.table == db::RegistryTable::guard_posts) {
         const auto slash = id.find('/');
         if (slash == std::string::npos) {
             co_return fail(call, http::status::bad_request, "bad_path",
                            "use /api/v1/guard-posts/SCHOOL/UNIT");
         }
-        sql = "DELETE FROM guard_posts WHERE school_id = $1 AND unit_id = $2";
-        params = {id.substr(0, slash), id.substr(slash + 1)};
+        const std::string school = id.substr(0, slash), unit = id.substr(slash + 1);
+        deleted = co_await db::delete_guard_post(db, school, unit);
+    } else {
+        deleted = co_await db::delete_record(db, kind.table, id);
     }
-    auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) co_return db_error(call, *outcome.failure);
-    if (std::string(PQcmdTuples(outcome.results.at(0).get())) == "0") {
+    if (deleted.failure) co_return db_error(call, *deleted.failure);
+    if (!deleted.value) {
         co_return fail(call, http::status::not_found, "not_found",
                        std::string("no such ") + kind.section + " " + id);
     }
@@ -153,27 +131,15 @@ asio::awaitable<Response> remove(db::ReadDb& db, const std::function<void()>& ch
 
 asio::awaitable<Response> list(db::ReadDb& db, const Kind& kind, const ApiRouter::Call& call) {
     only(call.query, {});
-    const std::string sql =
-        std::string("SELECT coalesce(json_agg(row_to_json(x)), '[]') FROM (SELECT * FROM ") +
-        kind.table + " ORDER BY 1) x";
-    const std::vector<std::optional<std::string>> none;
-    auto outcome = co_await db.query(sql, none);
-    if (outcome.failure) co_return db_error(call, *outcome.failure);
-    co_return reply(call, http::status::ok,
-                    {{"items", json::parse(db::cell(outcome.results.at(0).get(), 0, 0))}});
+    const auto records = co_await db::list_records(db, kind.table);
+    if (records.failure) co_return db_error(call, *records.failure);
+    co_return reply(call, http::status::ok, {{"items", records.value}});
 }
 
 asio::awaitable<Response> list_tokens(db::ReadDb& db, const ApiRouter::Call& call) {
-    const std::string sql =
-        "SELECT coalesce(json_agg(json_build_object('name', name, 'role', role, 'unit', unit_id,"
-        " 'districts', districts, 'created_at', created_at, 'revoked_at', revoked_at) ORDER BY "
-        "id), '[]')"
-        " FROM api_tokens";
-    const std::vector<std::optional<std::string>> none;
-    auto outcome = co_await db.query(sql, none);
-    if (outcome.failure) co_return db_error(call, *outcome.failure);
-    co_return reply(call, http::status::ok,
-                    {{"items", json::parse(db::cell(outcome.results.at(0).get(), 0, 0))}});
+    const auto tokens = co_await db::list_tokens(db);
+    if (tokens.failure) co_return db_error(call, *tokens.failure);
+    co_return reply(call, http::status::ok, {{"items", tokens.value}});
 }
 
 struct TokenRequest {
@@ -237,16 +203,11 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
     const TokenRequest& r = std::get<TokenRequest>(request);
     const std::optional<std::string>& districts = r.districts;
     if (districts) {
-        const std::string unknown_sql =
-            "SELECT d FROM json_array_elements_text($1::json) d "
-            "WHERE d NOT IN (SELECT id FROM districts) LIMIT 1";
-        const std::vector<std::optional<std::string>> unknown_params{districts};
-        auto unknown = co_await db.query(unknown_sql, unknown_params);
+        const auto unknown = co_await db::unknown_district(db, *districts);
         if (unknown.failure) co_return db_error(call, *unknown.failure);
-        if (PQntuples(unknown.results.at(0).get()) != 0) {
+        if (unknown.value) {
             co_return fail(call, http::status::bad_request, "bad_body",
-                           "unknown district \"" + db::cell(unknown.results.at(0).get(), 0, 0) +
-                               "\" in \"districts\"");
+                           "unknown district \"" + *unknown.value + "\" in \"districts\"");
         }
     }
     unsigned char random[32];
@@ -259,16 +220,10 @@ asio::awaitable<Response> create_token(db::ReadDb& db, const ApiRouter::Call& ca
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string token = "hx_";
     for (unsigned char b : random) token.push_back(kAlphabet[b & 63]);
-    const std::string sql =
-        "INSERT INTO api_tokens (name, role, unit_id, districts, token_hash) "
-        "VALUES ($1, $2, $3, CASE WHEN $4::json IS NULL THEN NULL ELSE "
-        "ARRAY(SELECT json_array_elements_text($4::json)) END, decode($5, 'hex')) "
-        "ON CONFLICT (name) DO NOTHING";
-    const std::vector<std::optional<std::string>> params{r.name, r.role, r.unit, districts,
-                                                         db::token_hash_hex(token)};
-    auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) co_return db_error(call, *outcome.failure);
-    if (std::string(PQcmdTuples(outcome.results.at(0).get())) == "0") {
+    const db::NewToken row{r.name, r.role, r.unit, districts, db::token_hash_hex(token)};
+    const auto inserted = co_await db::insert_token(db, row);
+    if (inserted.failure) co_return db_error(call, *inserted.failure);
+    if (!inserted.value) {
         co_return fail(call, http::status::conflict, "conflict", "a token with this name exists");
     }
     co_return reply(call, http::status::created,
@@ -285,12 +240,9 @@ asio::awaitable<Response> revoke_token(db::ReadDb& db, TokenAuthenticator& auth,
                        "the token name in the path is not a percent-encoded path segment");
     }
     const std::string& name = *decoded;
-    const std::string sql =
-        "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL";
-    const std::vector<std::optional<std::string>> params{name};
-    auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) co_return db_error(call, *outcome.failure);
-    if (std::string(PQcmdTuples(outcome.results.at(0).get())) == "0") {
+    const auto revoked = co_await db::revoke_token(db, name);
+    if (revoked.failure) co_return db_error(call, *revoked.failure);
+    if (!revoked.value) {
         co_return fail(call, http::status::not_found, "not_found", "no active token named " + name);
     }
     auth.revoked(name);  // takes effect at once, open sessions included

@@ -1,8 +1,6 @@
 #include "server/app/auth.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include "server/db/read_db.hpp"
+#include "server/db/auth_queries.hpp"
 #include "server/db/registry_store.hpp"
 
 namespace huxiao {
@@ -47,28 +45,12 @@ asio::awaitable<TokenAuthenticator::Outcome> TokenAuthenticator::authenticate(
         if (!lookups_.take(micros)) co_return Outcome{std::nullopt, true};
         generation = generation_;
     }
-    // Named values, not temporaries, inside co_await: GCC 12 mishandles those.
-    std::vector<std::optional<std::string>> params{hash};
-    const std::string sql =
-        "SELECT name, role, unit_id, coalesce(array_to_json(districts), '[]') FROM api_tokens "
-        "WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL";
-    auto outcome = co_await db_.query(sql, params);
-    if (outcome.failure) co_return Outcome{std::nullopt, true};
+    const auto found = co_await db::find_active_token(db_, hash);
+    if (found.failure) co_return Outcome{std::nullopt, true};
     std::optional<Principal> principal;
-    const PGresult* r = outcome.results.at(0).get();
-    if (PQntuples(r) == 1) {
-        Principal p;
-        p.name = db::cell(r, 0, 0);
-        p.role = db::cell(r, 0, 1);
-        if (!PQgetisnull(r, 0, 2)) p.unit = db::cell(r, 0, 2);
-        // A JSON array, so a district id may hold any character (no splitting on ',').
-        const auto districts = nlohmann::json::parse(db::cell(r, 0, 3), nullptr, false);
-        if (districts.is_array()) {
-            for (const auto& d : districts) {
-                if (d.is_string()) p.districts.push_back(d.get<std::string>());
-            }
-        }
-        principal = std::move(p);
+    if (found.value) {
+        const db::TokenRow& t = *found.value;
+        principal = Principal{t.name, t.role, t.unit, t.districts};
     }
     std::lock_guard lock(mutex_);
     if (generation == generation_) {
