@@ -9,7 +9,7 @@
 #include "server/api/inspection_support.hpp"
 #include "server/api/params.hpp"
 #include "server/base/clock.hpp"
-#include "server/db/read_db.hpp"
+#include "server/db/inspection_queries.hpp"
 
 namespace huxiao::api {
 
@@ -23,20 +23,6 @@ namespace {
 
 constexpr const char* kPrefix = "/api/v1/hazards/";
 
-// $1 id, $2 status, $3 school, $4 district, $5 visible districts, $6 limit.
-std::string hazards_sql() {
-    return std::string("SELECT ") + kHazardColumns + R"sql(
-  FROM hazards h JOIN schools s ON s.id = h.school_id
- WHERE ($1::text IS NULL OR h.id = $1)
-   AND ($2::text IS NULL OR h.status = $2)
-   AND ($3::text IS NULL OR h.school_id = $3)
-   AND ($4::text IS NULL OR h.district_id = $4)
-   AND ($5::json IS NULL OR h.district_id IN (SELECT json_array_elements_text($5::json)))
- ORDER BY h.deadline, substr(h.id, 3)::bigint
- LIMIT $6
-)sql";
-}
-
 asio::awaitable<Response> list(db::ReadDb& db, const ApiRouter::Call& call) {
     const auto& q = call.query;
     only(q, {"status", "school", "district", "limit"});
@@ -46,20 +32,18 @@ asio::awaitable<Response> list(db::ReadDb& db, const ApiRouter::Call& call) {
     const bool overdue = status && *status == "overdue";
     const std::optional<std::string> db_status =
         overdue ? std::optional<std::string>("open") : status;
-    const std::string sql = hazards_sql();
-    const std::vector<std::optional<std::string>> params{std::nullopt,
-                                                         db_status,
-                                                         text(q, "school"),
-                                                         text(q, "district"),
-                                                         visible_districts_json(call.who),
-                                                         std::to_string(limit)};
-    auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) co_return ApiRouter::database_error(call, *outcome.failure);
-    const PGresult* r = outcome.results.at(0).get();
+    const db::HazardFilter filter{std::nullopt,
+                                  db_status,
+                                  text(q, "school"),
+                                  text(q, "district"),
+                                  visible_districts_json(call.who),
+                                  limit};
+    const auto found = co_await db::list_hazards(db, filter);
+    if (found.failure) co_return ApiRouter::database_error(call, *found.failure);
     const UnixMicros now = system_now();
     json items = json::array();
-    for (int row = 0; row < PQntuples(r); ++row) {
-        json h = hazard_json(r, row, now);
+    for (const db::HazardRow& row : found.value) {
+        json h = hazard_json(row, now);
         if (overdue && !h["overdue"].get<bool>()) continue;
         items.push_back(std::move(h));
     }
@@ -74,16 +58,14 @@ struct Found {
 // The arguments must outlive the await (callers pass named variables).
 asio::awaitable<Found> find(db::ReadDb& db, const std::string& id, const Principal& who) {
     Found out;
-    const std::string sql = hazards_sql();
-    const std::vector<std::optional<std::string>> params{
-        id, std::nullopt, std::nullopt, std::nullopt, visible_districts_json(who), "1"};
-    auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) {
-        out.failure = outcome.failure;
+    const db::HazardFilter filter{
+        id, std::nullopt, std::nullopt, std::nullopt, visible_districts_json(who), 1};
+    const auto found = co_await db::list_hazards(db, filter);
+    if (found.failure) {
+        out.failure = found.failure;
         co_return out;
     }
-    const PGresult* r = outcome.results.at(0).get();
-    if (PQntuples(r) == 1) out.hazard = hazard_json(r, 0, system_now());
+    if (found.value.size() == 1) out.hazard = hazard_json(found.value[0], system_now());
     co_return out;
 }
 
@@ -169,25 +151,16 @@ asio::awaitable<Response> act(db::ReadDb& db, const ApiRouter::Call& call) {
         co_return field_error(call, {e->field, "hazard " + id + ": " + e->message});
     }
     const auto& t = std::get<inspection::HazardTransition>(step);
-    const std::string sql =
-        "INSERT INTO hazard_events (hazard_id, at, type, actor, actor_role, note, deadline) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    const std::vector<std::optional<std::string>> params{
-        id,
-        format_iso_micros(now),
-        t.event,
-        call.who.name,
-        call.who.role,
-        note_text,
-        t.deadline ? std::optional<std::string>(format_iso_micros(*t.deadline)) : std::nullopt};
-    auto outcome = co_await db.query(sql, params);
-    if (outcome.failure) {
-        if (outcome.failure->sqlstate == "23514") {  // another request changed it meanwhile
+    const db::HazardEvent event{id,        now,       t.event, call.who.name, call.who.role,
+                                note_text, t.deadline};
+    const auto failure = co_await db::add_hazard_event(db, event);
+    if (failure) {
+        if (failure->sqlstate == "23514") {  // another request changed it meanwhile
             co_return ApiRouter::error(http::status::conflict, "conflict",
                                        "hazard " + id + " changed meanwhile; reload it",
                                        call.req.version(), call.req.keep_alive());
         }
-        co_return ApiRouter::database_error(call, *outcome.failure);
+        co_return ApiRouter::database_error(call, *failure);
     }
     Found after = co_await find(db, id, call.who);
     if (after.failure || !after.hazard) {

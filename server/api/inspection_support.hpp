@@ -15,18 +15,12 @@
 #include "common/inspection/auto_items.hpp"
 #include "common/inspection/checklist.hpp"
 #include "server/api/api_router.hpp"
-
-namespace huxiao::db {
-class ReadDb;
-struct PgFailure;
-}  // namespace huxiao::db
+#include "server/db/inspection_queries.hpp"
 
 namespace huxiao::api::inspection_support {
 
 // District limits: visible_districts_json (server/api/district_scope.hpp), a
 // JSON array parameter; an education token with no districts sees nothing.
-
-std::string pg_text_array(const std::vector<std::string>& items);
 
 ApiRouter::Response reply(const ApiRouter::Call& call, boost::beast::http::status status,
                           const nlohmann::json& body);
@@ -40,19 +34,11 @@ inline constexpr std::size_t kMaxBodyBytes = 256 * 1024;
 std::optional<nlohmann::json> read_body(const ApiRouter::Call& call,
                                         std::optional<ApiRouter::Response>& error);
 
-// Columns of a hazard row (see hazard_json) for `SELECT … FROM hazards h
-// JOIN schools s ON s.id = h.school_id`.
-extern const char* const kHazardColumns;
-nlohmann::json hazard_json(const void* pg_result, int row, UnixMicros now);
+// A hazard with its history as the contract shows it, overdue as of `now`.
+nlohmann::json hazard_json(const db::HazardRow& hazard, UnixMicros now);
 
 // Live facts about each selected school as of `as_of` (docs/inspections.md).
-struct SchoolRow {
-    std::string id, name, district;
-    double lat = 0, lon = 0;
-    inspection::SchoolFacts facts;
-    std::optional<double> availability_pct;  // 30 days, mean of its enabled terminals
-    std::optional<double> last_drill_arrival_s;
-};
+using SchoolRow = db::SchoolFactsRow;
 struct SchoolSelection {
     std::optional<std::string> school, district,
         visible;  // visible: a JSON array (visible_districts_json)

@@ -6,11 +6,11 @@
 #include "common/inspection/hazard_lifecycle.hpp"
 #include "common/inspection/school_status.hpp"
 #include "common/util/csv.hpp"
+#include "server/api/csv_attachment.hpp"
 #include "server/api/district_scope.hpp"
 #include "server/api/inspection_support.hpp"
 #include "server/api/params.hpp"
 #include "server/base/clock.hpp"
-#include "server/db/read_db.hpp"
 
 namespace huxiao::api {
 
@@ -21,48 +21,6 @@ using namespace inspection_support;
 using Response = ApiRouter::Response;
 
 namespace {
-
-// The latest answer to each checklist code per school, from inspections that
-// had taken place and been recorded by as_of. $1 school, $2 district,
-// $3 visible districts, $4 as_of.
-constexpr const char* kLatestSql = R"sql(
-SELECT DISTINCT ON (i.school_id, it.code)
-       i.school_id, it.code, it.result, i.id, (extract(epoch FROM i.at) * 1000000)::bigint
-  FROM inspection_items it JOIN inspections i ON i.id = it.inspection_id
- WHERE it.result IS NOT NULL
-   AND i.at <= $4::timestamptz AND i.recorded_at <= $4::timestamptz
-   AND ($1::text IS NULL OR i.school_id = $1)
-   AND ($2::text IS NULL OR i.district_id = $2)
-   AND ($3::json IS NULL OR i.district_id IN (SELECT json_array_elements_text($3::json)))
- ORDER BY i.school_id, it.code, i.at DESC, substr(i.id, 3)::bigint DESC
-)sql";
-
-constexpr const char* kLastInspectionSql = R"sql(
-SELECT DISTINCT ON (i.school_id)
-       i.school_id, i.id, (extract(epoch FROM i.at) * 1000000)::bigint, i.kind
-  FROM inspections i
- WHERE i.at <= $4::timestamptz AND i.recorded_at <= $4::timestamptz
-   AND ($1::text IS NULL OR i.school_id = $1)
-   AND ($2::text IS NULL OR i.district_id = $2)
-   AND ($3::json IS NULL OR i.district_id IN (SELECT json_array_elements_text($3::json)))
- ORDER BY i.school_id, i.at DESC, substr(i.id, 3)::bigint DESC
-)sql";
-
-// Each hazard as it stood at as_of: the type of its last event then, and the
-// deadline set last (by creation or a rejected verification).
-constexpr const char* kHazardsAsOfSql = R"sql(
-SELECT h.school_id, h.id,
-       (SELECT e.type FROM hazard_events e
-         WHERE e.hazard_id = h.id AND e.at <= $4::timestamptz ORDER BY e.seq DESC LIMIT 1),
-       (SELECT (extract(epoch FROM e.deadline) * 1000000)::bigint FROM hazard_events e
-         WHERE e.hazard_id = h.id AND e.at <= $4::timestamptz AND e.deadline IS NOT NULL
-         ORDER BY e.seq DESC LIMIT 1)
-  FROM hazards h
- WHERE h.created_at <= $4::timestamptz
-   AND ($1::text IS NULL OR h.school_id = $1)
-   AND ($2::text IS NULL OR h.district_id = $2)
-   AND ($3::json IS NULL OR h.district_id IN (SELECT json_array_elements_text($3::json)))
-)sql";
 
 inspection::HazardStatus status_after(const std::string& event_type) {
     if (event_type == "rectified") return inspection::HazardStatus::rectified;
@@ -130,38 +88,29 @@ struct SafetyRows {
     std::map<std::string, inspection::SchoolSafetyFacts> facts;
 };
 
-// kLatestSql's rows.
-void read_latest_answers(const PGresult* r, SafetyRows& rows) {
-    for (int row = 0; row < PQntuples(r); ++row) {
-        const std::string school = db::cell(r, row, 0), code = db::cell(r, row, 1);
-        const std::string result = db::cell(r, row, 2);
-        rows.latest_by_school[school][code] = {
-            {"result", result},
-            {"inspection", db::cell(r, row, 3)},
-            {"at", format_iso_millis(std::stoll(db::cell(r, row, 4)))}};
-        rows.facts[school].latest[code] = result;
+void read_latest_answers(const std::vector<db::LatestAnswer>& answers, SafetyRows& rows) {
+    for (const db::LatestAnswer& a : answers) {
+        rows.latest_by_school[a.school][a.code] = {
+            {"result", a.result}, {"inspection", a.inspection}, {"at", format_iso_millis(a.at)}};
+        rows.facts[a.school].latest[a.code] = a.result;
     }
 }
 
-// kLastInspectionSql's rows.
-void read_last_inspections(const PGresult* r, SafetyRows& rows) {
-    for (int row = 0; row < PQntuples(r); ++row) {
-        const std::string school = db::cell(r, row, 0);
-        const UnixMicros at = std::stoll(db::cell(r, row, 2));
-        rows.last_inspection[school] = {{"id", db::cell(r, row, 1)},
-                                        {"at", format_iso_millis(at)},
-                                        {"kind", db::cell(r, row, 3)}};
-        rows.facts[school].last_inspection = at;
+void read_last_inspections(const std::vector<db::LastInspection>& last, SafetyRows& rows) {
+    for (const db::LastInspection& i : last) {
+        rows.last_inspection[i.school] = {
+            {"id", i.id}, {"at", format_iso_millis(i.at)}, {"kind", i.kind}};
+        rows.facts[i.school].last_inspection = i.at;
     }
 }
 
-// kHazardsAsOfSql's rows, counted by status as they stood at as_of.
-void read_hazards(const PGresult* r, UnixMicros as_of, SafetyRows& rows) {
-    for (int row = 0; row < PQntuples(r); ++row) {
-        if (PQgetisnull(r, row, 2) || PQgetisnull(r, row, 3)) continue;
-        SchoolHazards& c = rows.hazard_counts[db::cell(r, row, 0)];
-        const auto status = status_after(db::cell(r, row, 2));
-        const UnixMicros deadline = std::stoll(db::cell(r, row, 3));
+// Counted by status as they stood at as_of.
+void read_hazards(const std::vector<db::HazardAsOf>& hazards, UnixMicros as_of, SafetyRows& rows) {
+    for (const db::HazardAsOf& hz : hazards) {
+        if (!hz.last_event || !hz.deadline) continue;
+        SchoolHazards& c = rows.hazard_counts[hz.school];
+        const auto status = status_after(*hz.last_event);
+        const UnixMicros deadline = *hz.deadline;
         if (status == inspection::HazardStatus::open) ++c.open;
         if (status == inspection::HazardStatus::rectified) ++c.rectified;
         if (status == inspection::HazardStatus::verified) ++c.verified;
@@ -234,18 +183,6 @@ json school_item(const SchoolRow& s, SafetyRows& rows, const TimeZone& calendar,
               {"compliance_pct", pct ? json(*pct) : json(nullptr)}}}};
 }
 
-Response csv_response(const ApiRouter::Call& call, const json& items) {
-    Response out{http::status::ok, call.req.version()};
-    out.set(http::field::server, "huxiaod");
-    out.set(http::field::content_type, "text/csv; charset=utf-8");
-    out.set(http::field::content_disposition, "attachment; filename=\"school-safety.csv\"");
-    out.set(http::field::cache_control, "no-store");
-    out.keep_alive(call.req.keep_alive());
-    out.body() = to_csv(items);
-    out.prepare_payload();
-    return out;
-}
-
 asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const ApiRouter::Call& call,
                                  bool csv) {
     const auto& q = call.query;
@@ -262,22 +199,14 @@ asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const Api
     if (schools.failure)
         co_return ApiRouter::database_error(call, db::PgFailure{{}, "", *schools.failure});
 
-    const std::vector<std::optional<std::string>> params{sel.school, sel.district, sel.visible,
-                                                         format_iso_micros(as_of)};
-    const std::string latest_sql = kLatestSql;
-    auto latest = co_await db.read(latest_sql, params);
-    if (latest.failure) co_return ApiRouter::database_error(call, *latest.failure);
-    const std::string last_sql = kLastInspectionSql;
-    auto last = co_await db.read(last_sql, params);
-    if (last.failure) co_return ApiRouter::database_error(call, *last.failure);
-    const std::string hazards_sql = kHazardsAsOfSql;
-    auto hazards = co_await db.read(hazards_sql, params);
-    if (hazards.failure) co_return ApiRouter::database_error(call, *hazards.failure);
+    const db::SchoolFactsFilter filter{sel.school, sel.district, sel.visible};
+    const auto records = co_await db::school_safety_records(db, filter, as_of);
+    if (records.failure) co_return ApiRouter::database_error(call, *records.failure);
 
     SafetyRows rows;
-    read_latest_answers(latest.results.at(0).get(), rows);
-    read_last_inspections(last.results.at(0).get(), rows);
-    read_hazards(hazards.results.at(0).get(), as_of, rows);
+    read_latest_answers(records.value.latest, rows);
+    read_last_inspections(records.value.last_inspections, rows);
+    read_hazards(records.value.hazards, as_of, rows);
 
     json items = json::array();
     std::map<std::string, int> totals = {{"green", 0}, {"amber", 0}, {"red", 0}};
@@ -285,7 +214,7 @@ asio::awaitable<Response> report(db::ReadDb& db, const Config& config, const Api
         items.push_back(school_item(school, rows, *schools.calendar, as_of, totals));
     }
 
-    if (csv) co_return csv_response(call, items);
+    if (csv) co_return csv_attachment(call, "school-safety.csv", to_csv(items));
     co_return reply(call, http::status::ok,
                     {{"as_of", format_iso_millis(as_of)},
                      {"district", sel.district ? json(*sel.district) : json(nullptr)},

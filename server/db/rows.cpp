@@ -23,6 +23,20 @@ T parse(const char* text, Rows::Column c, const char* type) {
 }
 }  // namespace
 
+std::string text_array_param(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (const std::string& s : items) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (const char c : s) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 int Rows::size() const { return PQntuples(r_); }
 
 std::int64_t Rows::affected() const {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/db/pg_connection.hpp"
 #include "server/db/pg_error.hpp"
@@ -26,6 +27,10 @@ struct DbResult {
     std::optional<PgFailure> failure;  // set: the query did not answer; `value` is empty
     T value{};
 };
+
+// {"a","b"}: a text[] literal to bind as ONE parameter (`$1::text[]`),
+// each element quoted, so that no element is ever spliced into SQL.
+std::string text_array_param(const std::vector<std::string>& items);
 
 class Rows {
   public:
