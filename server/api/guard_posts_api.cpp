@@ -13,10 +13,11 @@
 #include "common/model/registry_import.hpp"
 #include "common/supervision/guard_post_compliance.hpp"
 #include "common/util/csv.hpp"
+#include "server/api/csv_attachment.hpp"
 #include "server/api/district_scope.hpp"
 #include "server/api/params.hpp"
 #include "server/base/clock.hpp"
-#include "server/db/read_db.hpp"
+#include "server/db/guard_post_queries.hpp"
 
 namespace huxiao::api {
 
@@ -30,27 +31,6 @@ namespace {
 constexpr int kMaxRangeDays = 93;
 // Units whose positions are read by one statement (bounds the result size).
 constexpr std::size_t kUnitsPerQuery = 16;
-
-constexpr const char* kPostsSql = R"sql(
-SELECT g.school_id, s.name, s.district_id, s.lat, s.lon, g.unit_id, g.days,
-       array_to_json(g.windows)::text, g.tz,
-       floor(extract(epoch FROM g.created_at) * 1000000)::bigint
-  FROM guard_posts g JOIN schools s ON s.id = g.school_id
- WHERE ($1::text IS NULL OR g.school_id = $1)
-   AND ($2::text IS NULL OR g.unit_id = $2)
-   AND ($3::text IS NULL OR s.district_id = $3)
-   AND ($4::json IS NULL OR s.district_id IN (SELECT json_array_elements_text($4::json)))
- ORDER BY g.school_id, g.unit_id
-)sql";
-
-// Positions of several units, each within its spans ($1 unit, $2 from, $3 to,
-// parallel arrays; the spans of one unit do not overlap, so no row twice).
-constexpr const char* kPositionsSql = R"sql(
-SELECT p.unit_id, floor(extract(epoch FROM p.at) * 1000000)::bigint, p.lat, p.lon
-  FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS w(unit_id, f, t)
-  JOIN unit_positions p ON p.unit_id = w.unit_id AND p.at >= w.f AND p.at < w.t
- ORDER BY p.unit_id, p.at
-)sql";
 
 // A bound of the range: a date ("2026-09-01": a whole local day of each
 // post's zone, `to` inclusive) or a time (an instant; the range is [from, to)).
@@ -148,22 +128,6 @@ ReportQuery parse(const Query& q) {
     return r;
 }
 
-// A PostgreSQL array literal of text elements, each quoted.
-std::string pg_array(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (const std::string& s : items) {
-        if (out.size() > 1) out += ',';
-        out += '"';
-        for (const char c : s) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
-}
-
 struct LoadedPost {
     GuardPost post;
     std::string school_name;
@@ -176,16 +140,16 @@ struct LoadedPost {
     std::vector<supervision::DayCompliance> days;
 };
 
-LoadedPost load_post(const PGresult* r, int row) {
+LoadedPost load_post(const db::GuardPostRow& row) {
     LoadedPost p;
-    p.post.school = db::cell(r, row, 0);
-    p.school_name = db::cell(r, row, 1);
-    p.district = db::cell(r, row, 2);
-    p.school = {std::stod(db::cell(r, row, 3)), std::stod(db::cell(r, row, 4))};
-    p.post.unit = db::cell(r, row, 5);
-    p.post.days = db::cell(r, row, 6);
+    p.post.school = row.school;
+    p.school_name = row.school_name;
+    p.district = row.district;
+    p.school = {row.lat, row.lon};
+    p.post.unit = row.unit;
+    p.post.days = row.days;
     p.post.weekday_mask = parse_weekdays(p.post.days);
-    const json windows = json::parse(db::cell(r, row, 7), nullptr, false);
+    const json& windows = row.windows;
     if (windows.is_array()) {
         for (const auto& w : windows) {
             MinuteWindow mw;
@@ -195,8 +159,8 @@ LoadedPost load_post(const PGresult* r, int row) {
             }
         }
     }
-    p.post.tz = db::cell(r, row, 8);
-    p.registered = from_unix_micros(std::stoll(db::cell(r, row, 9)));
+    p.post.tz = row.tz;
+    p.registered = from_unix_micros(row.registered);
     p.zone = TimeZone::locate(p.post.tz);
     return p;
 }
@@ -249,12 +213,12 @@ struct ComputedPosts {
     std::optional<db::PgFailure> failure;
 };
 
-// The posts of kPostsSql's rows that can be computed, each with its
-// counting range; the others in `out.skipped` with the reason.
-void admit_posts(const PGresult* res, const ReportQuery& r, TimePoint now_minute,
-                 ComputedPosts& out) {
-    for (int row = 0; row < PQntuples(res); ++row) {
-        LoadedPost p = load_post(res, row);
+// The posts that can be computed, each with its counting range; the others
+// in `out.skipped` with the reason.
+void admit_posts(const std::vector<db::GuardPostRow>& rows, const ReportQuery& r,
+                 TimePoint now_minute, ComputedPosts& out) {
+    for (const db::GuardPostRow& row : rows) {
+        LoadedPost p = load_post(row);
         std::string reason;
         if (!p.zone) {
             reason = "time zone \"" + p.post.tz + "\" is not in the tz database";
@@ -278,16 +242,12 @@ void admit_posts(const PGresult* res, const ReportQuery& r, TimePoint now_minute
     }
 }
 
-// kPositionsSql's arrays: unit, from, to of each merged window of `units`.
-struct SampleSpans {
-    std::vector<std::string> units, from, to;
-};
-
-SampleSpans sample_spans_of(std::span<const std::string> units,
-                            std::map<std::string, std::vector<std::size_t>>& posts_of_unit,
-                            const std::vector<LoadedPost>& posts,
-                            const supervision::ComplianceRules& rules) {
-    SampleSpans out;
+// Unit, from, to of each merged window of `units`.
+db::PositionSpans sample_spans_of(std::span<const std::string> units,
+                                  std::map<std::string, std::vector<std::size_t>>& posts_of_unit,
+                                  const std::vector<LoadedPost>& posts,
+                                  const supervision::ComplianceRules& rules) {
+    db::PositionSpans out;
     for (const std::string& unit : units) {
         std::vector<supervision::TimeSpan> spans;
         for (const std::size_t i : posts_of_unit[unit]) {
@@ -298,8 +258,8 @@ SampleSpans sample_spans_of(std::span<const std::string> units,
         supervision::merge_spans(spans);
         for (const auto& s : spans) {
             out.units.push_back(unit);
-            out.from.push_back(format_iso_micros(to_unix_micros(s.first)));
-            out.to.push_back(format_iso_micros(to_unix_micros(s.second)));
+            out.from.push_back(to_unix_micros(s.first));
+            out.to.push_back(to_unix_micros(s.second));
         }
     }
     return out;
@@ -316,40 +276,33 @@ asio::awaitable<ComputedPosts> compute_posts(db::ReadDb& db, const ReportQuery& 
     const TimePoint now_minute =
         std::chrono::floor<std::chrono::minutes>(from_unix_micros(system_now()));
 
-    const std::string posts_sql = kPostsSql;
-    const std::vector<std::optional<std::string>> posts_params{r.school, r.unit, r.district, limit};
-    auto posts_outcome = co_await db.read(posts_sql, posts_params);
-    if (posts_outcome.failure) {
-        out.failure = posts_outcome.failure;
+    const db::GuardPostFilter filter{r.school, r.unit, r.district, limit};
+    const auto found = co_await db::list_guard_posts(db, filter);
+    if (found.failure) {
+        out.failure = found.failure;
         co_return out;
     }
 
-    admit_posts(posts_outcome.results.at(0).get(), r, now_minute, out);
+    admit_posts(found.value, r, now_minute, out);
     std::vector<LoadedPost>& posts = out.posts;
     // Positions, a few units at a time, only within the scheduled windows.
     std::map<std::string, std::vector<std::size_t>> posts_of_unit;
     for (std::size_t i = 0; i < posts.size(); ++i) posts_of_unit[posts[i].post.unit].push_back(i);
     std::vector<std::string> units;
     for (const auto& entry : posts_of_unit) units.push_back(entry.first);
-    const std::string positions_sql = kPositionsSql;
     for (std::size_t first = 0; first < units.size(); first += kUnitsPerQuery) {
         const std::size_t last = std::min(units.size(), first + kUnitsPerQuery);
-        const SampleSpans spans = sample_spans_of(std::span(units).subspan(first, last - first),
-                                                  posts_of_unit, posts, rules);
+        const db::PositionSpans spans = sample_spans_of(
+            std::span(units).subspan(first, last - first), posts_of_unit, posts, rules);
         std::map<std::string, std::vector<supervision::PositionSample>> samples;
         if (!spans.units.empty()) {
-            const std::vector<std::optional<std::string>> positions_params{
-                pg_array(spans.units), pg_array(spans.from), pg_array(spans.to)};
-            auto outcome = co_await db.read(positions_sql, positions_params);
-            if (outcome.failure) {
-                out.failure = outcome.failure;
+            const auto positions = co_await db::unit_positions(db, spans);
+            if (positions.failure) {
+                out.failure = positions.failure;
                 co_return out;
             }
-            const PGresult* res = outcome.results.at(0).get();
-            for (int row = 0; row < PQntuples(res); ++row) {
-                samples[db::cell(res, row, 0)].push_back(
-                    {from_unix_micros(std::stoll(db::cell(res, row, 1))),
-                     {std::stod(db::cell(res, row, 2)), std::stod(db::cell(res, row, 3))}});
+            for (const db::PositionRow& p : positions.value) {
+                samples[p.unit].push_back({from_unix_micros(p.at), {p.lat, p.lon}});
             }
         }
         for (std::size_t u = first; u < last; ++u) {
@@ -411,17 +364,7 @@ asio::awaitable<ApiRouter::Response> report(db::ReadDb& db, const Config& config
         }
     }
 
-    if (csv) {
-        ApiRouter::Response out{http::status::ok, call.req.version()};
-        out.set(http::field::server, "huxiaod");
-        out.set(http::field::content_type, "text/csv; charset=utf-8");
-        out.set(http::field::content_disposition, "attachment; filename=\"guard-posts.csv\"");
-        out.set(http::field::cache_control, "no-store");
-        out.keep_alive(call.req.keep_alive());
-        out.body() = to_csv(items);
-        out.prepare_payload();
-        co_return out;
-    }
+    if (csv) co_return csv_attachment(call, "guard-posts.csv", to_csv(items));
     json summary = {
         {"scheduled_min", scheduled_total},
         {"present_min", present_total},
