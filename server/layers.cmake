@@ -4,7 +4,10 @@
 #   * a file in server/<folder>/ includes "server/<other>/..." only when
 #     <other> comes before <folder> in LAYERS (or is <folder> itself);
 #   * nothing in common/ includes "server/...": the pure core has no I/O;
-#   * server/main.cpp, above every folder, may include any of them.
+#   * server/main.cpp, above every folder, may include any of them;
+#   * libpq is used in server/db/ only: anywhere else in server/, a call of
+#     a libpq function (PQsomething( ) or #include <libpq-fe.h> is listed too
+#     (the API reads typed rows from server/db/*_queries, never a PGresult).
 #
 # Every offending line is listed, then the build stops. Inputs: ROOT (the
 # source tree), LAYERS (the folders, lowest first, comma-separated), STAMP
@@ -58,8 +61,36 @@ foreach(file IN LISTS files)
   check_file("${file}" "" "common/ never includes server/")
 endforeach()
 
+# libpq outside server/db/. libpq's functions are PQ and a lower-case letter
+# (PQntuples, PQgetvalue, PQcmdTuples); its types (PGresult) are not matched.
+set(libpq "")
+file(GLOB_RECURSE files "${ROOT}/server/*.cpp" "${ROOT}/server/*.hpp")
+foreach(file IN LISTS files)
+  file(RELATIVE_PATH shown "${ROOT}" "${file}")
+  if(shown MATCHES "^server/db/")
+    continue()
+  endif()
+  file(STRINGS "${file}" lines
+       REGEX "(^|[^A-Za-z0-9_])PQ[a-z][A-Za-z0-9_]*[ \t]*\\(|^[ \t]*#[ \t]*include[ \t]*<libpq-fe\\.h>")
+  foreach(line IN LISTS lines)
+    string(STRIP "${line}" line)
+    set(libpq "${libpq}\n  ${shown}: ${line}")
+  endforeach()
+endforeach()
+
+set(report "")
 if(violations)
-  message(FATAL_ERROR "wrong-way includes (docs/architecture.md, \"Folders\"):${violations}")
+  set(report "wrong-way includes (docs/architecture.md, \"Folders\"):${violations}")
+endif()
+if(libpq)
+  if(report)
+    string(APPEND report "\n")
+  endif()
+  string(APPEND report "libpq outside server/db/ (read through a query of server/db/*_queries,"
+         " docs/architecture.md, \"Folders\"):${libpq}")
+endif()
+if(report)
+  message(FATAL_ERROR "${report}")
 endif()
 if(STAMP)
   file(TOUCH "${STAMP}")

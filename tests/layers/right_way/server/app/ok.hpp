@@ -2,3 +2,5 @@
 #include "server/app/other.hpp"
 #include "server/base/log.hpp"
 #include "server/db/incident_log.hpp"
+// Names alike are not libpq calls: PQ types, and words merely ending in PQ.
+inline int count(const PGresult* r, int (*myPQcount)(const PGresult*)) { return myPQcount(r); }
