@@ -16,8 +16,4 @@ std::optional<std::string> visible_districts_json(const Principal& who) {
     return json_array(who.districts);
 }
 
-std::string district_in(const std::string& column, const std::string& param) {
-    return column + " IN (SELECT json_array_elements_text(" + param + "::json))";
-}
-
 }  // namespace huxiao::api

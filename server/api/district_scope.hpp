@@ -19,9 +19,4 @@ std::optional<std::string> visible_districts_json(const Principal& who);
 // ["D-1","D-2"]: a list of ids as a JSON array parameter.
 std::string json_array(const std::vector<std::string>& ids);
 
-// SQL condition on a district column against a JSON-array parameter, e.g.
-// district_in("i.district_id", "$5") ->
-// "i.district_id IN (SELECT json_array_elements_text($5::json))".
-std::string district_in(const std::string& column, const std::string& param);
-
 }  // namespace huxiao::api

@@ -27,12 +27,6 @@ constexpr const char* kTimelineSql =
     " unit_id, details::text AS details FROM incident_events WHERE incident_id = $1"
     " ORDER BY at, seq";
 
-// The condition on a district column against a JSON-array parameter: the
-// list is bound, never spliced into the text.
-std::string district_in(const std::string& column, const std::string& param) {
-    return column + " IN (SELECT json_array_elements_text(" + param + "::json))";
-}
-
 std::vector<IncidentRow> incident_rows(const Rows& rows, int limit) {
     const auto id = rows.column("id"), school = rows.column("school_id"),
                school_name = rows.column("school_name"), district = rows.column("district_id"),

@@ -53,11 +53,6 @@ std::string json_array(const std::vector<std::string>& ids) {
     return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// The condition on a district column against a JSON-array parameter.
-std::string district_in(const std::string& column, const std::string& param) {
-    return column + " IN (SELECT json_array_elements_text(" + param + "::json))";
-}
-
 // Builds the report statement, a UNION ALL of branches that each compute
 // whole groups. Every branch returns the same columns: key, name (NULL by
 // district: the registry rows have it), the school's district (by school),

@@ -23,6 +23,10 @@ T parse(const char* text, Rows::Column c, const char* type) {
 }
 }  // namespace
 
+std::string district_in(const std::string& column, const std::string& param) {
+    return column + " IN (SELECT json_array_elements_text(" + param + "::json))";
+}
+
 std::string text_array_param(const std::vector<std::string>& items) {
     std::string out = "{";
     for (const std::string& s : items) {

@@ -28,6 +28,12 @@ struct DbResult {
     T value{};
 };
 
+// SQL condition on a district column against a JSON-array parameter, e.g.
+// district_in("i.district_id", "$5") ->
+// "i.district_id IN (SELECT json_array_elements_text($5::json))": the list
+// of a caller's districts is bound, never spliced into the text.
+std::string district_in(const std::string& column, const std::string& param);
+
 // {"a","b"}: a text[] literal to bind as ONE parameter (`$1::text[]`),
 // each element quoted, so that no element is ever spliced into SQL.
 std::string text_array_param(const std::vector<std::string>& items);

@@ -116,5 +116,34 @@ TEST_F(RowsTest, AffectedCountsTheRowsAWriteTouched) {
     EXPECT_TRUE(db::Rows(r).empty());
 }
 
+TEST_F(RowsTest, ATextArrayParameterBindsEachElementAsItIs) {
+    const std::vector<std::string> items{"U-1", "a\"b", "c\\d", "x,y", "{z}", " sp ", "NULL", ""};
+    const auto r =
+        conn_.exec("SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n",
+                   {db::text_array_param(items)});
+    const db::Rows rows(r);
+    ASSERT_EQ(rows.size(), static_cast<int>(items.size()));
+    const auto e = rows.column("e");
+    for (int i = 0; i < rows.size(); ++i) {
+        EXPECT_FALSE(rows.is_null(i, e)) << i;  // "NULL" quoted is the text NULL
+        EXPECT_EQ(rows.text(i, e), items[static_cast<std::size_t>(i)]);
+    }
+    EXPECT_TRUE(
+        db::Rows(conn_.exec("SELECT unnest($1::text[]) AS e", {db::text_array_param({})})).empty());
+}
+
+TEST_F(RowsTest, DistrictInLimitsToTheBoundJsonArray) {
+    conn_.exec("CREATE TEMP TABLE d (id text)");
+    conn_.exec("INSERT INTO d VALUES ('D-1'), ('D-2'), ('D''3')");
+    const std::string sql =
+        "SELECT id FROM d WHERE " + db::district_in("id", "$1") + " ORDER BY id COLLATE \"C\"";
+    const auto r = conn_.exec(sql, {R"(["D-2","D'3","D-9"])"});
+    const db::Rows rows(r);
+    ASSERT_EQ(rows.size(), 2);
+    EXPECT_EQ(rows.text(0, rows.column("id")), "D'3");
+    EXPECT_EQ(rows.text(1, rows.column("id")), "D-2");
+    EXPECT_TRUE(db::Rows(conn_.exec(sql, {"[]"})).empty());
+}
+
 }  // namespace
 }  // namespace huxiao::test
