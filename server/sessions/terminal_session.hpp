@@ -19,7 +19,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
@@ -31,6 +31,7 @@
 #include "server/app/registry_holder.hpp"
 #include "server/app/terminal_port.hpp"
 #include "server/sessions/connection_gate.hpp"
+#include "server/sessions/tls_socket_stream.hpp"
 
 namespace huxiao {
 
@@ -46,7 +47,9 @@ struct TerminalSessionContext {
 class TerminalSession final : public TerminalPort,
                               public std::enable_shared_from_this<TerminalSession> {
   public:
-    using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+    // TLS without Asio's per-connection record buffers: an idle terminal
+    // costs what OpenSSL keeps (docs/performance.md §12).
+    using Stream = TlsSocketStream;
 
     TerminalSession(boost::asio::ip::tcp::socket socket,
                     std::shared_ptr<boost::asio::ssl::context> tls, TerminalSessionContext context,
