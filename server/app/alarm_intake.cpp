@@ -13,11 +13,12 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 AlarmIntake::AlarmIntake(asio::any_io_executor strand, int repeat_window_s, db::IncidentLog& log,
-                         Metrics& metrics, ConsoleHub& consoles, RegistryHolder& registry,
-                         ToCore to_core)
+                         Metrics& metrics, const Clock& clock, ConsoleHub& consoles,
+                         RegistryHolder& registry, ToCore to_core)
     : strand_(std::move(strand)),
       log_(log),
       metrics_(metrics),
+      clock_(clock),
       consoles_(consoles),
       registry_(registry),
       to_core_(std::move(to_core)),
@@ -79,7 +80,7 @@ void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
     // connection: its writes commit in order.
     log_.record_alarm(std::move(record), [this, reply = std::move(reply), facts,
                                           unverified](db::RecordResult result) {
-        metrics_.db_write_latency.observe(static_cast<double>(system_now() - facts.received_at) /
+        metrics_.db_write_latency.observe(static_cast<double>(clock_.now() - facts.received_at) /
                                           1e6);
         if (result.status != db::RecordResult::Status::committed) {
             metrics_.alarms_unavailable.increment();
@@ -88,7 +89,7 @@ void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
         }
         // Counted before the ack leaves: whoever saw the ack finds it in /metrics.
         metrics_.alarms_acked.increment();
-        metrics_.ack_latency.observe(static_cast<double>(system_now() - facts.received_at) / 1e6);
+        metrics_.ack_latency.observe(static_cast<double>(clock_.now() - facts.received_at) / 1e6);
         reply({IntakeReply::Status::durable, result.incident, {}});
         asio::post(strand_, [this, facts, unverified, recorded = result.incident,
                              recorded_now = result.outcome != "duplicate"] {

@@ -22,6 +22,7 @@
 #include "common/protocol/terminal_protocol.hpp"
 #include "server/app/console_hub.hpp"
 #include "server/app/registry_holder.hpp"
+#include "server/base/clock.hpp"
 #include "server/base/metrics.hpp"
 #include "server/db/incident_log.hpp"
 
@@ -46,7 +47,8 @@ class AlarmIntake {
     using ToCore = std::function<void(const dispatch::Event&)>;
 
     AlarmIntake(boost::asio::any_io_executor strand, int repeat_window_s, db::IncidentLog& log,
-                Metrics& metrics, ConsoleHub& consoles, RegistryHolder& registry, ToCore to_core);
+                Metrics& metrics, const Clock& clock, ConsoleHub& consoles,
+                RegistryHolder& registry, ToCore to_core);
 
     // On the dispatcher's strand. `reply` is called once, from any thread.
     // A cancel with an empty `alarm` (DC-09, contract §9) refers to the
@@ -84,6 +86,7 @@ class AlarmIntake {
     boost::asio::any_io_executor strand_;
     db::IncidentLog& log_;
     Metrics& metrics_;
+    const Clock& clock_;
     ConsoleHub& consoles_;
     RegistryHolder& registry_;
     ToCore to_core_;

@@ -54,12 +54,13 @@ std::string note_of(const dc09::Accepted& a) {
 }  // namespace
 
 Dc09Intake::Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHolder& registry,
-                       db::IncidentLog& log, Metrics& metrics)
+                       db::IncidentLog& log, Metrics& metrics, const Clock& clock)
     : config_(config),
       dispatcher_(dispatcher),
       registry_(registry),
       log_(log),
       metrics_(metrics),
+      clock_(clock),
       offline_after_us_(static_cast<UnixMicros>(config.dc09_listener.offline_after_s) *
                         kMicrosPerSecond),
       // At most 20,000 messages (a few MB; ~25 MB if all were as long as
@@ -94,7 +95,7 @@ std::shared_ptr<const Dc09Intake::Directory> Dc09Intake::directory() {
 void Dc09Intake::dropped(const std::string& why) { metrics_.dc09_frames.add(why); }
 
 bool Dc09Intake::handle(std::string_view frame, const std::string& peer, Reply reply) {
-    const UnixMicros now = system_now();
+    const UnixMicros now = clock_.now();
     const auto dir = directory();
     dc09::Verdict verdict = dc09::receive(frame, now, dir->accounts, settings_, random_pad);
     if (auto* refused = std::get_if<dc09::Refused>(&verdict)) {

@@ -22,6 +22,7 @@
 
 namespace huxiao {
 
+class Clock;
 class Dispatcher;
 class RegistryHolder;
 struct Metrics;
@@ -36,7 +37,7 @@ class Dc09Intake {
     using Reply = std::function<void(std::string)>;
 
     Dc09Intake(const Config& config, Dispatcher& dispatcher, RegistryHolder& registry,
-               db::IncidentLog& log, Metrics& metrics);
+               db::IncidentLog& log, Metrics& metrics, const Clock& clock);
 
     // `peer` names the sender in logs. False when the frame was refused
     // (NAK or DUH, already passed to `reply`).
@@ -63,6 +64,7 @@ class Dc09Intake {
     RegistryHolder& registry_;
     db::IncidentLog& log_;  // restores and other events (dc09_events)
     Metrics& metrics_;
+    const Clock& clock_;
     UnixMicros offline_after_us_;  // 0: the supervision window of TLS terminals
     dc09::ReceiverSettings settings_;
     std::mutex mutex_;

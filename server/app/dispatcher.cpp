@@ -77,19 +77,20 @@ std::string unit_status(const dispatch::UnitState& u) {
 }  // namespace
 
 Dispatcher::Dispatcher(asio::any_io_executor executor, const Config& config, db::IncidentLog& log,
-                       RegistryHolder& registry, Metrics& metrics)
+                       RegistryHolder& registry, Metrics& metrics, const Clock& clock)
     : io_(executor),
       strand_(asio::make_strand(executor)),
       config_(config),
       log_(log),
       registry_(registry),
       metrics_(metrics),
-      intake_(strand_, config.dispatch.repeat_window_s, log, metrics, consoles_, registry,
+      clock_(clock),
+      intake_(strand_, config.dispatch.repeat_window_s, log, metrics, clock, consoles_, registry,
               [this](const dispatch::Event& event) { handle(event); }),
       supervisor_(config.supervision.heartbeat_s, config.supervision.missed_heartbeats),
       core_(core_config(config), registry.get()->registry()),
       tick_timer_(strand_),
-      event_key_prefix_("ev" + std::to_string(system_now()) + "-") {}
+      event_key_prefix_("ev" + std::to_string(clock_.now()) + "-") {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -191,7 +192,7 @@ void Dispatcher::stop() {
 void Dispatcher::tick() {
     if (stopped_) return;
     handle(dispatch::Tick{});
-    record_transitions(supervisor_.tick(system_now()));
+    record_transitions(supervisor_.tick(clock_.now()));
     const auto now = std::chrono::steady_clock::now();
     if (now - last_seen_flush_ > std::chrono::seconds(30)) {
         last_seen_flush_ = now;
@@ -200,7 +201,7 @@ void Dispatcher::tick() {
     if (now - last_prune_ > std::chrono::hours(1)) {
         last_prune_ = now;
         const UnixMicros cutoff =
-            system_now() - static_cast<UnixMicros>(config_.supervision.position_retention_days) *
+            clock_.now() - static_cast<UnixMicros>(config_.supervision.position_retention_days) *
                                86400 * kMicrosPerSecond;
         log_.execute("positions", {"prune_positions", {format_iso_micros(cutoff)}});
     }
@@ -221,7 +222,7 @@ void Dispatcher::terminal_online(std::shared_ptr<TerminalPort> port, const std::
     asio::post(strand_, [this, port = std::move(port), school] {
         online_by_school_.emplace(school, port);
         ++terminal_sessions_[port->terminal_id()];
-        record_transitions(supervisor_.session_opened(port->terminal_id(), system_now()));
+        record_transitions(supervisor_.session_opened(port->terminal_id(), clock_.now()));
     });
 }
 
@@ -276,7 +277,7 @@ void Dispatcher::flush_seen() {
 }
 
 void Dispatcher::sample_position(const dispatch::UnitPosition& p) {
-    const UnixMicros now = system_now();
+    const UnixMicros now = clock_.now();
     UnixMicros& last = last_position_sample_[p.unit];
     if (now - last <
         static_cast<UnixMicros>(config_.supervision.position_sample_s) * kMicrosPerSecond)
@@ -297,7 +298,7 @@ void Dispatcher::terminal_offline(const std::shared_ptr<TerminalPort>& port,
             it = (!p || p.get() == raw) ? online_by_school_.erase(it) : std::next(it);
         }
         if (--terminal_sessions_[id] <= 0) terminal_sessions_.erase(id);
-        supervisor_.session_closed(id, system_now());
+        supervisor_.session_closed(id, clock_.now());
     });
 }
 
@@ -348,7 +349,7 @@ void Dispatcher::unit_connected(const std::string& unit, const std::string& toke
         // An extension of contract §4: the unit learns that it is signed in
         // (and the server's clock) before anything else it is sent.
         peer->send(json{
-            {"type", "welcome"}, {"unit", unit}, {"server_time", format_iso_millis(system_now())}}
+            {"type", "welcome"}, {"unit", unit}, {"server_time", format_iso_millis(clock_.now())}}
                        .dump());
         handle(dispatch::UnitConnected{unit});
     });
@@ -441,7 +442,7 @@ void Dispatcher::request_snapshot(const Principal& who, const std::shared_ptr<Ws
 void Dispatcher::build_snapshot(const Principal& who, const std::shared_ptr<WsPeer>& peer,
                                 bool with_schools) {
     auto view = std::make_shared<console_protocol::SnapshotView>();
-    view->server_time = system_now();
+    view->server_time = clock_.now();
     view->you = {who.name, who.role, who.districts};
     view->with_schools = with_schools;
     copy_live_state(who, *view);
@@ -464,7 +465,7 @@ void Dispatcher::build_snapshot(const Principal& who, const std::shared_ptr<WsPe
 
 void Dispatcher::copy_live_state(const Principal& who, console_protocol::SnapshotView& view) const {
     const auto registry = registry_.get();
-    const auto now = clock_now();
+    const auto now = clock_.time_point();
     for (const dispatch::Incident* i : core_.open_incidents()) {
         const School* school = registry->school(i->school);
         if (!ConsoleHub::sees(who, school ? school->district : "")) continue;
@@ -511,7 +512,7 @@ void Dispatcher::copy_live_state(const Principal& who, console_protocol::Snapsho
 // ---- the core and its actions ------------------------------------------------
 
 void Dispatcher::handle(const dispatch::Event& event, const Replier& reply) {
-    auto actions = core_.handle(event, clock_now());
+    auto actions = core_.handle(event, clock_.time_point());
     if (log_enabled(LogLevel::debug) && !actions.empty()) {
         std::string kinds;
         for (const auto& a : actions) {
@@ -547,7 +548,7 @@ void Dispatcher::perform(const dispatch::SendToUnit& a) {
     const auto* incident = core_.incident(offer->incident);
     if (incident && offered_.insert(offer->incident).second) {
         metrics_.alarm_to_offer.observe(
-            static_cast<double>(system_now() - to_unix_micros(incident->received_at)) / 1e6);
+            static_cast<double>(clock_.now() - to_unix_micros(incident->received_at)) / 1e6);
     }
 }
 
@@ -582,7 +583,7 @@ void Dispatcher::perform(const dispatch::AppendTimeline& a) {
 void Dispatcher::perform(const dispatch::StartTimer& a) {
     if (stopped_) return;
     auto t = std::make_unique<asio::steady_timer>(strand_);
-    const auto delay = a.deadline - clock_now();
+    const auto delay = a.deadline - clock_.time_point();
     t->expires_after(std::max<std::chrono::steady_clock::duration>(delay, std::chrono::seconds(0)));
     t->async_wait([this, key = a.key](boost::system::error_code ec) {
         if (ec) return;

@@ -32,6 +32,7 @@
 #include "server/app/registry_holder.hpp"
 #include "server/app/terminal_port.hpp"
 #include "server/app/ws_channel.hpp"
+#include "server/base/clock.hpp"
 #include "server/base/metrics.hpp"
 #include "server/db/incident_log.hpp"
 #include "server/db/recovery.hpp"
@@ -45,7 +46,7 @@ struct SnapshotView;
 class Dispatcher {
   public:
     Dispatcher(boost::asio::any_io_executor executor, const Config& config, db::IncidentLog& log,
-               RegistryHolder& registry, Metrics& metrics);
+               RegistryHolder& registry, Metrics& metrics, const Clock& clock);
     ~Dispatcher();
 
     // Before the listeners open: the incidents still open in the database.
@@ -134,6 +135,7 @@ class Dispatcher {
     db::IncidentLog& log_;
     RegistryHolder& registry_;
     Metrics& metrics_;
+    const Clock& clock_;
     ConsoleHub consoles_;
     AlarmIntake intake_;
     TerminalSupervisor supervisor_;

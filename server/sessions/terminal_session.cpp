@@ -260,7 +260,7 @@ asio::awaitable<bool> TerminalSession::await_hello() {
                      terminal_id_ + ": a new session from " + peer_ + " replaces an older one");
             old->close();
         }
-        queue(terminal::encode_welcome(system_now(), ctx_.config.supervision.heartbeat_s));
+        queue(terminal::encode_welcome(ctx_.clock.now(), ctx_.config.supervision.heartbeat_s));
         ctx_.dispatcher.terminal_online(shared_from_this(), school_);
         // Whether terminals resume their TLS sessions decides what a
         // reconnect storm costs (docs/terminals.md): the log says it.
@@ -274,7 +274,7 @@ asio::awaitable<bool> TerminalSession::await_hello() {
 }
 
 void TerminalSession::handle_line(std::string_view line) {
-    const UnixMicros now = system_now();
+    const UnixMicros now = ctx_.clock.now();
     ctx_.dispatcher.terminal_seen(terminal_id_, now);
     if (!rate_.take(now)) {
         send_error_and_close(ErrorCode::rate_limited,

@@ -35,6 +35,7 @@
 
 namespace huxiao {
 
+class Clock;
 class Dispatcher;
 class TerminalRoster;
 
@@ -42,6 +43,7 @@ struct TerminalSessionContext {
     const Config& config;
     Dispatcher& dispatcher;
     RegistryHolder& registry;
+    const Clock& clock;  // receipt times, the welcome's server_time
 };
 
 class TerminalSession final : public TerminalPort,

@@ -22,6 +22,7 @@
 #include "server/app/leadership.hpp"
 #include "server/app/registry_holder.hpp"
 #include "server/app/unit_channel.hpp"
+#include "server/base/clock.hpp"
 #include "server/base/log.hpp"
 #include "server/base/metrics.hpp"
 #include "server/base/process_metrics.hpp"
@@ -109,6 +110,7 @@ void raise_descriptor_limit(const Config& c) {
 Server::Server(Config config, std::filesystem::path config_file)
     : config_(std::move(config)),
       config_file_(std::move(config_file)),
+      clock_(system_clock()),
       parts_(std::make_unique<Parts>()) {}
 
 Server::~Server() = default;
@@ -328,8 +330,8 @@ void Server::become_leader(std::int64_t epoch) {
                 restart_process("another server has taken the lease over (" + why + ")");
             });
     }
-    p.dispatcher =
-        std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log, *p.registry, p.metrics);
+    p.dispatcher = std::make_unique<Dispatcher>(io_.get_executor(), config_, *p.log, *p.registry,
+                                                p.metrics, clock_);
     p.dispatcher->restore(recovered.open_incidents, recovered.newest_incident_at);
     p.dispatcher->restore_terminals(online);
     p.log->start();
@@ -341,7 +343,7 @@ void Server::become_leader(std::int64_t epoch) {
         make_server_tls(t.cert, t.key, t.client_ca,
                         {"terminal_listener.session_ticket_key", t.session_ticket_key,
                          std::max<long>(1024, t.max_connections)}),
-        TerminalSessionContext{config_, *p.dispatcher, *p.registry});
+        TerminalSessionContext{config_, *p.dispatcher, *p.registry, clock_});
     p.terminals->open(t.address, t.port);
     p.terminals->start();
     // Tests and scripts read this line to learn the port (port 0 = any free one).
@@ -349,8 +351,8 @@ void Server::become_leader(std::int64_t epoch) {
               << std::endl;
 
     if (config_.dc09_listener.enabled) {
-        p.dc09_intake =
-            std::make_unique<Dc09Intake>(config_, *p.dispatcher, *p.registry, *p.log, p.metrics);
+        p.dc09_intake = std::make_unique<Dc09Intake>(config_, *p.dispatcher, *p.registry, *p.log,
+                                                     p.metrics, clock_);
         p.dc09 = std::make_shared<net::Dc09Listener>(io_.get_executor(), config_, *p.dc09_intake);
         p.dc09->open();
         p.dc09->start();

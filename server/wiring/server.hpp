@@ -17,6 +17,8 @@
 
 namespace huxiao {
 
+class Clock;
+
 class Server {
   public:
     // `config_file`: where `config` was read from, read again on SIGHUP and
@@ -55,6 +57,7 @@ class Server {
     struct Parts;
     Config config_;
     std::filesystem::path config_file_;
+    const Clock& clock_;  // the system clock; every part below reads the time from it
     boost::asio::io_context io_;
     std::unique_ptr<Parts> parts_;
 };

@@ -42,27 +42,26 @@ TEST_F(AdminApi, NewSchoolAndTerminalCanRaiseAlarmsWithoutARestart) {
 
     auto cert = certs_->terminal("T-99");
     // The registry is reloaded in the background: retry the hello briefly.
-    bool welcomed = false;
-    for (int attempt = 0; attempt < 50 && !welcomed; ++attempt) {
-        TerminalClient t(port(), &cert, certs_->server_ca());
-        ASSERT_TRUE(t.connect());
-        t.send({{"type", "hello"}, {"terminal", "T-99"}, {"proto", 1}});
-        auto answer = t.read_frame();
-        ASSERT_TRUE(answer);
-        if ((*answer)["type"] == "welcome") {
-            welcomed = true;
-            t.send({{"type", "alarm"}, {"id", "A-1"}, {"kind", "medical"}});
-            auto ack = t.read_frame_of_type("ack");
-            ASSERT_TRUE(ack);
-            EXPECT_EQ(db_->scalar("SELECT school_id FROM incidents WHERE id = $1",
-                                  {(*ack)["incident"].get<std::string>()}),
-                      "S-9");
-        } else {
-            EXPECT_EQ((*answer)["code"], "unknown_terminal");
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-    }
-    EXPECT_TRUE(welcomed);
+    std::unique_ptr<TerminalClient> t;
+    ASSERT_TRUE(eventually(
+        [&] {
+            t = std::make_unique<TerminalClient>(port(), &cert, certs_->server_ca());
+            if (!t->connect()) return false;
+            t->send({{"type", "hello"}, {"terminal", "T-99"}, {"proto", 1}});
+            auto answer = t->read_frame();
+            if (answer && (*answer)["type"] == "welcome") return true;
+            if (answer) {
+                EXPECT_EQ((*answer)["code"], "unknown_terminal") << answer->dump();
+            }
+            return false;
+        },
+        std::chrono::seconds(15), std::chrono::milliseconds(100)));
+    t->send({{"type", "alarm"}, {"id", "A-1"}, {"kind", "medical"}});
+    auto ack = t->read_frame_of_type("ack");
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(db_->scalar("SELECT school_id FROM incidents WHERE id = $1",
+                          {(*ack)["incident"].get<std::string>()}),
+              "S-9");
 }
 
 TEST_F(AdminApi, AUnitDisabledThroughTheApiLosesItsSessionAndIsListedDisabled) {

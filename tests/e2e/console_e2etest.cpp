@@ -65,14 +65,13 @@ TEST_F(Console, SnapshotThenLiveEventsAndCommandsAnsweredWithTheirRef) {
 
     // The dispatcher's name is the actor in the timeline.
     std::vector<std::string> rows;
-    for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(eventually([&] {
         rows = db_->column(
             "SELECT type || '/' || actor FROM incident_events WHERE incident_id = $1 AND "
             "type IN ('console_acknowledged', 'note', 'cancelled') ORDER BY seq",
             {incident});
-        if (rows.size() == 3) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+        return rows.size() == 3;
+    }));
     EXPECT_EQ(rows, (std::vector<std::string>{"console_acknowledged/desk-7", "note/desk-7",
                                               "cancelled/desk-7"}));
     auto status = t->read_frame_of_type("status");

@@ -230,13 +230,13 @@ TEST_F(ConsoleSecurity, RevokingATokenClosesItsOpenConsoleAndItCommandsNothingMo
     other->send({{"type", "note"}, {"incident", incident}, {"text", "still here"}, {"id", "n"}});
     ASSERT_TRUE(other->read_type("ok"));
     std::vector<std::string> notes;
-    for (int i = 0; i < 100 && notes.empty(); ++i) {
+    EXPECT_TRUE(eventually([&] {
         notes = db_->column(
             "SELECT actor || ':' || (details->>'text') FROM incident_events WHERE "
             "incident_id = $1 AND type = 'note' ORDER BY seq",
             {incident});
-        if (notes.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+        return !notes.empty();
+    }));
     EXPECT_EQ(notes, (std::vector<std::string>{"desk-8:still here"}));
     // And the token cannot open a new one.
     auto again = console(dispatcher_);

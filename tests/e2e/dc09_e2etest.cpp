@@ -283,9 +283,7 @@ TEST_F(Dc09, RetransmissionIsAckedAgainAndJoinsTheSameIncident) {
     // The timeline is written behind dispatching: wait for it, then count.
     const std::string timeline_alarms =
         "SELECT count(*) FROM incident_events WHERE type IN ('alarm_received', 'repeat_alarm')";
-    for (int i = 0; i < 100 && db_->scalar(timeline_alarms) == "0"; ++i) {
-        std::this_thread::sleep_for(50ms);
-    }
+    EXPECT_TRUE(eventually([&] { return db_->scalar(timeline_alarms) != "0"; }));
     EXPECT_EQ(db_->scalar(timeline_alarms), "1");
 }
 
@@ -487,9 +485,7 @@ TEST_F(Dc09, RestoresAreRecordedNotDispatchedAndTestsAreSupervisionOnly) {
     acked("0070", "3120");  // its retransmission
     // The record is written behind the ACK: wait for it.
     const std::string recorded = "SELECT count(*) FROM dc09_events";
-    for (int i = 0; i < 100 && db_->scalar(recorded) == "0"; ++i) {
-        std::this_thread::sleep_for(50ms);
-    }
+    EXPECT_TRUE(eventually([&] { return db_->scalar(recorded) != "0"; }));
     EXPECT_EQ(db_->scalar("SELECT terminal_id || ' ' || event_id || ' ' || meaning || ' ' || code "
                           "FROM dc09_events"),
               "T-D1 " + event_id("0070", at) + " restore CID 3120 01 015");
@@ -591,13 +587,16 @@ TEST_F(Dc09, ConnectionsBeyondTheLimitAreRefusedAndIdleOnesClosed) {
     // Silent for idle_timeout_s: closed, and its slot is free again.
     EXPECT_TRUE(first->closed_by_server());
     std::optional<std::string> answer;
-    for (int i = 0; i < 50 && !answer; ++i) {
-        auto again = panel();
-        again->send(link_test_frame(51 + i, key()));
-        answer = again->read(2s);
-        if (!answer) std::this_thread::sleep_for(100ms);
-    }
-    ASSERT_TRUE(answer) << server().log();
+    int seq = 51;
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto again = panel();
+            again->send(link_test_frame(seq++, key()));
+            answer = again->read(2s);
+            return answer.has_value();
+        },
+        60s, 100ms))
+        << server().log();
     EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
 }
 
@@ -620,13 +619,16 @@ TEST_F(Dc09, OneAddressHoldsAtMost64TcpConnections) {
     // A place freed is a place to take.
     held.pop_back();
     std::optional<std::string> answer;
-    for (int i = 0; i < 50 && !answer; ++i) {
-        auto again = panel();
-        again->send(link_test_frame(62 + i, key()));
-        answer = again->read(2s);
-        if (!answer) std::this_thread::sleep_for(100ms);
-    }
-    ASSERT_TRUE(answer) << server().log();
+    int seq = 62;
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto again = panel();
+            again->send(link_test_frame(seq++, key()));
+            answer = again->read(2s);
+            return answer.has_value();
+        },
+        60s, 100ms))
+        << server().log();
 }
 
 TEST_F(Dc09, KeysComeInThroughTheAdminApiAndNeverGoOut) {
@@ -640,13 +642,14 @@ TEST_F(Dc09, KeysComeInThroughTheAdminApiAndNeverGoOut) {
     auto p = panel();
     const std::string raw_key = *dc09::from_hex(key_hex);
     std::optional<std::string> answer;
-    for (int i = 0; i < 100; ++i) {
-        p->send(*dc09::make_frame({"NULL", "0001", "", "L0", "ABC"}, "", {}, now_micros(), raw_key,
-                                  pad));
-        answer = p->read();
-        if (answer && envelope_of(*answer).token == dc09::Token::ack) break;
-        std::this_thread::sleep_for(50ms);  // the reload runs behind the PUT
-    }
+    EXPECT_TRUE(eventually(
+        [&] {  // the reload runs behind the PUT
+            p->send(*dc09::make_frame({"NULL", "0001", "", "L0", "ABC"}, "", {}, now_micros(),
+                                      raw_key, pad));
+            answer = p->read();
+            return answer && envelope_of(*answer).token == dc09::Token::ack;
+        },
+        30s));
     ASSERT_TRUE(answer);
     EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
     // A second terminal cannot take the same account.

@@ -15,15 +15,10 @@
 namespace huxiao::test {
 namespace {
 
-// Polls `pred` until it holds (up to 20 s), as ServerTest::eventually does.
+// A takeover waits out a lease: up to 20 s.
 template <typename F>
 bool soon(F pred) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return eventually(pred, std::chrono::seconds(20), std::chrono::milliseconds(50));
 }
 
 struct Node {

@@ -71,15 +71,16 @@ class SimReconnect : public ServerTest {
     // 8 s) away.
     std::vector<std::string> welcomes(std::size_t count) {
         std::vector<std::string> lines;
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (lines.size() < count && std::chrono::steady_clock::now() < until) {
-            lines.clear();
-            std::istringstream log(server().log());
-            for (std::string line; std::getline(log, line);) {
-                if (line.find("T-1 online from") != std::string::npos) lines.push_back(line);
-            }
-            if (lines.size() < count) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
+        eventually(
+            [&] {
+                lines.clear();
+                std::istringstream log(server().log());
+                for (std::string line; std::getline(log, line);) {
+                    if (line.find("T-1 online from") != std::string::npos) lines.push_back(line);
+                }
+                return lines.size() >= count;
+            },
+            std::chrono::seconds(60), std::chrono::milliseconds(100));
         return lines;
     }
     std::string sim_log() {

@@ -67,13 +67,12 @@ class SimResume : public ServerTest {
 
     bool wait_for_event(const std::string& incident, const std::string& event,
                         std::chrono::seconds within) {
-        const auto until = std::chrono::steady_clock::now() + within;
-        while (std::chrono::steady_clock::now() < until) {
-            for (const auto& e : timeline(incident))
-                if (e == event) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-        return false;
+        return eventually(
+            [&] {
+                const auto events = timeline(incident);
+                return std::find(events.begin(), events.end(), event) != events.end();
+            },
+            within, std::chrono::milliseconds(200));
     }
 };
 

@@ -45,12 +45,12 @@ TEST_F(Supervision, SilentTerminalIsReportedOfflineAndComesBackOnline) {
 
     // Recorded, and reported by the API.
     std::vector<std::string> rows;
-    for (int i = 0; i < 100 && rows.size() < 2; ++i) {
+    EXPECT_TRUE(eventually([&] {
         rows = db_->column(
             "SELECT online::text FROM terminal_status_events WHERE terminal_id = 'T-1' ORDER BY "
             "seq");
-        if (rows.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+        return rows.size() >= 2;
+    }));
     EXPECT_EQ(rows, (std::vector<std::string>{"true", "false"}));
     auto listed = get("/api/v1/terminals?status=offline", dispatcher_);
     ASSERT_EQ(listed.status, 200) << listed.body;

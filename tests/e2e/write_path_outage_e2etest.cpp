@@ -57,18 +57,19 @@ class WritePathOutage : public ::testing::Test {
         return db::cell(c.exec(sql).get(), 0, 0);
     }
     // Polls until `sql` returns `expected` (bounded, so a bug fails the test).
-    bool eventually(const std::string& sql, const std::string& expected) {
-        const auto give_up = Clock::now() + std::chrono::seconds(90);
+    bool settles(const std::string& sql, const std::string& expected) {
         std::string last;
-        while (Clock::now() < give_up) {
-            try {
-                last = scalar(sql);
-                if (last == expected) return true;
-            } catch (const std::exception&) {
-                // the database is coming back
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
+        const bool held = test::eventually(
+            [&] {
+                try {
+                    last = scalar(sql);
+                } catch (const std::exception&) {
+                    return false;  // the database is coming back
+                }
+                return last == expected;
+            },
+            std::chrono::seconds(90), std::chrono::milliseconds(100));
+        if (held) return true;
         ADD_FAILURE() << sql << " stayed at " << last << ", expected " << expected << "\n"
                       << server_->log();
         return false;
@@ -154,9 +155,9 @@ TEST_F(WritePathOutage, ReadOnlyForTwentySecondsWhileAUnitWorksLosesNoEvent) {
     const std::string incident = (*ack)["incident"];
     auto offer = unit->read_type("offer");
     ASSERT_TRUE(offer);
-    ASSERT_TRUE(eventually("SELECT count(*) FROM incident_events WHERE incident_id = '" + incident +
-                               "' AND type = 'offer_sent'",
-                           "1"));
+    ASSERT_TRUE(settles("SELECT count(*) FROM incident_events WHERE incident_id = '" + incident +
+                            "' AND type = 'offer_sent'",
+                        "1"));
 
     // The database turns read-only (as a primary demoted by a failover would).
     const auto switched = Clock::now();
@@ -168,7 +169,7 @@ TEST_F(WritePathOutage, ReadOnlyForTwentySecondsWhileAUnitWorksLosesNoEvent) {
     // pg_reload_conf() only asks the postmaster; once a new session sees the
     // setting, the postmaster has reloaded and signalled every backend, and
     // the server's sessions take it at their next command.
-    ASSERT_TRUE(eventually("SHOW default_transaction_read_only", "on"));
+    ASSERT_TRUE(settles("SHOW default_transaction_read_only", "on"));
     // Open sessions see it at their next transaction (25006 on write)...
     unit->send({{"type", "accept"}, {"incident", incident}});
     ASSERT_TRUE(status_until(t, "accepted"));  // dispatching goes on
@@ -192,9 +193,9 @@ TEST_F(WritePathOutage, ReadOnlyForTwentySecondsWhileAUnitWorksLosesNoEvent) {
         admin.exec("ALTER SYSTEM RESET default_transaction_read_only");
         admin.exec("SELECT pg_reload_conf()");
     }
-    ASSERT_TRUE(eventually("SELECT count(*) FROM incident_events WHERE incident_id = '" + incident +
-                               "' AND type = 'resolved'",
-                           "1"));
+    ASSERT_TRUE(settles("SELECT count(*) FROM incident_events WHERE incident_id = '" + incident +
+                            "' AND type = 'resolved'",
+                        "1"));
     EXPECT_EQ(timeline_counts(incident),
               "alarm_received:1,offer_sent:1,unit_accepted:1,unit_en_route:1,unit_arrived:1,"
               "unit_cleared:1,resolved:1");
@@ -228,9 +229,9 @@ TEST_F(WritePathOutage, AlarmWhileTheDatabaseIsDownIsOfferedAtOnceAndRecordedOnc
     auto ack = retry_until_acked(t, "A-1");
     ASSERT_TRUE(ack) << server_->log();
     EXPECT_EQ((*ack)["incident"], incident) << "the retry joined the record already queued";
-    ASSERT_TRUE(eventually("SELECT count(*) FROM incident_events WHERE incident_id = '" + incident +
-                               "' AND type = 'unit_accepted'",
-                           "1"));
+    ASSERT_TRUE(settles("SELECT count(*) FROM incident_events WHERE incident_id = '" + incident +
+                            "' AND type = 'unit_accepted'",
+                        "1"));
     const std::string expected = "alarm_received:1,offer_sent:1,unit_accepted:1";
     EXPECT_EQ(timeline_counts(incident), expected);
     EXPECT_EQ(scalar("SELECT count(*) FROM incidents"), "1");

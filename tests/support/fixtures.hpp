@@ -12,6 +12,7 @@
 
 #include "tests/support/api_client.hpp"
 #include "tests/support/certs.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/terminal_client.hpp"
 #include "tests/support/test_db.hpp"
@@ -49,17 +50,8 @@ class ServerTest : public ::testing::Test {
     std::unique_ptr<WsClient> console(const std::string& token);
     // A patrol unit's session (bearer token in the upgrade), its welcome read.
     std::unique_ptr<WsClient> unit(const std::string& token);
-    // Polls `pred` until it holds (up to 15 s): false if it never does. For
-    // outcomes with no message to wait for; asserts nothing about time.
-    template <typename F>
-    static bool eventually(F pred) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (std::chrono::steady_clock::now() < until) {
-            if (pred()) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return false;
-    }
+    // For outcomes with no message to wait for: eventually() in
+    // tests/support/eventually.hpp.
 
     std::unique_ptr<TestDatabase> db_;
     std::filesystem::path dir_;
