@@ -9,6 +9,17 @@
 
 namespace huxiao::db {
 
+std::string replay_passes_over_sql() {
+    std::string list;
+    for (std::string_view type : dispatch::kTypesReplayPassesOver) {
+        if (!list.empty()) list += ", ";
+        list += '\'';
+        list += type;  // compile-time constants of plain letters and '_'
+        list += '\'';
+    }
+    return list;
+}
+
 RecoveredState load_open_incidents(PgSync& db) {
     RecoveredState state;
     auto newest = db.exec(
@@ -39,21 +50,39 @@ RecoveredState load_open_incidents(PgSync& db) {
 
     // Only each terminal's latest alarm of each open incident: that is what
     // a cancel without an alarm id needs (AlarmTriage::latest_open_alarm),
-    // and it is the alarm a terminal most likely retransmits. The count says
-    // whether the terminal has older ones; its unknown alarm ids are then
+    // and it is the alarm a terminal most likely retransmits. Whether the
+    // terminal has older ones decides whether its unknown alarm ids are
     // checked against the database before anyone acts on them (Unverified).
     // Reading every repeat alarm made a restart with 10,000 open incidents
-    // slow (docs/performance.md, "Restart").
+    // slow (docs/performance.md, "Restart"), and even sorting them made a
+    // takeover grow with the alarms piled onto the open incidents
+    // (docs/availability.md §7): the distinct terminals of each incident are
+    // walked on terminal_events_incident_idx (sql/014), and each reads its
+    // newest two alarms.
     auto alarms = db.exec(
-        "SELECT incident_id, terminal_id, event_id, alarms,"
-        "       (extract(epoch FROM received_at) * 1000000)::bigint FROM ("
-        "  SELECT DISTINCT ON (te.incident_id, te.terminal_id) te.incident_id, te.terminal_id,"
-        "         te.event_id, te.received_at,"
-        "         count(*) OVER (PARTITION BY te.incident_id, te.terminal_id) AS alarms"
-        "    FROM terminal_events te JOIN incidents i ON i.id = te.incident_id"
-        "   WHERE i.closed_at IS NULL AND te.kind = 'alarm'"
-        "   ORDER BY te.incident_id, te.terminal_id, te.received_at DESC, te.event_id DESC) latest"
-        " ORDER BY received_at, event_id");  // latest last: AlarmTriage::restore
+        "WITH RECURSIVE pairs (incident_id, terminal_id) AS ("
+        "  SELECT i.id, (SELECT te.terminal_id FROM terminal_events te"
+        "                 WHERE te.incident_id = i.id ORDER BY te.terminal_id LIMIT 1)"
+        "    FROM incidents i WHERE i.closed_at IS NULL"
+        "  UNION ALL"
+        "  SELECT p.incident_id, (SELECT te.terminal_id FROM terminal_events te"
+        "                          WHERE te.incident_id = p.incident_id"
+        "                            AND te.terminal_id > p.terminal_id"
+        "                          ORDER BY te.terminal_id LIMIT 1)"
+        "    FROM pairs p WHERE p.terminal_id IS NOT NULL)"
+        " SELECT p.incident_id, p.terminal_id, l.event_id,"
+        "        EXISTS (SELECT 1 FROM terminal_events o"
+        "                 WHERE o.incident_id = p.incident_id AND o.terminal_id = p.terminal_id"
+        "                   AND o.kind = 'alarm'"
+        "                   AND (o.received_at, o.event_id) < (l.received_at, l.event_id)),"
+        "        (extract(epoch FROM l.received_at) * 1000000)::bigint"
+        "   FROM pairs p CROSS JOIN LATERAL ("
+        "        SELECT te.event_id, te.received_at FROM terminal_events te"
+        "         WHERE te.incident_id = p.incident_id AND te.terminal_id = p.terminal_id"
+        "           AND te.kind = 'alarm'"
+        "         ORDER BY te.received_at DESC, te.event_id DESC LIMIT 1) l"
+        "  WHERE p.terminal_id IS NOT NULL"
+        "  ORDER BY l.received_at, l.event_id");  // latest last: AlarmTriage::restore
     for (int row = 0; row < PQntuples(alarms.get()); ++row) {
         auto it = index.find(cell(alarms.get(), row, 0));
         if (it == index.end()) continue;
@@ -63,26 +92,24 @@ RecoveredState load_open_incidents(PgSync& db) {
         // first since sql/013: repeat alarms do not update the incident).
         incident.triage.last_alarm_at = std::max<UnixMicros>(
             incident.triage.last_alarm_at, std::stoll(cell(alarms.get(), row, 4)));
-        if (cell(alarms.get(), row, 3) != "1") {
+        if (cell(alarms.get(), row, 3) == "t") {
             incident.terminals_with_older_alarms.push_back(cell(alarms.get(), row, 1));
         }
     }
     // The timeline in append order: replay applies the events as they
     // happened. Without the types replay passes over: an incident's repeat
-    // alarms are most of its rows, and each would be parsed as JSON for nothing.
-    std::string passed_over = "{";
-    for (std::string_view type : dispatch::kTypesReplayPassesOver) {
-        if (passed_over.size() > 1) passed_over += ',';
-        passed_over += type;
-    }
-    passed_over += '}';
+    // alarms are most of its rows. The condition is written out as in
+    // sql/014's partial index incident_events_replayed_idx, so that the
+    // planner uses it and never reads the repeat alarms at all (constants,
+    // no input).
     auto events = db.exec(
         "SELECT e.incident_id, (extract(epoch FROM e.at) * 1000000)::bigint, e.type, e.actor,"
         "       coalesce(e.unit_id, ''), e.details::text"
         "  FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
-        " WHERE i.closed_at IS NULL AND e.type <> ALL ($1::text[])"
-        " ORDER BY e.seq",
-        {passed_over});
+        " WHERE i.closed_at IS NULL AND e.type NOT IN (" +
+        replay_passes_over_sql() +
+        ")"
+        " ORDER BY e.seq");
     for (int row = 0; row < PQntuples(events.get()); ++row) {
         auto it = index.find(cell(events.get(), row, 0));
         if (it == index.end()) continue;

@@ -35,6 +35,10 @@ struct RecoveredState {
 
 RecoveredState load_open_incidents(PgSync& db);
 
+// dispatch::kTypesReplayPassesOver as SQL literals ('alarm_received', ...):
+// the list that sql/014's partial index incident_events_replayed_idx leaves out.
+std::string replay_passes_over_sql();
+
 // Terminals whose last recorded transition is `online`, with their last sign of life.
 std::vector<std::pair<std::string, UnixMicros>> load_online_terminals(PgSync& db);
 
