@@ -34,4 +34,19 @@ milliseconds LeaseTimer::poll_interval() const {
     return std::clamp(ttl_ / 4, milliseconds(100), milliseconds(1000));
 }
 
+// A little after the expiry, so that the database's clock agrees even when
+// the two clocks run at slightly different rates over the remaining time.
+constexpr milliseconds kAfterExpiry{5};
+
+LeaseTimer::Clock::time_point LeaseTimer::standby_next_try(
+    Clock::time_point answered, std::optional<milliseconds> remaining) const {
+    const Clock::time_point poll = answered + poll_interval();
+    if (!remaining) return poll;
+    return std::min(poll, answered + std::max(*remaining, milliseconds(0)) + kAfterExpiry);
+}
+
+milliseconds LeaseTimer::retry_interval() const {
+    return std::clamp(ttl_ / 12, milliseconds(50), milliseconds(250));
+}
+
 }  // namespace huxiao::ha

@@ -38,6 +38,21 @@ class LeaseTimer {
     Clock::time_point next_renewal(Clock::time_point last_sent) const;
     // How often a standby tries to acquire the lease.
     std::chrono::milliseconds poll_interval() const;
+    // When a standby tries again after it found the lease held by another
+    // server with `remaining` left by the database's clock, an answer it had
+    // at `answered`: at the next poll, or just after the holder's lease runs
+    // out when that comes first (a killed leader is replaced at its lease's
+    // expiry, not up to a poll interval later). `remaining` was measured
+    // before `answered`, so by then the lease has expired by the database's
+    // clock too. Nothing known about the lease: the next poll.
+    Clock::time_point standby_next_try(Clock::time_point answered,
+                                       std::optional<std::chrono::milliseconds> remaining) const;
+    // How soon a standby tries again when the database could not be reached
+    // or answered with an error (a database failover in progress): sooner
+    // than a poll, so that it takes over soon after a new primary accepts
+    // writes. Each try is one connection attempt, cheap while the hosts
+    // refuse at once.
+    std::chrono::milliseconds retry_interval() const;
 
     std::chrono::milliseconds ttl() const { return ttl_; }
     std::chrono::milliseconds margin() const { return margin_; }

@@ -74,6 +74,8 @@ void Leadership::run() {
                     next = timer_.next_renewal(sent);
                 } else {
                     auto holder = db::lease_holder(*db);
+                    next = timer_.standby_next_try(
+                        Clock::now(), holder ? std::optional(holder->remaining) : std::nullopt);
                     std::lock_guard lock(mutex_);
                     leader_ = std::move(holder);
                 }
@@ -99,7 +101,7 @@ void Leadership::run() {
                 last_problem = e.what();
             }
             db.reset();
-            if (was_leading) next = Clock::now() + milliseconds(100);
+            next = Clock::now() + (was_leading ? milliseconds(100) : timer_.retry_interval());
         }
         sleep_until(next);
     }

@@ -2,11 +2,12 @@
 //
 // A thread of its own, on a blocking connection of its own, so that neither
 // a slow database nor busy I/O threads delay a renewal. As a standby it tries
-// to take the lease every poll interval and remembers who holds it (for
-// /readyz). Once it holds the lease it renews it every quarter TTL; `held()`
-// says, by this process' monotonic clock alone (ha::LeaseTimer), whether the
-// lease is certainly still ours. The server checks that often and steps down
-// the moment it is not, even when the database cannot be reached at all.
+// to take the lease every poll interval, and again just after the holder's
+// lease runs out, and remembers who holds it (for /readyz). Once it holds
+// the lease it renews it every quarter TTL; `held()` says, by this process'
+// monotonic clock alone (ha::LeaseTimer), whether the lease is certainly
+// still ours. The server checks that often and steps down the moment it is
+// not, even when the database cannot be reached at all.
 #pragma once
 
 #include <atomic>

@@ -96,11 +96,15 @@ std::optional<LeaseHolder> lease_holder(PgSync& db) {
     auto r = exec_within(
         db,
         "SELECT holder, epoch, coalesce(advertise_terminal, ''), coalesce(advertise_api, ''), "
-        "expires_at < clock_timestamp() FROM leader_lease WHERE id = 1",
+        "expires_at < clock_timestamp(), "
+        "greatest(0, ceil(extract(epoch FROM expires_at - clock_timestamp()) * 1000))::bigint "
+        "FROM leader_lease WHERE id = 1",
         {}, kShortStatement);
     if (PQntuples(r.get()) != 1) return std::nullopt;
-    return LeaseHolder{cell(r.get(), 0, 0), std::stoll(cell(r.get(), 0, 1)), cell(r.get(), 0, 2),
+    LeaseHolder holder{cell(r.get(), 0, 0), std::stoll(cell(r.get(), 0, 1)), cell(r.get(), 0, 2),
                        cell(r.get(), 0, 3), cell(r.get(), 0, 4) == "t"};
+    holder.remaining = std::chrono::milliseconds(std::stoll(cell(r.get(), 0, 5)));
+    return holder;
 }
 
 }  // namespace huxiao::db

@@ -19,6 +19,8 @@ struct LeaseHolder {
     std::string advertise_terminal;
     std::string advertise_api;
     bool expired = false;
+    // How long the lease has left by the database's clock (0 once expired).
+    std::chrono::milliseconds remaining{0};
 };
 
 // The new epoch when this node took the lease (nobody held it, or it had expired).

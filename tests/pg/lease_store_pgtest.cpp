@@ -62,6 +62,30 @@ TEST(LeaseStore, AnAnsweredRenewalStillWorks) {
     EXPECT_EQ(holder->node, "a");
     EXPECT_EQ(holder->advertise_terminal, "127.0.0.1:1");
     EXPECT_FALSE(holder->expired);
+    // What is left of the 60 s renewed just now, by the database's clock.
+    EXPECT_GT(holder->remaining, 0ms);
+    EXPECT_LE(holder->remaining, 60s);
+}
+
+TEST(LeaseStore, AReleasedLeaseHasNothingLeftAndAnotherNodeTakesIt) {
+    TestDatabase database;
+    {
+        db::PgSync setup(database.url());
+        db::apply_migrations(setup);
+    }
+    db::PgSync c(database.url());
+    const auto epoch = db::acquire_lease(c, "a", 60s, "", "");
+    ASSERT_TRUE(epoch);
+    EXPECT_FALSE(db::acquire_lease(c, "b", 60s, "", ""));  // still a's
+    db::release_lease(c, "a", *epoch);
+    const auto holder = db::lease_holder(c);
+    ASSERT_TRUE(holder);
+    EXPECT_EQ(holder->node, "a");
+    EXPECT_TRUE(holder->expired);
+    EXPECT_EQ(holder->remaining, 0ms);
+    const auto next = db::acquire_lease(c, "b", 60s, "", "");
+    ASSERT_TRUE(next);
+    EXPECT_EQ(*next, *epoch + 1);
 }
 
 }  // namespace

@@ -57,3 +57,24 @@ TEST(LeaseTimer, StandbysPollWithinBounds) {
     EXPECT_EQ(LeaseTimer(1s).poll_interval(), 250ms);
     EXPECT_EQ(LeaseTimer(60s).poll_interval(), 1000ms);
 }
+
+TEST(LeaseTimer, AStandbyTriesAgainJustAfterTheHoldersLeaseRunsOut) {
+    LeaseTimer lease(3s);
+    // The holder's lease runs out before the next poll: try just after it.
+    EXPECT_EQ(lease.standby_next_try(t0, 200ms), t0 + 205ms);
+    EXPECT_GT(lease.standby_next_try(t0, 200ms), t0 + 200ms);  // never before
+    // It runs out later: the next poll comes first.
+    EXPECT_EQ(lease.standby_next_try(t0, 2s), t0 + 750ms);
+    // Already expired (another standby may be taking it): almost at once.
+    EXPECT_EQ(lease.standby_next_try(t0, 0ms), t0 + 5ms);
+    EXPECT_EQ(lease.standby_next_try(t0, -3ms), t0 + 5ms);
+    // Nobody seen: the next poll.
+    EXPECT_EQ(lease.standby_next_try(t0, std::nullopt), t0 + 750ms);
+}
+
+TEST(LeaseTimer, AStandbyRetriesAFailedTrySoonerThanItPolls) {
+    EXPECT_EQ(LeaseTimer(3s).retry_interval(), 250ms);
+    EXPECT_EQ(LeaseTimer(1s).retry_interval(), 83ms);
+    EXPECT_LT(LeaseTimer(1s).retry_interval(), LeaseTimer(1s).poll_interval());
+    EXPECT_EQ(LeaseTimer(60s).retry_interval(), 250ms);
+}
