@@ -47,6 +47,10 @@
 #
 # Environment: SOAK_TERMINALS [32]  SOAK_UNITS [30]  SOAK_SETTLE [5]
 #   SOAK_LEASE_TTL [3]  SOAK_OUT [.local/bench/soak-DATE]  BENCH_NO_BUILD=1
+#   SOAK_UNTIL (a time for date -d, e.g. "14:40 UTC"): no new round of the
+#   faults starts after it, and the run goes on to its checks with the rounds
+#   done (on a busy shared machine a round takes several times its usual
+#   minutes; cycles= in the last line says how many ran)
 #   SOAK_BUILD (a build directory with huxiaod, huxiao-bench, huxiao-sim;
 #   default build/release, built first unless BENCH_NO_BUILD)
 #   HUXIAO_HA_DIR (the cluster's state; default .local/ha, --short .local/ha-soak)
@@ -99,6 +103,10 @@ for f in "${FAULTS[@]}"; do
     *) die "unknown fault '$f' (huxiaod-kill huxiaod-pause pg-kill-node pg-kill-postmaster pg-pause)" ;;
   esac
 done
+UNTIL_S=''
+if [[ -n "${SOAK_UNTIL:-}" ]]; then
+  UNTIL_S=$(date -u -d "$SOAK_UNTIL" +%s) || die "SOAK_UNTIL: not a time date -d understands ('$SOAK_UNTIL')"
+fi
 mkdir -p "$OUT"
 log_info "results go to $OUT"
 
@@ -341,6 +349,10 @@ run_fault() {  # run_fault FAULT CYCLE
 
 log_step "Faults: ${FAULTS[*]} ($CYCLES cycle(s) each, $SETTLE s of load before each)"
 for ((cycle = 1; cycle <= CYCLES; cycle++)); do
+  if [[ -n "$UNTIL_S" ]] && (($(date +%s) >= UNTIL_S)); then
+    log_warn "SOAK_UNTIL ($SOAK_UNTIL) reached: $((cycle - 1)) of $CYCLES cycle(s) done"
+    break
+  fi
   for fault in "${FAULTS[@]}"; do run_fault "$fault" "$cycle"; done
 done
 sleep "$SETTLE"
