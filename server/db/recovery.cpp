@@ -20,14 +20,12 @@ std::string replay_passes_over_sql() {
     return list;
 }
 
-RecoveredState load_open_incidents(PgSync& db) {
-    RecoveredState state;
-    auto newest = db.exec(
-        "SELECT coalesce(max((extract(epoch FROM received_at) * 1000000)::bigint), 0) FROM "
-        "incidents");
-    state.newest_incident_at = std::stoll(cell(newest.get(), 0, 0));
+namespace {
 
-    std::map<std::string, std::size_t> index;
+// Open incidents by id: where each is in RecoveredState::open_incidents.
+using IncidentIndex = std::map<std::string, std::size_t>;
+
+void read_open_incidents(PgSync& db, RecoveredState& state, IncidentIndex& index) {
     auto r = db.exec(
         "SELECT id, school_id, kind, drill, (extract(epoch FROM received_at) * 1000000)::bigint,"
         "       (extract(epoch FROM last_alarm_at) * 1000000)::bigint"
@@ -46,8 +44,9 @@ RecoveredState load_open_incidents(PgSync& db) {
         index[incident.header.id] = state.open_incidents.size();
         state.open_incidents.push_back(std::move(incident));
     }
-    if (state.open_incidents.empty()) return state;
+}
 
+void read_latest_alarms(PgSync& db, RecoveredState& state, const IncidentIndex& index) {
     // Only each terminal's latest alarm of each open incident: that is what
     // a cancel without an alarm id needs (AlarmTriage::latest_open_alarm),
     // and it is the alarm a terminal most likely retransmits. Whether the
@@ -96,6 +95,9 @@ RecoveredState load_open_incidents(PgSync& db) {
             incident.terminals_with_older_alarms.push_back(cell(alarms.get(), row, 1));
         }
     }
+}
+
+void read_timelines(PgSync& db, RecoveredState& state, const IncidentIndex& index) {
     // The timeline in append order: replay applies the events as they
     // happened. Without the types replay passes over: an incident's repeat
     // alarms are most of its rows. The condition is written out as in
@@ -122,6 +124,22 @@ RecoveredState load_open_incidents(PgSync& db) {
         if (record.details.is_discarded()) record.details = nlohmann::json::object();
         state.open_incidents[it->second].timeline.push_back(std::move(record));
     }
+}
+
+}  // namespace
+
+RecoveredState load_open_incidents(PgSync& db) {
+    RecoveredState state;
+    auto newest = db.exec(
+        "SELECT coalesce(max((extract(epoch FROM received_at) * 1000000)::bigint), 0) FROM "
+        "incidents");
+    state.newest_incident_at = std::stoll(cell(newest.get(), 0, 0));
+
+    IncidentIndex index;
+    read_open_incidents(db, state, index);
+    if (state.open_incidents.empty()) return state;
+    read_latest_alarms(db, state, index);
+    read_timelines(db, state, index);
     return state;
 }
 
