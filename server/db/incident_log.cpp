@@ -308,11 +308,52 @@ void IncidentLog::enqueue(const std::string& pin, Item item) {
         }
         return;
     }
-    const std::size_t lane = std::hash<std::string>{}(pin) % lanes_.size();
-    (background ? lanes_[lane].background : lanes_[lane].critical).push_back(std::move(item));
-    ++stats_.queued;
-    if (background) ++stats_.queued_background;
+    const std::size_t lane = lane_of(pin, lanes_.size());
+    if (background) {
+        lanes_[lane].background.push_back(std::move(item));
+        ++stats_.queued;
+        ++stats_.queued_background;
+    } else {
+        if (const auto* t = std::get_if<TimelineRecord>(&item.record); t && t->unit) {
+            auto [it, first] = unit_lanes_.try_emplace(*t->unit, lane);
+            if (!first && it->second != lane) {
+                const Lane& previous = lanes_[it->second];
+                if (previous.committed_seq < previous.queued_seq) {
+                    item.after = LaneMark{it->second, previous.queued_seq};
+                    ++stats_.held_for_unit;
+                }
+                it->second = lane;
+            }
+        }
+        push_critical(lane, std::move(item));
+    }
     pump(lane);
+}
+
+std::size_t IncidentLog::lane_of(const std::string& pin, std::size_t lanes) {
+    return std::hash<std::string>{}(pin) % lanes;
+}
+
+void IncidentLog::push_critical(std::size_t lane, Item item) {
+    item.seq = ++lanes_[lane].queued_seq;
+    lanes_[lane].critical.push_back(std::move(item));
+    ++stats_.queued;
+}
+
+bool IncidentLog::may_send(const Item& item) const {
+    return !item.after || lanes_[item.after->lane].committed_seq >= item.after->seq;
+}
+
+// A lane's critical records leave it in order, so one number says how far it
+// has committed; a lane held for it may go on once it is far enough.
+void IncidentLog::mark_committed(std::size_t lane_index, std::uint64_t seq) {
+    Lane& lane = lanes_[lane_index];
+    lane.committed_seq = std::max(lane.committed_seq, seq);
+    for (std::size_t i = 0; i < lanes_.size(); ++i) {
+        if (!lanes_[i].held) continue;
+        lanes_[i].held = false;
+        pump(i);  // holds it again if it must still wait
+    }
 }
 
 PgQuery IncidentLog::to_query(const Item& item) const {
@@ -343,11 +384,17 @@ void IncidentLog::pump(std::size_t lane_index) {
     // record that keeps failing never holds up an alarm.
     std::deque<Item>& queue = lane.critical.empty() ? lane.background : lane.critical;
     if (queue.empty()) return;
+    if (!may_send(queue.front())) {
+        lane.held = true;  // mark_committed() pumps it again
+        return;
+    }
     // Everything queued so far goes in one batch (up to batch_max): the
-    // longer the last commit took, the more this one carries.
+    // longer the last commit took, the more this one carries. It ends before
+    // a record that must wait for another lane.
     std::vector<Item> items;
     const std::size_t limit = queue.front().solo ? 1 : static_cast<std::size_t>(config_.batch_max);
-    while (!queue.empty() && items.size() < limit && !(queue.front().solo && !items.empty())) {
+    while (!queue.empty() && items.size() < limit && !(queue.front().solo && !items.empty()) &&
+           may_send(queue.front())) {
         items.push_back(std::move(queue.front()));
         queue.pop_front();
     }
@@ -415,6 +462,7 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
         stats_.records += items.size();
         stats_.queued -= items.size();
         if (background) stats_.queued_background -= items.size();
+        if (!background && !items.empty()) mark_committed(lane_index, items.back().seq);
         for (std::size_t i = 0; i < items.size(); ++i) {
             Item& item = items[i];
             if (!item.pending) continue;
@@ -441,6 +489,7 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
             // This record itself is refused by the database: retrying as is cannot help.
             stats_.queued -= 1;
             if (background) stats_.queued_background -= 1;
+            if (!background) mark_committed(lane_index, items[0].seq);  // given up: done
             refuse(items[0], f.sqlstate, f.message);
         } else {
             // Put the batch back in front, in order. After a refusal each
@@ -501,9 +550,8 @@ void IncidentLog::refuse(Item& item, const std::string& sqlstate, const std::str
                 nullptr, false, true, false};
     if (unwritable_reason(to_query(letter).params)) return;  // logged above; nothing more to do
     // Critical: a refused record is rare, and losing its trace would be silent.
-    const std::size_t lane = std::hash<std::string>{}("dead-letter") % lanes_.size();
-    lanes_[lane].critical.push_back(std::move(letter));
-    ++stats_.queued;
+    const std::size_t lane = lane_of("dead-letter", lanes_.size());
+    push_critical(lane, std::move(letter));
     pump(lane);
 }
 

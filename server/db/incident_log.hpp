@@ -27,6 +27,13 @@
 // first; `background` (supervision events, positions: StatementRecord) is
 // sent only when a lane has no critical work, and is dropped, loudly, when
 // its cap is reached.
+//
+// A unit's timeline events commit in the order they were made, even when they
+// belong to incidents on different lanes: a record naming a unit waits until
+// everything queued before it on the lane of that unit's previous record has
+// committed. An offer that the core made because a unit cleared elsewhere thus
+// never becomes durable without that clear (else a takeover would recover the
+// unit as still on the old incident while it drives to the new one).
 #pragma once
 
 #include <atomic>
@@ -38,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -105,6 +113,7 @@ struct IncidentLogStats {
     std::atomic<std::uint64_t> queued_background{0};  // of which background
     std::atomic<std::uint64_t> dead_lettered{0};      // refused records kept in dead_letters
     std::atomic<std::uint64_t> dropped{0};            // refused at a full queue (logged)
+    std::atomic<std::uint64_t> held_for_unit{0};  // waited for a unit's earlier record elsewhere
 };
 
 // Why a statement with `params` could not be written as it is, or nothing:
@@ -146,6 +155,9 @@ class IncidentLog {
     bool database_up() const { return up_slots_.load() > 0; }
     const IncidentLogStats& stats() const { return stats_; }
 
+    // The lane (connection) that records pinned to `pin` go through.
+    static std::size_t lane_of(const std::string& pin, std::size_t lanes);
+
     static std::vector<PreparedStatement> statements();
     // Session settings of the log's connections (timeouts: see the .cpp).
     static PgSessionOptions session_options();
@@ -156,12 +168,19 @@ class IncidentLog {
         std::chrono::steady_clock::time_point deadline;
         bool answered = false;
     };
+    // A critical record's place on its lane: lanes commit their records in order.
+    struct LaneMark {
+        std::size_t lane = 0;
+        std::uint64_t seq = 0;
+    };
     struct Item {
         std::variant<AlarmRecord, CancelRecord, TimelineRecord, StatementRecord> record;
         std::shared_ptr<Pending> pending;  // null for timeline records
         bool solo = false;                 // retry alone: its batch failed on an SQL error
         bool dead_letter = false;          // the dead_letters insert itself: never re-dead-lettered
         bool background = false;           // low priority (supervision, positions)
+        std::uint64_t seq = 0;             // critical: its place on its lane
+        std::optional<LaneMark> after{};   // sent only once that lane has committed this far
     };
     struct Lane {
         std::deque<Item> critical;
@@ -171,7 +190,10 @@ class IncidentLog {
         std::chrono::milliseconds backoff{0};
         std::unique_ptr<boost::asio::steady_timer> retry;
         bool backing_off = false;
-        std::string last_failure;  // logged once per streak, not once per retry
+        std::string last_failure;         // logged once per streak, not once per retry
+        std::uint64_t queued_seq = 0;     // critical records queued so far
+        std::uint64_t committed_seq = 0;  // of which committed (or refused), in order
+        bool held = false;                // its first record waits for another lane
     };
 
     // Where a batch's item finds its answer: the query's result, and the row
@@ -182,6 +204,9 @@ class IncidentLog {
     };
 
     void enqueue(const std::string& pin, Item item);
+    void push_critical(std::size_t lane, Item item);
+    bool may_send(const Item& item) const;
+    void mark_committed(std::size_t lane, std::uint64_t seq);
     void pump(std::size_t lane);
     void on_batch_done(std::size_t lane, std::vector<Item> items,
                        const std::vector<ResultSlot>& slots, PgBatchOutcome outcome);
@@ -198,6 +223,8 @@ class IncidentLog {
     DatabaseConfig config_;
     PgPool pool_;
     std::vector<Lane> lanes_;
+    // Each unit's lane of its last record, for the order of a unit's records.
+    std::unordered_map<std::string, std::size_t> unit_lanes_;
     std::deque<std::shared_ptr<Pending>> deadlines_;  // in deadline order (fixed timeout)
     boost::asio::steady_timer sweep_timer_;
     std::atomic<int> up_slots_{0};

@@ -1,7 +1,8 @@
 // IncidentLog against the real PostgreSQL: group commit, a refused record kept
 // in dead_letters while the rest of its batch commits, text PostgreSQL would
 // refuse never sent, and transient failures (a lock timeout, the backend
-// terminated mid-batch) retried until the records commit, exactly once.
+// terminated mid-batch) retried until the records commit, exactly once; a
+// unit's records commit in order though their incidents use different lanes.
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "server/db/incident_log.hpp"
@@ -225,6 +227,59 @@ TEST_F(IncidentLogTest, TransientFailuresAreRetriedUntilTheRecordsCommitExactlyO
     EXPECT_EQ(db_.scalar("SELECT count(*) FROM dead_letters"), "0");
     EXPECT_EQ(log_->stats().rejected.load(), 0u);
     EXPECT_EQ(answered(), before + 1) << "each handler runs exactly once";
+}
+
+// A unit cleared on one incident and offered to another: the offer is made
+// because of the clear, so it must not commit before it, though the two
+// incidents write through different lanes. (Else a takeover between the two
+// commits recovers the unit as still on the first incident while it drives to
+// the second: the soak's "double" assignment, docs/availability.md §7.)
+TEST_F(IncidentLogTest, AUnitsRecordsCommitInOrderAcrossLanes) {
+    make_log(3);
+    // Three incidents on three different lanes.
+    std::vector<std::string> incidents;
+    std::set<std::size_t> lanes;
+    for (int i = 0; incidents.size() < 3; ++i) {
+        std::string id = "I-" + std::to_string(i);
+        if (lanes.insert(db::IncidentLog::lane_of(id, 3)).second) incidents.push_back(id);
+    }
+    const std::string& first = incidents[0];
+    const std::string& second = incidents[1];
+    const std::string& third = incidents[2];
+    for (std::size_t i = 0; i < incidents.size(); ++i)
+        record(alarm("A-" + std::to_string(i), incidents[i]));
+    run();
+    wait_for([&] { return answered() == 3; });
+    for (const auto& r : results_) ASSERT_EQ(r.status, RecordResult::Status::committed);
+
+    // The first incident's lane cannot write: its row is locked.
+    db::PgSync locker(db_.url());
+    locker.exec("BEGIN");
+    locker.exec("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE", {first});
+    auto cleared = event(first, "cleared");
+    cleared.type = "unit_cleared";
+    cleared.unit = "P-1";
+    auto offered = event(second, "offered");
+    offered.unit = "P-1";
+    log_->append(std::move(cleared));
+    log_->append(std::move(offered));
+    log_->append(event(third, "elsewhere"));
+    // The third lane writes; the offer waits for the clear it follows from.
+    wait_for([&] {
+        return db_.scalar("SELECT count(*) FROM incident_events WHERE event_key = 'elsewhere'") ==
+               "1";
+    });
+    EXPECT_EQ(log_->stats().held_for_unit.load(), 1u);
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incident_events WHERE event_key IN "
+                         "('cleared', 'offered')"),
+              "0");
+
+    locker.exec("COMMIT");
+    wait_for([&] { return log_->stats().queued.load() == 0; });
+    EXPECT_EQ(db_.scalar("SELECT string_agg(event_key, ',' ORDER BY seq) FROM incident_events "
+                         "WHERE event_key IN ('cleared', 'offered')"),
+              "cleared,offered");
+    EXPECT_EQ(log_->stats().held_for_unit.load(), 1u);
 }
 
 // The set-based alarm statement (sql/013, huxiao_record_alarms): a batch's
