@@ -39,8 +39,15 @@ PG_BIN=/usr/lib/postgresql/15/bin
 PYTHON=/usr/bin/python3 # Debian's, the one Patroni runs on (not a pyenv shim)
 HA_STATE_DIR="${HUXIAO_HA_DIR:-$HUXIAO_ROOT/.local/ha}"
 HA_PORTS_FILE="$HA_STATE_DIR/ports"
-HA_FIRST_PORT=56000
-HA_LAST_PORT=56399
+# Below Linux's ephemeral range (32768-60999 by default): a port in it can be
+# taken by any program's outgoing connection between our choice and the bind
+# (ctest runs hundreds of loopback clients at once). That happened in a CI run
+# with 56000-56399: a node's postmaster could not bind, its Patroni gave up the
+# bootstrap (PatroniFatalException) and the cluster never became healthy.
+HA_FIRST_PORT=26000
+HA_LAST_PORT=26399
+# How often start revives a node whose Patroni exited during start-up.
+HA_START_REVIVALS=3
 HA_NODES=(n1 n2 n3)
 HA_SCOPE=huxiao
 START_TIMEOUT_S="${HUXIAO_HA_START_TIMEOUT:-180}"
@@ -106,8 +113,10 @@ make_owned_dir() {
 
 # --- ports ----------------------------------------------------------------------
 
+# Any TCP socket on the port counts, not only listeners: a connected socket
+# bound to it makes our bind fail just the same.
 port_in_use() {
-  [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+  [[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]
 }
 
 # The ports file holds KEY=PORT lines: etcd_client, etcd_peer, and pg_NODE,
@@ -516,6 +525,32 @@ multi_host() {
 
 # --- commands -------------------------------------------------------------------
 
+# A node whose Patroni exited while the cluster starts (its bootstrap failed:
+# PatroniFatalException, its data renamed to data.failed) is started again,
+# on new ports if another program holds its old ones; it then joins as a
+# replica of whichever node bootstrapped. At most HA_START_REVIVALS times per
+# node, so a node that cannot start fails the start with its log.
+declare -A REVIVALS=()
+revive_exited_nodes() {
+  local n
+  for n in "${HA_NODES[@]}"; do
+    [[ -n "$(patroni_pid "$n")" ]] && continue
+    ((${REVIVALS[$n]:-0} < HA_START_REVIVALS)) || continue
+    REVIVALS[$n]=$((${REVIVALS[$n]:-0} + 1))
+    log_info "$n: Patroni exited during start-up (last lines of its log below); starting it again (${REVIVALS[$n]} of $HA_START_REVIVALS)"
+    tail -n 4 "$(node_dir "$n")/patroni.log" >&2 2>/dev/null || true
+    rm -rf "$(node_dir "$n")/data.failed"
+    assign_ports
+    start_node "$n"
+  done
+}
+
+healthy_or_revive() {
+  cluster_healthy && return 0
+  revive_exited_nodes
+  return 1
+}
+
 cmd_start() {
   assign_ports
   choose_dcs
@@ -523,7 +558,7 @@ cmd_start() {
   local n
   for n in "${HA_NODES[@]}"; do start_node "$n"; done
   log_step "Waiting for a leader and two replicas (one synchronous; up to ${START_TIMEOUT_S}s)"
-  if ! wait_until "$START_TIMEOUT_S" "cluster" cluster_healthy; then
+  if ! wait_until "$START_TIMEOUT_S" "cluster" healthy_or_revive; then
     cmd_status >&2 || true
     for n in "${HA_NODES[@]}"; do
       printf -- '--- %s/patroni.log (last lines)\n' "$n" >&2
