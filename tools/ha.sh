@@ -342,17 +342,10 @@ start_etcd() {
 #  - wal_retrieve_retry_interval 1 s: a replica reattaches to a new primary
 #    within a second or so instead of 5 s, and in strict mode the new
 #    primary's commits wait for exactly that.
+# The settings live in config/patroni-dcs.json, which docker/compose.ha.yaml's
+# nodes read too; here on one line, as Patroni's YAML takes it.
 dcs_settings() {
-  cat <<'JSON' | tr -d '\n'
-{"ttl": 10, "loop_wait": 1, "retry_timeout": 4, "primary_start_timeout": 0,
- "maximum_lag_on_failover": 1048576,
- "synchronous_mode": true, "synchronous_mode_strict": true, "synchronous_node_count": 1,
- "postgresql": {"use_pg_rewind": true, "use_slots": true,
-  "parameters": {"max_connections": 200, "max_wal_senders": 10, "max_replication_slots": 10,
-   "wal_level": "replica", "wal_log_hints": "on", "hot_standby": "on",
-   "wal_keep_size": "32MB", "min_wal_size": "32MB", "max_wal_size": "256MB",
-   "wal_retrieve_retry_interval": "1s"}}}
-JSON
+  tr -d '\n' <"$HUXIAO_ROOT/config/patroni-dcs.json"
 }
 
 write_patroni_config() {
