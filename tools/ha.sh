@@ -113,10 +113,14 @@ make_owned_dir() {
 
 # --- ports ----------------------------------------------------------------------
 
-# Any TCP socket on the port counts, not only listeners: a connected socket
-# bound to it makes our bind fail just the same.
+# A listener counts, and so does a live connection bound to the port (another
+# program's client socket makes our bind fail just the same). A closing one
+# (TIME-WAIT, FIN-WAIT: what a node killed with -9 leaves behind) does not:
+# PostgreSQL and Patroni bind with SO_REUSEADDR, and a node that came back on
+# other ports would no longer be where its clients' multi-host URL says.
 port_in_use() {
-  [[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]
+  [[ -n "$(ss -Htan state listening state established state syn-sent state syn-recv \
+    state close-wait "sport = :$1" 2>/dev/null)" ]]
 }
 
 # The ports file holds KEY=PORT lines: etcd_client, etcd_peer, and pg_NODE,
