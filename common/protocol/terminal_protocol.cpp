@@ -123,7 +123,161 @@ DecodeResult decode_cancel(const json& f, const std::optional<std::string>& ref)
     return Frame{std::move(c)};
 }
 
+// ---- the plain alarm (decode_plain_alarm) ----
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The length of the well-formed UTF-8 sequence at s[i] (a lead byte >= 0x80),
+// or 0. The ranges are Unicode's table 3-7 (no overlong forms, no
+// surrogates, nothing past U+10FFFF): the sequences nlohmann's lexer accepts.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+    const auto at = [&](std::size_t k) -> unsigned {
+        return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
+    };
+    const auto in = [](unsigned c, unsigned lo, unsigned hi) { return c >= lo && c <= hi; };
+    const unsigned c = at(0);
+    if (in(c, 0xC2, 0xDF)) return in(at(1), 0x80, 0xBF) ? 2 : 0;
+    if (in(c, 0xE0, 0xEF)) {
+        const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) ? 3 : 0;
+    }
+    if (in(c, 0xF0, 0xF4)) {
+        const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) && in(at(3), 0x80, 0xBF) ? 4 : 0;
+    }
+    return 0;
+}
+
+// Reads the restricted JSON of decode_plain_alarm; any other shape fails.
+class PlainScanner {
+  public:
+    explicit PlainScanner(std::string_view s) : s_(s) {}
+
+    bool eat(char c) {
+        skip_space();
+        if (i_ < s_.size() && s_[i_] == c) {
+            ++i_;
+            return true;
+        }
+        return false;
+    }
+    bool at_end() {
+        skip_space();
+        return i_ == s_.size();
+    }
+    // A string with neither escapes nor control characters: its bytes are
+    // its value.
+    std::optional<std::string_view> string() {
+        if (!eat('"')) return std::nullopt;
+        const std::size_t start = i_;
+        while (i_ < s_.size()) {
+            const auto c = static_cast<unsigned char>(s_[i_]);
+            if (c == '"') return s_.substr(start, i_++ - start);
+            if (c == '\\' || c < 0x20) return std::nullopt;
+            if (c < 0x80) {
+                ++i_;
+                continue;
+            }
+            const std::size_t n = utf8_sequence(s_, i_);
+            if (n == 0) return std::nullopt;
+            i_ += n;
+        }
+        return std::nullopt;
+    }
+    // true, false or null (then `value` is empty).
+    bool literal(std::optional<bool>& value) {
+        skip_space();
+        const std::string_view rest = s_.substr(i_);
+        if (rest.starts_with("true")) {
+            value = true;
+        } else if (rest.starts_with("false")) {
+            value = false;
+        } else if (rest.starts_with("null")) {
+            value.reset();
+        } else {
+            return false;
+        }
+        i_ += value ? (*value ? 4 : 5) : 4;
+        return true;
+    }
+    bool next_is_string() {
+        skip_space();
+        return i_ < s_.size() && s_[i_] == '"';
+    }
+
+  private:
+    void skip_space() {
+        while (i_ < s_.size() && is_json_space(s_[i_])) ++i_;
+    }
+    std::string_view s_;
+    std::size_t i_ = 0;
+};
+
+// A field of the plain alarm: a string, or a literal (true/false/null).
+struct PlainValue {
+    bool present = false;
+    bool is_string = false;
+    std::string_view text;
+    std::optional<bool> literal;  // when !is_string: true, false or nothing (null)
+};
+
 }  // namespace
+
+std::optional<Alarm> decode_plain_alarm(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    enum Field { kType, kId, kKind, kAt, kDrill, kNote, kFields };
+    static constexpr std::string_view kNames[kFields] = {"type", "id",    "kind",
+                                                         "at",   "drill", "note"};
+    PlainValue v[kFields];
+    PlainScanner in(line);
+    if (!in.eat('{')) return std::nullopt;
+    if (!in.eat('}')) {
+        do {
+            const auto key = in.string();
+            if (!key || !in.eat(':')) return std::nullopt;
+            int f = 0;
+            while (f < kFields && kNames[f] != *key) ++f;
+            if (f == kFields || v[f].present) return std::nullopt;  // unknown or repeated
+            v[f].present = true;
+            if (in.next_is_string()) {
+                const auto text = in.string();
+                if (!text) return std::nullopt;
+                v[f].is_string = true;
+                v[f].text = *text;
+            } else if (!in.literal(v[f].literal)) {
+                return std::nullopt;  // a number, an object, an array, or not JSON
+            }
+        } while (in.eat(','));
+        if (!in.eat('}')) return std::nullopt;
+    }
+    if (!in.at_end()) return std::nullopt;
+    // The checks of decode_alarm, in the same terms; any failure is left to
+    // the DOM decode, which words the error.
+    const auto is_null = [](const PlainValue& x) { return !x.is_string && !x.literal; };
+    if (!v[kType].is_string || v[kType].text != "alarm") return std::nullopt;
+    if (!v[kId].is_string || !is_valid_id(v[kId].text)) return std::nullopt;
+    Alarm a;
+    a.id = v[kId].text;
+    if (!v[kKind].is_string) return std::nullopt;
+    a.kind = v[kKind].text;
+    if (!is_alarm_kind(a.kind)) return std::nullopt;
+    if (v[kAt].present && !is_null(v[kAt])) {
+        if (!v[kAt].is_string) return std::nullopt;
+        a.at = parse_iso8601(v[kAt].text);
+        if (!a.at) return std::nullopt;
+    }
+    if (v[kDrill].present && !is_null(v[kDrill])) {
+        if (v[kDrill].is_string) return std::nullopt;
+        a.drill = *v[kDrill].literal;
+    }
+    if (v[kNote].present && !is_null(v[kNote])) {
+        if (!v[kNote].is_string || utf8_length(v[kNote].text) > kMaxNoteLength) {
+            return std::nullopt;
+        }
+        a.note = v[kNote].text;  // no NUL: a raw control character was refused above
+    }
+    return a;
+}
 
 std::string_view to_string(ErrorCode code) {
     switch (code) {
@@ -161,6 +315,11 @@ bool is_valid_id(std::string_view id) {
 }
 
 DecodeResult decode_terminal_frame(std::string_view line) {
+    if (auto alarm = decode_plain_alarm(line)) return Frame{std::move(*alarm)};
+    return decode_terminal_frame_dom(line);
+}
+
+DecodeResult decode_terminal_frame_dom(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     BoundedJson parsed = parse_bounded_json(line);
     if (auto* e = std::get_if<JsonError>(&parsed)) {
@@ -193,7 +352,70 @@ std::string encode_welcome(UnixMicros server_time, int heartbeat_s) {
     return j.dump() + "\n";
 }
 
+namespace {
+
+// Appends `s` as a JSON string, byte for byte as nlohmann's dump() writes
+// it (two-character escapes where JSON has them, \u00xx for the other
+// control characters, DEL as it is). False, with `out` unusable, for text
+// with bytes past ASCII, which is left to nlohmann (its UTF-8 checks).
+bool append_ascii_json_string(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x80) return false;
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out += kHex[c >> 4];
+                    out += kHex[c & 0xF];
+                } else {
+                    out += ch;
+                }
+        }
+    }
+    out += '"';
+    return true;
+}
+
+}  // namespace
+
 std::string encode_ack(std::string_view id, std::string_view incident) {
+    // One per alarm: written directly, in the key order nlohmann's object
+    // (a std::map) gives, so the bytes are those of the DOM encoding below.
+    std::string out;
+    out.reserve(38 + id.size() + incident.size());
+    out += R"({"id":)";
+    if (append_ascii_json_string(out, id)) {
+        out += R"(,"incident":)";
+        if (append_ascii_json_string(out, incident)) {
+            out += R"(,"type":"ack"})";
+            out += '\n';
+            return out;
+        }
+    }
     json j = {{"type", "ack"}, {"id", id}, {"incident", incident}};
     return j.dump() + "\n";
 }

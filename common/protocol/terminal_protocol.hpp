@@ -68,7 +68,23 @@ using DecodeResult = std::variant<Frame, ProtocolError>;
 constexpr std::size_t kMaxIdLength = 64;
 constexpr std::size_t kMaxNoteLength = 500;  // characters (UTF-8 code points)
 
+// Tries decode_plain_alarm first, then decode_terminal_frame_dom.
 DecodeResult decode_terminal_frame(std::string_view line);
+
+// The general decode of any frame through nlohmann's DOM: every error and
+// its message comes from here.
+DecodeResult decode_terminal_frame_dom(std::string_view line);
+
+// The hot path (docs/performance.md §4.5): an `alarm` frame as terminals
+// write it, one flat object whose only keys are type, id, kind, at, drill and
+// note, each at most once, with string values free of escapes and control
+// characters, true/false/null, and whitespace where JSON allows it. Such a
+// frame, when valid, is decoded here without building a DOM. Anything else
+// (another type, an unknown or repeated key, a number, an escape, an invalid
+// field) gives nothing, and the DOM decode decides, with its errors. Whenever
+// this returns an alarm, decode_terminal_frame_dom returns the same alarm
+// (tests/unit/terminal_protocol_test.cpp and the fuzz target check it).
+std::optional<Alarm> decode_plain_alarm(std::string_view line);
 
 // Terminal ids and event ids: 1–64 printable ASCII characters.
 bool is_valid_id(std::string_view id);

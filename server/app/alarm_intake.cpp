@@ -109,24 +109,30 @@ void AlarmIntake::announce(const AlarmFacts& alarm, bool fresh) {
     if (fresh) {
         open_incidents_ = triage_.open_incidents();
         metrics_.incidents_opened.increment();
-        log_info("dispatch", "alarm " + alarm.alarm_id + " from " + alarm.terminal + " (" +
-                                 alarm.kind + (alarm.drill ? ", drill" : "") +
-                                 ") opened incident " + alarm.incident);
-    } else {
-        log_info("dispatch", "alarm " + alarm.alarm_id + " from " + alarm.terminal + " joins " +
-                                 alarm.incident);
     }
-    json details = {{"alarm", alarm.alarm_id}, {"kind", alarm.kind}, {"drill", alarm.drill}};
-    if (!alarm.note.empty()) details["note"] = alarm.note;
-    console_protocol::Event event{alarm.incident,
-                                  fresh ? "alarm_received" : "repeat_alarm",
-                                  alarm.received_at,
-                                  alarm.terminal,
-                                  {},
-                                  alarm.school,
-                                  {},
-                                  {}};
-    publish(alarm.school, console_protocol::encode_event(event, details));
+    // The log line and the console event are built only for someone to read
+    // them: with the log at warn and no console connected, building them was
+    // most of an alarm's cost (docs/performance.md §4.5).
+    if (log_enabled(LogLevel::info)) {
+        log_info("dispatch", fresh ? "alarm " + alarm.alarm_id + " from " + alarm.terminal + " (" +
+                                         alarm.kind + (alarm.drill ? ", drill" : "") +
+                                         ") opened incident " + alarm.incident
+                                   : "alarm " + alarm.alarm_id + " from " + alarm.terminal +
+                                         " joins " + alarm.incident);
+    }
+    if (!consoles_.empty()) {
+        json details = {{"alarm", alarm.alarm_id}, {"kind", alarm.kind}, {"drill", alarm.drill}};
+        if (!alarm.note.empty()) details["note"] = alarm.note;
+        console_protocol::Event event{alarm.incident,
+                                      fresh ? "alarm_received" : "repeat_alarm",
+                                      alarm.received_at,
+                                      alarm.terminal,
+                                      {},
+                                      alarm.school,
+                                      {},
+                                      {}};
+        publish(alarm.school, console_protocol::encode_event(event, details));
+    }
     to_core_(dispatch::AlarmIntaken{alarm.incident, alarm.school, alarm.kind, alarm.drill,
                                     from_unix_micros(alarm.received_at), fresh});
 }

@@ -67,6 +67,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto nl = input.find('\n');
         const std::string_view line = input.substr(0, nl);
         const auto result = terminal::decode_terminal_frame(line);
+        // The alarm fast path decodes only what the DOM decode decodes alike.
+        if (const auto plain = terminal::decode_plain_alarm(line)) {
+            const auto dom = terminal::decode_terminal_frame_dom(line);
+            const auto* frame = std::get_if<terminal::Frame>(&dom);
+            const auto* alarm = frame ? std::get_if<terminal::Alarm>(frame) : nullptr;
+            HUXIAO_FUZZ_CHECK(alarm != nullptr);
+            HUXIAO_FUZZ_CHECK(alarm->id == plain->id && alarm->kind == plain->kind &&
+                              alarm->at == plain->at && alarm->drill == plain->drill &&
+                              alarm->note == plain->note);
+        }
         if (const auto* frame = std::get_if<terminal::Frame>(&result)) {
             check_frame(*frame);
         } else {

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "common/util/time.hpp"
 
@@ -611,6 +614,189 @@ TEST(Encode, DecodeOfAnEncodedServerFrameIsUnknownType) {
     const auto e = error_of(std::string_view(ack).substr(0, ack.size() - 1));
     EXPECT_EQ(e.code, ErrorCode::unknown_type);
     EXPECT_EQ(e.ref, "A-17");
+}
+
+// ---------------------------------------------------------------- the plain alarm fast path
+
+// Everything a decode result says, as text: two results are the same
+// exactly when their descriptions are.
+std::string describe(const DecodeResult& r) {
+    if (const auto* e = std::get_if<ProtocolError>(&r)) {
+        return "error " + std::string(to_string(e->code)) + " [" + e->message + "] ref " +
+               (e->ref ? "\"" + *e->ref + "\"" : "none");
+    }
+    return std::visit(
+        [](const auto& f) -> std::string {
+            using T = std::decay_t<decltype(f)>;
+            if constexpr (std::is_same_v<T, Alarm>) {
+                return "alarm id [" + f.id + "] kind [" + f.kind + "] at " +
+                       (f.at ? std::to_string(*f.at) : "none") + " drill " +
+                       (f.drill ? "true" : "false") + " note [" + f.note + "]";
+            } else if constexpr (std::is_same_v<T, Hello>) {
+                return "hello " + f.terminal;
+            } else if constexpr (std::is_same_v<T, Heartbeat>) {
+                return "heartbeat " + std::to_string(f.seq);
+            } else {
+                return "cancel " + f.id;
+            }
+        },
+        std::get<Frame>(r));
+}
+
+// The frames terminals send: each is decoded by the fast path, to what the
+// DOM decode gives.
+const std::vector<std::string>& plain_alarms() {
+    static const std::vector<std::string> frames = {
+        R"({"type":"alarm","id":"A-17","kind":"assault","at":"2026-09-01T07:30:00Z","drill":false,"note":"gate 2"})",
+        R"({"type":"alarm","id":"bb1764-9","kind":"intrusion","at":"2026-12-01T16:00:00.123Z","drill":false,"note":"huxiao-bench"})",
+        R"({"type":"alarm","id":"A-1","kind":"fire"})",
+        R"({"kind":"medical","drill":true,"id":"x\"y","type":"alarm"})",  // not an id: DOM
+        R"({"id":"A-2","type":"alarm","kind":"other","drill":true})",
+        R"(  { "type" : "alarm" , "id" : "A-3" , "kind" : "fire" , "at" : null , "drill" : null , "note" : null }  )",
+        "{\"type\":\"alarm\",\t\"id\":\"A-4\",\n\"kind\":\"traffic\"}\r",
+        R"({"type":"alarm","id":"A-5","kind":"bullying","note":"二楼 走廊 é ✓ 😀"})",
+        R"({"type":"alarm","id":"A-6","kind":"self_harm","at":"2026-09-01T15:30:00.123456+08:00"})",
+        std::string(
+            R"({"type":"alarm","id":"~!#$%&'()*+,-./:;<=>?@[]^_`{|}","kind":"drowning","note":"a)") +
+            '\x7f' + "b\"}",  // DEL needs no escape in JSON
+        R"({"type":"alarm","id":"A-7","kind":"fire","note":""})",
+    };
+    return frames;
+}
+
+TEST(PlainAlarm, TypicalFramesTakeTheFastPathAndDecodeAsTheDomDoes) {
+    int fast = 0;
+    for (const std::string& line : plain_alarms()) {
+        const auto plain = decode_plain_alarm(line);
+        const DecodeResult dom = decode_terminal_frame_dom(line);
+        if (!plain) continue;
+        ++fast;
+        EXPECT_EQ(describe(Frame{*plain}), describe(dom)) << line;
+        EXPECT_EQ(describe(decode_terminal_frame(line)), describe(dom)) << line;
+    }
+    // All but the one with a quote in its id (not a valid id).
+    EXPECT_EQ(fast, static_cast<int>(plain_alarms().size()) - 1);
+    const auto a = decode_plain_alarm(plain_alarms()[0]);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->id, "A-17");
+    EXPECT_EQ(a->kind, "assault");
+    EXPECT_EQ(a->at, kExample);
+    EXPECT_FALSE(a->drill);
+    EXPECT_EQ(a->note, "gate 2");
+}
+
+TEST(PlainAlarm, AnythingElseIsLeftToTheDomDecodeWithItsErrors) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        // frame, what decode_terminal_frame answers (from the DOM decode)
+        {alarm_with(R"(,"note":"a\nb")"),
+         "alarm id [A-17] kind [assault] at none drill false note [a\nb]"},
+        {alarm_with(R"(,"note":"\u0041")"),
+         "alarm id [A-17] kind [assault] at none drill false note [A]"},
+        {alarm_with(R"(,"seq":1)"), "alarm id [A-17] kind [assault] at none drill false note []"},
+        {alarm_with(R"(,"kind":"fire")"),
+         "alarm id [A-17] kind [fire] at none drill false note []"},
+        {alarm_with(R"(,"extra":{"a":[1]})"),
+         "alarm id [A-17] kind [assault] at none drill false note []"},
+        {alarm_with(R"(,"drill":1)"),
+         "error bad_frame [field \"drill\" must be true or false] ref \"A-17\""},
+        {alarm_with(R"(,"drill":"true")"),
+         "error bad_frame [field \"drill\" must be true or false] ref \"A-17\""},
+        {alarm_with(R"(,"at":"yesterday")"),
+         "error bad_frame [field \"at\" is not an ISO-8601 time like 2026-09-01T07:30:00Z] ref "
+         "\"A-17\""},
+        {alarm_with(R"(,"at":true)"),
+         "error bad_frame [field \"at\" must be an ISO-8601 string] ref \"A-17\""},
+        {alarm_with(R"(,"note":false)"),
+         "error bad_frame [field \"note\" must be a string] ref \"A-17\""},
+        {alarm_with(R"(,"note":"a\u0000b")"),
+         "error bad_frame [field \"note\" must not contain NUL (\\u0000)] ref \"A-17\""},
+        {alarm_with(",\"note\":\"" + std::string(501, 'x') + "\""),
+         "error bad_frame [field \"note\" is longer than 500 characters] ref \"A-17\""},
+        {R"({"type":"alarm","id":"A-1","kind":"arson"})",
+         "error bad_frame [field \"kind\" must be one of intrusion, assault, medical, fire, "
+         "bullying, "
+         "self_harm, drowning, traffic, other] ref \"A-1\""},
+        {R"({"type":"alarm","id":"A-1"})", "error bad_frame [missing field \"kind\"] ref \"A-1\""},
+        {R"({"type":"alarm","id":"","kind":"fire"})",
+         "error bad_frame [field \"id\" must be 1-64 printable ASCII characters] ref none"},
+        {R"({"type":"alarm","id":"A 1","kind":"fire"})",
+         "error bad_frame [field \"id\" must be 1-64 printable ASCII characters] ref none"},
+        {R"({"type":"alarm","kind":"fire"})", "error bad_frame [missing field \"id\"] ref none"},
+        {R"({"type":"alarm","id":7,"kind":"fire"})",
+         "error bad_frame [field \"id\" must be a string] ref none"},
+        {R"({"type":"Alarm","id":"A-1","kind":"fire"})",
+         "error unknown_type [unknown frame type \"Alarm\"] ref \"A-1\""},
+        {R"({"id":"A-1","kind":"fire"})", "error bad_frame [missing field \"type\"] ref \"A-1\""},
+        {R"({"type":"heartbeat","seq":3})", "heartbeat 3"},
+        {R"({"type":"alarm","id":"A-1","kind":"fire"}x)", ""},
+        {R"({"type":"alarm","id":"A-1","kind":"fire",})", ""},
+        {R"({"type":"alarm","id":"A-1","kind":"fire")", ""},
+        {R"({"type":"alarm","id":"A-1","kind":"fire","drill":tru})", ""},
+        {"{\"type\":\"alarm\",\"id\":\"A-1\",\"kind\":\"fire\",\"note\":\"\xC3\"}", ""},
+        {"{\"type\":\"alarm\",\"id\":\"A-1\",\"kind\":\"fire\",\"note\":\"\xED\xA0\x80\"}", ""},
+        {"{\"type\":\"alarm\",\"id\":\"A-1\",\"kind\":\"fire\",\"note\":\"\xC0\xAF\"}", ""},
+        {"{\"type\":\"alarm\",\"id\":\"A-1\",\"kind\":\"fire\",\"note\":\"a\tb\"}", ""},
+        {"{\"type\":\"alarm\",\"id\":\"A-1\",\"kind\":\"fire\",\"note\":\"a\0b\"}", ""},
+        {"[]", "error bad_frame [frame must be a JSON object] ref none"},
+        {"", ""},
+    };
+    for (const auto& [line, expected] : cases) {
+        EXPECT_FALSE(decode_plain_alarm(line)) << line;
+        const std::string got = describe(decode_terminal_frame(line));
+        EXPECT_EQ(got, describe(decode_terminal_frame_dom(line))) << line;
+        if (!expected.empty()) {
+            EXPECT_EQ(got, expected) << line;
+        } else {
+            EXPECT_TRUE(got.starts_with("error bad_frame [frame is not valid JSON]"))
+                << line << ": " << got;
+        }
+    }
+}
+
+// Every one-character edit of the plain frames (deleted, replaced, or
+// inserted, with characters that matter to JSON): whenever the fast path
+// takes the result, it is the DOM decode's; either way decode_terminal_frame
+// answers as the DOM decode does.
+TEST(PlainAlarm, OneCharacterEditsNeverDecodeOtherwiseThanTheDom) {
+    const std::string alphabet =
+        std::string("\"\\,:{}[] \t\r\nxa0159.-+eEtfnul") + '\x01' + '\x7f' + '\xc3' + '\xa9' + '\0';
+    int fast = 0, total = 0;
+    const auto check = [&](const std::string& line) {
+        ++total;
+        const DecodeResult dom = decode_terminal_frame_dom(line);
+        if (const auto plain = decode_plain_alarm(line)) {
+            ++fast;
+            ASSERT_EQ(describe(Frame{*plain}), describe(dom)) << line;
+        }
+        ASSERT_EQ(describe(decode_terminal_frame(line)), describe(dom)) << line;
+    };
+    for (const std::string& seed : plain_alarms()) {
+        for (std::size_t i = 0; i <= seed.size(); ++i) {
+            if (i < seed.size()) check(seed.substr(0, i) + seed.substr(i + 1));
+            for (const char c : alphabet) {
+                if (i < seed.size()) check(seed.substr(0, i) + c + seed.substr(i + 1));
+                check(seed.substr(0, i) + c + seed.substr(i));
+            }
+        }
+    }
+    // Not vacuous: many edits (inside notes, ids, whitespace) stay plain alarms.
+    EXPECT_GT(fast, total / 20) << fast << " of " << total;
+}
+
+TEST(Encode, AckIsByteForByteTheDomEncodingForEveryAsciiCharacter) {
+    const auto dom = [](const std::string& id, const std::string& incident) {
+        return json{{"type", "ack"}, {"id", id}, {"incident", incident}}.dump() + "\n";
+    };
+    EXPECT_EQ(encode_ack("A-17", "I-20260901-0ABCDEF"),
+              R"({"id":"A-17","incident":"I-20260901-0ABCDEF","type":"ack"})"
+              "\n");
+    for (int c = 0; c < 0x80; ++c) {
+        const std::string id = "A" + std::string(1, static_cast<char>(c)) + "Z";
+        EXPECT_EQ(encode_ack(id, "I-1"), dom(id, "I-1")) << c;
+        EXPECT_EQ(encode_ack("A-1", id), dom("A-1", id)) << c;
+    }
+    // Past ASCII: nlohmann's own encoding (valid UTF-8 as it is).
+    EXPECT_EQ(encode_ack("A-1", "I-é"), dom("A-1", "I-é"));
 }
 
 }  // namespace

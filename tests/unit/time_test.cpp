@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "common/util/token_bucket.hpp"
 
@@ -84,6 +86,55 @@ TEST(FormatIso, BeforeTheEpochFloorsToThePreviousSecond) {
     EXPECT_EQ(format_iso_millis(-1), "1969-12-31T23:59:59.999Z");
     EXPECT_EQ(format_iso_micros(-kSecond), "1969-12-31T23:59:59.000000Z");
     EXPECT_EQ(format_iso_micros(-kDay), "1969-12-31T00:00:00.000000Z");
+}
+
+TEST(FormatIso, SameTextAsPrintfAcrossTheRange) {
+    // format_iso writes its digits by hand for years 0000-9999 and falls
+    // back to snprintf outside: both give what the printf format did.
+    const auto printf_iso = [](UnixMicros t, bool micros) {
+        const std::int64_t secs = t / kSecond - (t % kSecond < 0);
+        const std::int64_t us = t - secs * kSecond;
+        const std::int64_t days = secs / 86400 - (secs % 86400 < 0);
+        const std::int64_t sod = secs - days * 86400;
+        // civil date of `days` through days_from_civil, searching by year
+        int year = static_cast<int>(1970 + days / 366);
+        while (days_from_civil(year + 1, 1, 1) <= days) ++year;
+        while (days_from_civil(year, 1, 1) > days) --year;
+        unsigned month = 1;
+        while (month < 12 && days_from_civil(year, month + 1, 1) <= days) ++month;
+        const auto day = static_cast<unsigned>(days - days_from_civil(year, month, 1) + 1);
+        char buf[64];
+        std::snprintf(
+            buf, sizeof buf,
+            micros ? "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ" : "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+            year, month, day, static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
+            static_cast<int>(sod % 60), static_cast<int>(micros ? us : us / 1000));
+        return std::string(buf);
+    };
+    std::vector<UnixMicros> times = {0,
+                                     -1,
+                                     1,
+                                     kExample,
+                                     kExample + 123'456,
+                                     kExample + 999'999,
+                                     days_from_civil(1, 1, 1) * kDay,
+                                     days_from_civil(9999, 12, 31) * kDay + kDay - 1,
+                                     days_from_civil(10000, 1, 1) * kDay,
+                                     days_from_civil(12345, 6, 7) * kDay + 42,
+                                     days_from_civil(0, 1, 1) * kDay,
+                                     days_from_civil(-1, 12, 31) * kDay + 5 * kSecond};
+    std::uint64_t x = 88172645463325252ULL;  // xorshift: a fixed spread of instants
+    for (int i = 0; i < 2000; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        times.push_back(static_cast<UnixMicros>(x % (400ULL * 366 * 86400 * 1'000'000)) -
+                        200LL * 366 * 86400 * 1'000'000);
+    }
+    for (const UnixMicros t : times) {
+        EXPECT_EQ(format_iso_micros(t), printf_iso(t, true)) << t;
+        EXPECT_EQ(format_iso_millis(t), printf_iso(t, false)) << t;
+    }
+    EXPECT_EQ(format_iso_millis(days_from_civil(12345, 6, 7) * kDay), "12345-06-07T00:00:00.000Z");
+    EXPECT_EQ(format_iso_millis(days_from_civil(-1, 12, 31) * kDay), "-001-12-31T00:00:00.000Z");
 }
 
 TEST(FormatIso, LeapDayAndEndOfDay) {

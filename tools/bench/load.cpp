@@ -25,6 +25,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -305,6 +306,7 @@ class Load {
         Clock::time_point first_sent{};
         while (!abort_.load() && !stop_.load(std::memory_order_relaxed)) {
             const bool retransmit = !pending_id.empty();
+            if (!retransmit && o_.alarms > 0 && seq >= o_.alarms) break;
             if (!retransmit) {
                 pending_id = tag_ + "-" + std::to_string(++seq);
                 frame = alarm_frame(pending_id);
@@ -429,6 +431,20 @@ class Load {
             kick_all(true);
             co_return;
         }
+        if (!o_.ready_file.empty()) {
+            std::ofstream(o_.ready_file) << n << " terminals connected\n";
+        }
+        if (!o_.go_file.empty()) {
+            const auto go_deadline = Clock::now() + std::chrono::seconds(600);
+            while (!std::filesystem::exists(o_.go_file) && !interrupted_ &&
+                   Clock::now() < go_deadline) {
+                co_await wait(std::chrono::milliseconds(10));
+            }
+        }
+        if (o_.alarms > 0) {
+            co_await fixed_count();
+            co_return;
+        }
         const auto t0 = Clock::now();
         window_start_ = t0 + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(o_.warmup_s));
@@ -460,6 +476,28 @@ class Load {
             std::fprintf(stderr, "huxiao-bench: %d terminals did not finish; closing them\n",
                          n - finished_.load());
             incomplete_ = true;
+            kick_all(true);
+        }
+    }
+
+    // --alarms: every ack is measured; the window ends when the last
+    // terminal has sent its last alarm (the watchdog still closes a terminal
+    // whose ack does not come).
+    asio::awaitable<void> fixed_count() {
+        asio::steady_timer tick(co_await asio::this_coro::executor);
+        const int n = static_cast<int>(terminals_.size());
+        window_start_ = Clock::now();
+        const double cpu0 = cpu_seconds();
+        kick_all(false);
+        while (finished_.load() < n && !interrupted_) {
+            tick.expires_after(std::chrono::milliseconds(10));
+            co_await tick.async_wait(use_tuple);
+            watchdog();
+        }
+        client_cpu_s_ = cpu_seconds() - cpu0;
+        window_s_ = std::chrono::duration<double>(Clock::now() - window_start_).count();
+        if (finished_.load() < n) {  // interrupted: as a timed run does
+            stop_ = true;
             kick_all(true);
         }
     }
@@ -573,6 +611,7 @@ std::string LoadResult::to_json(const LoadOptions& o) const {
         {"client_cpu_s", client_cpu_s},
         {"complete", complete},
     };
+    if (o.alarms > 0) j["alarms_per_terminal"] = o.alarms;
     if (!first_connect_error.empty()) j["first_connect_error"] = first_connect_error;
     return j.dump();
 }

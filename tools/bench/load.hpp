@@ -39,6 +39,16 @@ struct LoadOptions {
     std::filesystem::path ack_log;  // when set: "WALL_MS TERMINAL ALARM INCIDENT SERVER" per ack
     std::string kind = "intrusion";
     bool strict = false;  // any error, timeout or disconnect fails the run
+    // > 0: each terminal sends exactly this many alarms (acked or refused),
+    // then stops; warmup_s and duration_s are ignored and every ack is
+    // measured. A fixed amount of work, for instruction counts
+    // (bench/callgrind.sh), where a fixed duration would not be stable.
+    std::uint64_t alarms = 0;
+    // Once every terminal is connected: ready_file is written, then the
+    // alarms wait until go_file exists (so that a profiler can be reset
+    // between the handshakes and the alarms). Empty: not used.
+    std::filesystem::path ready_file;
+    std::filesystem::path go_file;
 };
 
 struct LoadResult {

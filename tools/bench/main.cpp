@@ -111,6 +111,11 @@ constexpr const char* kUsage = R"(usage:
       --connect-timeout S  for all terminals to connect (default 60)
       --kind KIND          alarm kind (default intrusion)
       --strict             exit 1 on any error frame, timeout or disconnect
+      --alarms N           each terminal sends exactly N alarms, then stops
+                           (instead of --warmup/--duration; every ack is
+                           measured): a fixed amount of work (bench/callgrind.sh)
+      --ready-file FILE    written once every terminal is connected
+      --go-file FILE       then wait until FILE exists before the first alarm
 
   huxiao-bench --pgbench-log [--warmup S] [--duration S] FILE...
       Summarises pgbench per-transaction logs (pgbench -l) over the same
@@ -507,6 +512,14 @@ int main(int argc, char** argv) {
                 o.connect_timeout_s = std::stoi(value());
             } else if (a == "--kind") {
                 o.kind = value();
+            } else if (a == "--alarms") {
+                const long long n = std::stoll(value());
+                if (n < 1) usage_error("--alarms must be at least 1");
+                o.alarms = static_cast<std::uint64_t>(n);
+            } else if (a == "--ready-file") {
+                o.ready_file = value();
+            } else if (a == "--go-file") {
+                o.go_file = value();
             } else if (a == "--strict") {
                 o.strict = true;
             } else {
