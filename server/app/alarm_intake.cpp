@@ -91,6 +91,9 @@ void AlarmIntake::alarm(const std::string& school, const std::string& terminal,
         metrics_.alarms_acked.increment();
         metrics_.ack_latency.observe(static_cast<double>(clock_.now() - facts.received_at) / 1e6);
         reply({IntakeReply::Status::durable, result.incident, {}});
+        // Recorded as triage proposed: nothing for the strand to learn, so
+        // no hop back to it (committed() would return at once).
+        if (!unverified && result.incident == facts.incident) return;
         asio::post(strand_, [this, facts, unverified, recorded = result.incident,
                              recorded_now = result.outcome != "duplicate"] {
             if (unverified) {

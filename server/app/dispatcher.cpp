@@ -306,7 +306,12 @@ void Dispatcher::alarm(std::shared_ptr<TerminalPort> port, const std::string& sc
                        terminal::Alarm alarm, UnixMicros received_at) {
     std::string terminal = port->terminal_id();
     IntakeReplier reply = alarm_replier(std::move(port), alarm.id);
-    this->alarm(school, terminal, std::move(alarm), received_at, std::move(reply));
+    asio::post(strand_, [this, school, terminal = std::move(terminal), alarm = std::move(alarm),
+                         received_at, reply = std::move(reply)]() mutable {
+        supervisor_.frame(terminal, received_at);  // terminal_seen, without a hop of its own
+        seen_dirty_.insert(terminal);
+        intake_.alarm(school, terminal, std::move(alarm), received_at, std::move(reply));
+    });
 }
 
 void Dispatcher::alarm(const std::string& school, const std::string& terminal,

@@ -75,7 +75,9 @@ class Dispatcher {
     void terminal_heard_from(const std::string& terminal, UnixMicros at, UnixMicros window_us);
     // At start: the terminals the database last saw online, with when.
     void restore_terminals(const std::vector<std::pair<std::string, UnixMicros>>& online);
-    // Answers through `port` with `ack` once durable, or `error`.
+    // Answers through `port` with `ack` once durable, or `error`. The alarm's
+    // frame is also the terminal's sign of life (as terminal_seen), taken in
+    // the same hop onto the strand.
     void alarm(std::shared_ptr<TerminalPort> port, const std::string& school, terminal::Alarm alarm,
                UnixMicros received_at);
     // The same for any alarm source (e.g. DC-09): `reply` is called once.

@@ -186,9 +186,9 @@ asio::awaitable<void> TerminalSession::run() {
                 break;
             }
             if (ec || closing_) break;  // closing: e.g. revoked while this frame came in
-            std::string line = buffer_.substr(0, n - 1);
+            // Decoded in place: the frame's fields are copied out of it.
+            handle_line(std::string_view(buffer_).substr(0, n - 1));
             buffer_.erase(0, n);
-            handle_line(line);
         }
     }
     if (online_) {
@@ -275,8 +275,8 @@ asio::awaitable<bool> TerminalSession::await_hello() {
 
 void TerminalSession::handle_line(std::string_view line) {
     const UnixMicros now = ctx_.clock.now();
-    ctx_.dispatcher.terminal_seen(terminal_id_, now);
     if (!rate_.take(now)) {
+        ctx_.dispatcher.terminal_seen(terminal_id_, now);
         send_error_and_close(ErrorCode::rate_limited,
                              "more than " +
                                  std::to_string(ctx_.config.terminal_listener.max_frames_per_s) +
@@ -284,12 +284,21 @@ void TerminalSession::handle_line(std::string_view line) {
         return;
     }
     auto decoded = terminal::decode_terminal_frame(line);
+    auto* frame_ptr = std::get_if<terminal::Frame>(&decoded);
+    if (auto* alarm = frame_ptr && !draining_ ? std::get_if<terminal::Alarm>(frame_ptr) : nullptr) {
+        // The hot path: one post to the dispatcher, which also marks the
+        // terminal seen (docs/performance.md §4.5).
+        bad_in_a_row_ = 0;
+        ctx_.dispatcher.alarm(shared_from_this(), school_, std::move(*alarm), now);
+        return;
+    }
+    ctx_.dispatcher.terminal_seen(terminal_id_, now);
     if (auto* error = std::get_if<ProtocolError>(&decoded)) {
         handle_error(*error);
         return;
     }
     bad_in_a_row_ = 0;
-    auto& frame = std::get<terminal::Frame>(decoded);
+    auto& frame = *frame_ptr;
     if (draining_ && !std::holds_alternative<terminal::Heartbeat>(frame)) {
         // Not taken at all (no record, no dispatch): the terminal retries
         // with the same id, here after the restart or at another server.
@@ -302,9 +311,7 @@ void TerminalSession::handle_line(std::string_view line) {
                                                : std::nullopt}));
         return;
     }
-    if (auto* alarm = std::get_if<terminal::Alarm>(&frame)) {
-        ctx_.dispatcher.alarm(shared_from_this(), school_, std::move(*alarm), now);
-    } else if (auto* hb = std::get_if<terminal::Heartbeat>(&frame)) {
+    if (auto* hb = std::get_if<terminal::Heartbeat>(&frame)) {
         queue(terminal::encode_heartbeat_ack(hb->seq));
     } else if (auto* cancel = std::get_if<terminal::Cancel>(&frame)) {
         ctx_.dispatcher.cancel(shared_from_this(), school_, std::move(*cancel), now);
