@@ -122,6 +122,10 @@ struct IncidentLogStats {
 // jsonb, a NUL spelled as a JSON escape (jsonb refuses it: 22P05).
 std::optional<std::string> unwritable_reason(const std::vector<std::optional<std::string>>& params,
                                              std::optional<std::size_t> jsonb_param = {});
+// The same answer for an alarm's parameters in its record_alarms statement
+// ($1 terminal, $2 event id, $3 incident, $4 joined incident, $5 kind, $8
+// note), without building them: it runs for every alarm.
+std::optional<std::string> unwritable_reason(const AlarmRecord& alarm);
 
 class IncidentLog {
   public:

@@ -174,6 +174,56 @@ TEST(UnwritableReason, NamesTheParameterAndWhy) {
               "parameter $2 is JSON with a NUL character (\\u0000)");
 }
 
+// An alarm's check names the parameter of its record_alarms statement, as
+// the general check of those parameters does.
+TEST(UnwritableReason, OfAnAlarmIsThatOfItsParameters) {
+    using P = std::vector<std::optional<std::string>>;
+    const auto params = [](const db::AlarmRecord& a) {
+        return P{a.terminal,
+                 a.event_id,
+                 a.incident,
+                 a.join,
+                 a.kind,
+                 a.terminal_at ? std::optional(format_iso_micros(*a.terminal_at)) : std::nullopt,
+                 a.drill ? "true" : "false",
+                 a.note.empty() ? std::nullopt : std::optional(a.note),
+                 format_iso_micros(a.received_at)};
+    };
+    db::AlarmRecord plain;
+    plain.terminal = "T-1";
+    plain.event_id = "A-1";
+    plain.incident = "I-1";
+    plain.kind = "fire";
+    plain.note = "ünïcode 护校";
+    plain.terminal_at = 1'788'247'800'000'000;
+    plain.received_at = 1'788'247'801'000'000;
+    EXPECT_FALSE(db::unwritable_reason(plain));
+    const std::string nul("a\0b", 3), bad_utf8 = "\xC3\x28";
+    int refused = 0;
+    for (int field = 0; field < 6; ++field) {
+        for (const std::string& text : {nul, bad_utf8}) {
+            db::AlarmRecord a = plain;
+            std::string& target = field == 0   ? a.terminal
+                                  : field == 1 ? a.event_id
+                                  : field == 2 ? a.incident
+                                  : field == 3 ? a.join.emplace("I-0")
+                                  : field == 4 ? a.kind
+                                               : a.note;
+            target += text;
+            const auto why = db::unwritable_reason(a);
+            ASSERT_TRUE(why) << field;
+            EXPECT_EQ(why, db::unwritable_reason(params(a))) << field;
+            ++refused;
+        }
+    }
+    EXPECT_EQ(refused, 12);
+    db::AlarmRecord noted = plain;
+    noted.note = nul;
+    EXPECT_EQ(db::unwritable_reason(noted), "parameter $8 contains a NUL character");
+    noted.join = bad_utf8;
+    EXPECT_EQ(db::unwritable_reason(noted), "parameter $4 is not valid UTF-8");
+}
+
 TEST_F(IncidentLogTest, TransientFailuresAreRetriedUntilTheRecordsCommitExactlyOnce) {
     make_log(1, /*commit_timeout_ms=*/500);
     run();
@@ -341,6 +391,26 @@ TEST_F(RecordAlarms, DuplicatesWithinOneBatchAreRecordedOnceAndGetTheFirstOnesIn
     EXPECT_EQ(db_.scalar("SELECT string_agg(id, ',') FROM incidents"), "I-1");
     EXPECT_EQ(timeline("I-1"), "alarm_received:A-1");
     EXPECT_EQ(log_->stats().batches.load(), 1u);
+}
+
+// The arrays are bound as text literals (alarms_query): quotes, backslashes,
+// commas, braces and the word NULL inside a field arrive byte for byte.
+TEST_F(RecordAlarms, QuotesBackslashesBracesAndTheWordNullArriveByteForByte) {
+    make_log(1);
+    const std::string id = R"(A"1\,{x}\\)";
+    const std::string note = R"(say "hi" \ back, {x} NULL "" \\ é)";
+    auto a = alarm(id, "I-1");
+    a.note = note;
+    record(std::move(a));
+    record(alarm_from("T-2", "NULL", "I-2"));
+    run();
+    wait_for([&] { return answered() == 2; });
+    EXPECT_EQ(outcomes(), (std::vector<std::string>{"committed I-1 new", "committed I-2 new"}));
+    EXPECT_EQ(db_.scalar("SELECT event_id FROM terminal_events WHERE terminal_id = 'T-1'"), id);
+    EXPECT_EQ(db_.scalar("SELECT event_id FROM terminal_events WHERE terminal_id = 'T-2'"), "NULL");
+    EXPECT_EQ(db_.scalar("SELECT details->>'note' FROM incident_events WHERE incident_id = 'I-1'"
+                         " AND type = 'alarm_received'"),
+              note);
 }
 
 TEST_F(RecordAlarms, ARetransmissionInALaterBatchWritesNothingAndGetsTheRecordedIncident) {
