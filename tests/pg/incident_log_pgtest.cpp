@@ -507,7 +507,10 @@ TEST_F(RecordAlarms, TheFenceRefusesAStaleEpochAndTheCurrentOneIsRecordedWithIts
     db::PgSync c(db_.url());
     ASSERT_EQ(db::cell(c.exec("SELECT huxiao_acquire_lease('a', 60000, '', '')").get(), 0, 0), "1");
     std::atomic<int> fenced{0};
-    make_log(1, /*commit_timeout_ms=*/500);
+    // Long enough for the first commit, which also connects, on a busy
+    // machine (500 ms was not, once under ctest -j2 at load 9); the fenced
+    // alarms below are answered `unavailable` when it runs out.
+    make_log(1, /*commit_timeout_ms=*/3000);
     log_->fence(
         1, std::chrono::milliseconds(60000), [] { return true; },
         [&](const std::string&) { ++fenced; });
