@@ -191,6 +191,8 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.integer("max_unauthenticated_per_address", t.max_unauthenticated_per_address, 1,
                   1'000'000);
         s.integer("handshake_timeout_s", t.handshake_timeout_s, 1, 600);
+        s.integer("max_waiting", t.max_waiting, 0, 1'000'000);
+        s.integer("max_waiting_per_address", t.max_waiting_per_address, 0, 1'000'000);
         s.integer("max_sessions_per_terminal", t.max_sessions_per_terminal, 1, 100);
         s.path("session_ticket_key", t.session_ticket_key, base_dir);
     });

@@ -46,6 +46,12 @@ struct TerminalListenerConfig {
     // take the whole budget.
     int max_unauthenticated_per_address = 256;
     int handshake_timeout_s = 5;
+    // Extension (docs/security.md): a connection past those budgets waits,
+    // first come first served, for a place instead of being closed at
+    // accept, if it could finish its handshake within handshake_timeout_s at
+    // the rate places free (common/util/waiting_room.hpp); 0: no waiting.
+    int max_waiting = 8000;
+    int max_waiting_per_address = 2000;
     int max_sessions_per_terminal = 2;  // a further session replaces the oldest
     // 80 bytes shared by the servers a terminal may resume with; empty: a
     // random key per process.

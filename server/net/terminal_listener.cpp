@@ -1,5 +1,6 @@
 #include "server/net/terminal_listener.hpp"
 
+#include <algorithm>
 #include <boost/asio/strand.hpp>
 #include <stdexcept>
 
@@ -15,6 +16,15 @@ namespace {
 // Long enough for sessions to end and give descriptors back, short enough
 // that a real terminal waits no longer than one TCP retransmission.
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(200);
+// How often waiting connections whose wait ran out are looked for when no
+// place frees (a freed place looks at once).
+constexpr auto kSweepEvery = std::chrono::milliseconds(250);
+
+WaitingLimits waiting_limits(const TerminalListenerConfig& t) {
+    return WaitingLimits{static_cast<std::size_t>(t.max_waiting),
+                         static_cast<std::size_t>(t.max_waiting_per_address),
+                         std::chrono::seconds(t.handshake_timeout_s)};
+}
 }  // namespace
 
 TerminalListener::TerminalListener(asio::any_io_executor executor, asio::ssl::context tls,
@@ -23,7 +33,10 @@ TerminalListener::TerminalListener(asio::any_io_executor executor, asio::ssl::co
       tls_(std::move(tls)),
       context_(context),
       acceptor_(executor),
-      backoff_(executor) {
+      backoff_(executor),
+      waiting_(waiting_limits(context_.config.terminal_listener)),
+      sweep_strand_(asio::make_strand(executor)),
+      sweep_(sweep_strand_) {
     const auto& t = context_.config.terminal_listener;
     gate_ = std::make_shared<ConnectionGate>(
         "terminal", ConnectionLimits{static_cast<std::size_t>(t.max_unauthenticated),
@@ -50,7 +63,124 @@ void TerminalListener::open(const std::string& address, int port) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-void TerminalListener::start() { accept(); }
+void TerminalListener::start() {
+    std::weak_ptr<TerminalListener> weak = shared_from_this();
+    gate_->on_freed([weak] {
+        if (auto self = weak.lock()) {
+            {
+                std::lock_guard lock(self->waiting_mutex_);
+                self->drained_.freed(WaitClock::now());
+            }
+            self->drain();
+        }
+    });
+    accept();
+    asio::post(sweep_strand_, [self = shared_from_this()] { self->sweep(); });
+}
+
+void TerminalListener::sweep() {
+    drain();
+    sweep_.expires_after(kSweepEvery);
+    sweep_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->sweep();
+    });
+}
+
+double TerminalListener::drain_rate(WaitClock::time_point now) {
+    // Before a rate is measured (and as a floor): every place turning over
+    // once per handshake_timeout_s, which the deadline enforces.
+    const auto& t = context_.config.terminal_listener;
+    const double floor =
+        static_cast<double>(t.max_unauthenticated) / static_cast<double>(t.handshake_timeout_s);
+    return std::max(floor, drained_.per_second(now));
+}
+
+void TerminalListener::admit(tcp::socket socket) {
+    boost::system::error_code ignored;
+    const auto peer = socket.remote_endpoint(ignored);
+    if (ignored) {
+        socket.close(ignored);
+        return;
+    }
+    std::string address = peer.address().to_string();
+    std::shared_ptr<ConnectionGate::Slot> slot;
+    Refusal cause = Refusal::none;
+    bool queued = false;
+    {
+        std::lock_guard lock(waiting_mutex_);
+        if (!open_) return;  // the socket closes as it goes
+        // First come, first served: nobody passes the connections waiting,
+        // unless they may not wait (no place is kept empty for them).
+        const bool others_wait = !waiting_.empty();
+        if (!others_wait) slot = gate_->try_admit(address, &cause);
+        if (!slot) {
+            const auto now = WaitClock::now();
+            const auto offer = waiting_.offer(std::move(socket), address, now,
+                                              gate_->unauthenticated(), drain_rate(now));
+            queued = offer == WaitOffer::queued;  // else `socket` was left as it was
+            if (!queued && others_wait) slot = gate_->try_admit(address, &cause);
+            gate_->set_waiting(waiting_.size());
+        }
+    }
+    if (queued) {
+        gate_->waited();
+        drain();  // a place may have freed meanwhile, or be free for this address
+        return;
+    }
+    if (!slot) {
+        // Closed before TLS: a refused connection costs no handshake.
+        gate_->refuse(cause);
+        socket.close(ignored);
+        return;
+    }
+    start_session(std::move(socket), std::move(slot));
+}
+
+void TerminalListener::drain() {
+    std::vector<tcp::socket> expired;
+    std::vector<std::pair<tcp::socket, std::shared_ptr<ConnectionGate::Slot>>> starting;
+    {
+        std::lock_guard lock(waiting_mutex_);
+        if (waiting_.empty()) return;
+        const auto now = WaitClock::now();
+        while (auto e = waiting_.take_expired(now)) expired.push_back(std::move(e->item));
+        for (;;) {
+            std::shared_ptr<ConnectionGate::Slot> slot;
+            auto e = waiting_.take([&](const std::string& address) {
+                slot = gate_->try_admit(address);
+                return slot != nullptr;
+            });
+            if (!e) break;
+            starting.emplace_back(std::move(e->item), std::move(slot));
+        }
+        gate_->set_waiting(waiting_.size());
+    }
+    boost::system::error_code ignored;
+    for (auto& s : expired) {
+        gate_->timed_out(TimeoutStage::waiting);
+        s.close(ignored);
+    }
+    for (auto& [socket, slot] : starting) start_session(std::move(socket), std::move(slot));
+}
+
+void TerminalListener::start_session(tcp::socket socket,
+                                     std::shared_ptr<ConnectionGate::Slot> slot) {
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    const auto strand = socket.get_executor();  // the session's (accept gave each its own)
+    auto session = std::make_shared<TerminalSession>(std::move(socket), tls_.current(), context_,
+                                                     std::move(slot), roster_);
+    {
+        std::lock_guard lock(sessions_mutex_);
+        if (sessions_.size() > 2 * connections() + 64) {
+            std::erase_if(sessions_, [](auto& w) { return w.expired(); });
+        }
+        sessions_.push_back(session);
+    }
+    // Later, on the session's strand: not inside the caller's handler (the
+    // accept loop, or another session freeing its place).
+    asio::post(strand, [session] { session->start(); });
+}
 
 template <typename F>
 void TerminalListener::for_each_session(F f) {
@@ -61,6 +191,18 @@ void TerminalListener::for_each_session(F f) {
 }
 
 void TerminalListener::stop() {
+    {
+        // The waiting connections are closed: they have not begun.
+        std::lock_guard lock(waiting_mutex_);
+        open_ = false;
+        while (!waiting_.empty()) {
+            auto e = waiting_.take([](const std::string&) { return true; });
+            boost::system::error_code ignored;
+            if (e) e->item.close(ignored);
+        }
+        gate_->set_waiting(0);
+    }
+    asio::post(sweep_strand_, [self = shared_from_this()] { self->sweep_.cancel(); });
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
         boost::system::error_code ignored;
         self->acceptor_.close(ignored);
@@ -94,28 +236,13 @@ void TerminalListener::accept() {
                 self->accept();
                 return;
             }
-            boost::system::error_code ignored;
-            const auto peer = socket.remote_endpoint(ignored);
-            auto slot = ignored ? nullptr : self->gate_->admit(peer.address().to_string());
-            if (!slot) {
-                // Closed before TLS: a refused connection costs no handshake.
-                socket.close(ignored);
-                self->accept();
-                return;
-            }
-            socket.set_option(tcp::no_delay(true), ignored);
-            auto session =
-                std::make_shared<TerminalSession>(std::move(socket), self->tls_.current(),
-                                                  self->context_, std::move(slot), self->roster_);
-            {
-                std::lock_guard lock(self->sessions_mutex_);
-                if (self->sessions_.size() > 2 * self->connections() + 64) {
-                    std::erase_if(self->sessions_, [](auto& w) { return w.expired(); });
-                }
-                self->sessions_.push_back(session);
-            }
-            session->start();
+            // The next accept first: start() runs the handshake's first step
+            // (the ClientHello, usually waiting already, and for a resumed
+            // session the ticket's decoding, most of its cost) on this thread
+            // before it returns, and meanwhile the other I/O threads can take
+            // the next connections (docs/performance.md §12.7).
             self->accept();
+            self->admit(std::move(socket));
         });
 }
 

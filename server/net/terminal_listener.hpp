@@ -2,17 +2,23 @@
 // strand and TerminalSession. Every connection must first get a place from
 // the listener's ConnectionGate (caps before authentication, overall and per
 // source address; max_connections after the hello); others are closed at
-// accept: a bounded server beats a dead one. When the process is out of file
-// descriptors the accept loop waits a little instead of spinning.
+// accept: a bounded server beats a dead one. Unless they may wait: a
+// connection past the budgets before authentication waits in a bounded
+// WaitingRoom (common/util/waiting_room.hpp) for a place, first come first
+// served, if it could finish its handshake within handshake_timeout_s at the
+// rate places free; it is closed when its wait runs out. When the process is
+// out of file descriptors the accept loop waits a little instead of spinning.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "common/util/waiting_room.hpp"
 #include "server/sessions/connection_gate.hpp"
 #include "server/sessions/terminal_session.hpp"
 #include "server/sessions/tls.hpp"
@@ -46,6 +52,15 @@ class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
 
   private:
     void accept();
+    // A new connection: a place, the waiting room, or closed.
+    void admit(boost::asio::ip::tcp::socket socket);
+    // Closes the waiting connections whose wait ran out and starts the
+    // oldest others that now get a place. Any thread.
+    void drain();
+    void start_session(boost::asio::ip::tcp::socket socket,
+                       std::shared_ptr<ConnectionGate::Slot> slot);
+    void sweep();
+    double drain_rate(WaitClock::time_point now);
     template <typename F>
     void for_each_session(F f);
 
@@ -58,6 +73,13 @@ class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
     std::shared_ptr<TerminalRoster> roster_;
     std::mutex sessions_mutex_;
     std::vector<std::weak_ptr<TerminalSession>> sessions_;
+    std::mutex waiting_mutex_;
+    WaitingRoom<boost::asio::ip::tcp::socket> waiting_;
+    DrainRate drained_;
+    bool open_ = true;
+    // Closes waiting connections whose wait ran out even when no place frees.
+    boost::asio::strand<boost::asio::any_io_executor> sweep_strand_;
+    boost::asio::steady_timer sweep_;
 };
 
 }  // namespace huxiao::net

@@ -6,7 +6,8 @@
 namespace huxiao {
 
 namespace {
-constexpr std::array kTimeoutStages = {"handshake", "hello", "header", "body", "idle", "ws_auth"};
+constexpr std::array kTimeoutStages = {"handshake", "hello",   "header", "body",
+                                       "idle",      "ws_auth", "waiting"};
 constexpr std::array kAcceptErrors = {"emfile", "enfile", "other"};
 constexpr std::array kRefusals = {Refusal::per_address, Refusal::unauthenticated,
                                   Refusal::max_connections};
@@ -26,8 +27,11 @@ ConnectionGate::Slot::Slot(std::shared_ptr<ConnectionGate> gate, std::string add
     : gate_(std::move(gate)), address_(std::move(address)) {}
 
 ConnectionGate::Slot::~Slot() {
-    std::lock_guard lock(gate_->mutex_);
-    gate_->budget_.release(address_, authenticated_);
+    {
+        std::lock_guard lock(gate_->mutex_);
+        gate_->budget_.release(address_, authenticated_);
+    }
+    if (!authenticated_) gate_->freed();
 }
 
 bool ConnectionGate::Slot::authenticate() {
@@ -42,19 +46,26 @@ bool ConnectionGate::Slot::authenticate() {
         return false;
     }
     authenticated_ = true;
+    gate_->freed();
     return true;
 }
 
 std::shared_ptr<ConnectionGate::Slot> ConnectionGate::admit(const std::string& address) {
+    Refusal r = Refusal::none;
+    auto slot = try_admit(address, &r);
+    if (!slot) refuse(r);
+    return slot;
+}
+
+std::shared_ptr<ConnectionGate::Slot> ConnectionGate::try_admit(const std::string& address,
+                                                                Refusal* why) {
     Refusal r;
     {
         std::lock_guard lock(mutex_);
         r = budget_.admit(address);
     }
-    if (r != Refusal::none) {
-        refuse(r);
-        return nullptr;
-    }
+    if (why) *why = r;
+    if (r != Refusal::none) return nullptr;
     return std::make_shared<Slot>(shared_from_this(), address);
 }
 
@@ -127,6 +138,15 @@ std::string render_connection_metrics(const std::vector<const ConnectionGate*>& 
     for (const auto* g : gates) {
         line("huxiao_connections", *g, "state", "authenticated", g->authenticated());
         line("huxiao_connections", *g, "state", "unauthenticated", g->unauthenticated());
+        line("huxiao_connections", *g, "state", "waiting", g->waiting());
+    }
+    out +=
+        "# HELP huxiao_connections_waited_total Connections that waited for a place before their "
+        "handshake (terminal listener's waiting room).\n"
+        "# TYPE huxiao_connections_waited_total counter\n";
+    for (const auto* g : gates) {
+        out += "huxiao_connections_waited_total{listener=\"" + g->listener() + "\"} " +
+               std::to_string(g->waited_total()) + "\n";
     }
     return out;
 }

@@ -2,8 +2,9 @@
 // its sessions (any thread), with the counters /metrics shows:
 //   huxiao_connections_refused_total{listener,cause}   per_address | unauthenticated |
 //   max_connections huxiao_connections_timed_out_total{listener,stage} handshake | hello | header |
-//   body | idle | ws_auth huxiao_accept_errors_total{listener,cause}         emfile | enfile |
-//   other huxiao_connections{listener,state}                 authenticated | unauthenticated
+//   body | idle | ws_auth | waiting huxiao_accept_errors_total{listener,cause}  emfile | enfile |
+//   other huxiao_connections{listener,state}  authenticated | unauthenticated | waiting
+//   huxiao_connections_waited_total{listener}  connections that waited for a place
 // A Slot is one admitted connection; it gives its place back when destroyed.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,7 +22,7 @@
 
 namespace huxiao {
 
-enum class TimeoutStage { handshake, hello, header, body, idle, ws_auth, count_ };
+enum class TimeoutStage { handshake, hello, header, body, idle, ws_auth, waiting, count_ };
 enum class AcceptError { emfile, enfile, other, count_ };
 
 class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
@@ -48,6 +50,18 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
 
     // A slot for a new connection from `address`, or null (refusal counted).
     std::shared_ptr<Slot> admit(const std::string& address);
+    // The same without counting a refusal; `why` tells it.
+    std::shared_ptr<Slot> try_admit(const std::string& address, Refusal* why = nullptr);
+    void refuse(Refusal cause);
+    // Called (on the thread that freed it, no lock held) whenever a place
+    // before authentication frees: a connection authenticated or closed.
+    // Set once, before the first admit.
+    void on_freed(std::function<void()> f) { on_freed_ = std::move(f); }
+    // The listener's waiting room (WaitingRoom), for /metrics.
+    void set_waiting(std::size_t n) { waiting_.store(n, std::memory_order_relaxed); }
+    void waited() { waited_.fetch_add(1, std::memory_order_relaxed); }
+    std::size_t waiting() const { return waiting_.load(std::memory_order_relaxed); }
+    std::uint64_t waited_total() const { return waited_.load(std::memory_order_relaxed); }
     void timed_out(TimeoutStage stage);
     void accept_failed(AcceptError error);
 
@@ -59,8 +73,13 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
 
   private:
     friend std::string render_connection_metrics(const std::vector<const ConnectionGate*>& gates);
-    void refuse(Refusal cause);
+    void freed() {
+        if (on_freed_) on_freed_();
+    }
     std::string listener_;
+    std::function<void()> on_freed_;
+    std::atomic<std::size_t> waiting_{0};
+    std::atomic<std::uint64_t> waited_{0};
     mutable std::mutex mutex_;
     ConnectionBudget budget_;
     std::array<std::atomic<std::uint64_t>, 4> refused_{};

@@ -1,8 +1,9 @@
 // No slot is held before authentication (issue #8 item 2, review H2, H3, M6):
 // per-address and overall caps on connections that have not authenticated,
 // deadlines for each stage before authentication, a separate budget for
-// authenticated connections, one session per terminal certificate, and an
-// accept loop that survives running out of file descriptors. Real server,
+// authenticated connections, one session per terminal certificate, an
+// accept loop that survives running out of file descriptors, and the bounded
+// waiting room for a handshake place (issue #11). Real server,
 // real TLS; the junk comes from 127.0.0.2, the real clients from 127.0.0.1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "tests/support/fixtures.hpp"
@@ -83,6 +85,20 @@ class ConnectionLimits : public ServerTest {
                               const std::string& label, const std::string& value) {
         return family + "{listener=\"" + listener + "\"," + label + "=\"" + value + "\"}";
     }
+    // Polls /metrics until `series` shows `value` (the server acts on its own
+    // threads); the value last seen.
+    double metric_reaches(const std::string& series, double value) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        double seen = metric(series);
+        while (seen != value && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            seen = metric(series);
+        }
+        return seen;
+    }
+    std::string waiting() const {
+        return series("huxiao_connections", "terminal", "state", "waiting");
+    }
 };
 
 TEST_F(ConnectionLimits, JunkPastThePerAddressCapIsRefusedWhileRealClientsGetIn) {
@@ -90,6 +106,7 @@ TEST_F(ConnectionLimits, JunkPastThePerAddressCapIsRefusedWhileRealClientsGetIn)
         config()[l]["max_unauthenticated_per_address"] = 3;
         config()[l]["handshake_timeout_s"] = 60;  // the junk stays for the whole test
     }
+    config()["terminal_listener"]["max_waiting"] = 0;  // refused at accept, not waiting
     start_server();
     const std::string unit_token = make_token("unit", "patrol-1", "P-1");
     const std::string console_token = make_token("dispatcher", "desk");
@@ -135,6 +152,95 @@ TEST_F(ConnectionLimits, JunkPastThePerAddressCapIsRefusedWhileRealClientsGetIn)
     EXPECT_EQ(
         metric(series("huxiao_connections_refused_total", "terminal", "cause", "per_address")), 2);
     EXPECT_EQ(metric(series("huxiao_connections_refused_total", "api", "cause", "per_address")), 2);
+}
+
+// The waiting room (common/util/waiting_room.hpp): past the per-address
+// budget a terminal waits for a place instead of being closed at accept, and
+// gets its handshake as soon as one frees.
+TEST_F(ConnectionLimits, PastTheBudgetATerminalWaitsForAPlaceAndGetsInWhenOneFrees) {
+    config()["terminal_listener"]["max_unauthenticated_per_address"] = 2;
+    config()["terminal_listener"]["handshake_timeout_s"] = 30;  // the junk stays until closed
+    start_server();
+    // The terminal connects from 127.0.0.1, as the junk holding both places.
+    auto junk1 = std::make_unique<JunkConnection>(port(), "127.0.0.1");
+    JunkConnection junk2(port(), "127.0.0.1");
+    ASSERT_TRUE(junk1->connected() && junk2.connected());
+    ASSERT_EQ(
+        metric_reaches(series("huxiao_connections", "terminal", "state", "unauthenticated"), 2), 2);
+    auto terminal = client("T-1");
+    auto connected = std::async(std::launch::async, [&] { return terminal->connect(); });
+    EXPECT_EQ(metric_reaches(waiting(), 1), 1);
+    EXPECT_EQ(metric("huxiao_connections_waited_total{listener=\"terminal\"}"), 1);
+    junk1.reset();  // a place frees: the terminal's handshake starts
+    ASSERT_TRUE(connected.get());
+    terminal->send({{"type", "hello"}, {"terminal", "T-1"}, {"proto", 1}});
+    auto welcome = terminal->read_frame();
+    ASSERT_TRUE(welcome);
+    EXPECT_EQ((*welcome)["type"], "welcome");
+    EXPECT_EQ(metric(waiting()), 0);
+    EXPECT_EQ(
+        metric(series("huxiao_connections_refused_total", "terminal", "cause", "per_address")), 0);
+    EXPECT_FALSE(junk2.closed_by_server(std::chrono::milliseconds(0)));
+}
+
+TEST_F(ConnectionLimits, TheWaitingRoomIsBoundedOverallAndPerAddress) {
+    config()["terminal_listener"]["max_unauthenticated_per_address"] = 1;
+    config()["terminal_listener"]["handshake_timeout_s"] = 60;  // nobody's wait runs out here
+    config()["terminal_listener"]["max_waiting"] = 2;
+    config()["terminal_listener"]["max_waiting_per_address"] = 1;
+    start_server();
+    const auto per_address =
+        series("huxiao_connections_refused_total", "terminal", "cause", "per_address");
+    // 127.0.0.2 and 127.0.0.3 each hold their one place; one more from each waits.
+    std::vector<std::unique_ptr<JunkConnection>> held;
+    for (const char* from : {"127.0.0.2", "127.0.0.3"}) {
+        held.push_back(std::make_unique<JunkConnection>(port(), from));
+        ASSERT_TRUE(held.back()->connected());
+    }
+    ASSERT_EQ(
+        metric_reaches(series("huxiao_connections", "terminal", "state", "unauthenticated"), 2), 2);
+    JunkConnection waits2(port(), "127.0.0.2");
+    ASSERT_EQ(metric_reaches(waiting(), 1), 1);
+    // A second one from the same address: past max_waiting_per_address.
+    JunkConnection refused2(port(), "127.0.0.2");
+    EXPECT_TRUE(refused2.closed_by_server());
+    EXPECT_EQ(metric(per_address), 1);
+    JunkConnection waits3(port(), "127.0.0.3");
+    ASSERT_EQ(metric_reaches(waiting(), 2), 2);
+    // The room is full: 127.0.0.4 waits neither, and its own place is free,
+    // so it gets that place at once rather than being refused.
+    JunkConnection gets_in(port(), "127.0.0.4");
+    ASSERT_EQ(
+        metric_reaches(series("huxiao_connections", "terminal", "state", "unauthenticated"), 3), 3);
+    // With its place taken, the next from 127.0.0.4 finds the room full.
+    JunkConnection refused4(port(), "127.0.0.4");
+    EXPECT_TRUE(refused4.closed_by_server());
+    EXPECT_EQ(metric(per_address), 2);
+    EXPECT_EQ(metric(waiting()), 2);
+    EXPECT_FALSE(waits2.closed_by_server(std::chrono::milliseconds(0)));
+    EXPECT_FALSE(waits3.closed_by_server(std::chrono::milliseconds(0)));
+    EXPECT_EQ(metric("huxiao_connections_waited_total{listener=\"terminal\"}"), 2);
+}
+
+TEST_F(ConnectionLimits, AConnectionWhoseWaitRunsOutIsClosed) {
+    config()["terminal_listener"]["max_unauthenticated_per_address"] = 1;
+    config()["terminal_listener"]["handshake_timeout_s"] = 1;  // also the longest wait
+    config()["terminal_listener"]["hello_timeout_s"] = 60;
+    start_server();
+    // A terminal past its handshake, not yet sending hello, holds the place of
+    // 127.0.0.1 for hello_timeout_s.
+    auto holder = client("T-1");
+    ASSERT_TRUE(holder->connect());
+    JunkConnection waits(port(), "127.0.0.1");
+    ASSERT_TRUE(waits.connected());
+    EXPECT_TRUE(waits.closed_by_server());
+    EXPECT_EQ(metric(series("huxiao_connections_timed_out_total", "terminal", "stage", "waiting")),
+              1);
+    // It never began a handshake, so none timed out.
+    EXPECT_EQ(
+        metric(series("huxiao_connections_timed_out_total", "terminal", "stage", "handshake")), 0);
+    EXPECT_EQ(metric(waiting()), 0);
+    EXPECT_FALSE(holder->wait_closed(std::chrono::milliseconds(0)));
 }
 
 TEST_F(ConnectionLimits, ConnectionsThatSendNothingAreClosedAfterTheHandshakeDeadline) {

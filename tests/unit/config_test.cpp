@@ -113,6 +113,8 @@ TEST(Config, ConnectionLimitDefaults) {
     EXPECT_EQ(t.max_unauthenticated, 2000);
     EXPECT_EQ(t.max_unauthenticated_per_address, 256);
     EXPECT_EQ(t.handshake_timeout_s, 5);
+    EXPECT_EQ(t.max_waiting, 8000);
+    EXPECT_EQ(t.max_waiting_per_address, 2000);
     EXPECT_EQ(t.max_sessions_per_terminal, 2);
     EXPECT_TRUE(t.session_ticket_key.empty());
     const auto& a = c.api_listener;
@@ -130,11 +132,15 @@ TEST(Config, ConnectionLimitDefaults) {
 TEST(Config, ConnectionLimitsAreReadAndChecked) {
     json doc = minimal();
     doc["terminal_listener"]["max_unauthenticated_per_address"] = 4;
+    doc["terminal_listener"]["max_waiting"] = 0;
+    doc["terminal_listener"]["max_waiting_per_address"] = 7;
     doc["terminal_listener"]["session_ticket_key"] = "keys/ticket.key";
     doc["api_listener"]["header_timeout_s"] = 3;
     doc["api_listener"]["session_ticket_key"] = "/var/lib/huxiao/ticket.key";
     const Config c = parse(doc);
     EXPECT_EQ(c.terminal_listener.max_unauthenticated_per_address, 4);
+    EXPECT_EQ(c.terminal_listener.max_waiting, 0);
+    EXPECT_EQ(c.terminal_listener.max_waiting_per_address, 7);
     EXPECT_EQ(c.terminal_listener.session_ticket_key, kBase / "keys/ticket.key");
     EXPECT_EQ(c.api_listener.header_timeout_s, 3);
     EXPECT_EQ(c.api_listener.session_ticket_key, "/var/lib/huxiao/ticket.key");
@@ -143,6 +149,8 @@ TEST(Config, ConnectionLimitsAreReadAndChecked) {
               "api_listener.idle_timeout_s: must be an integer between 1 and 86400");
     EXPECT_EQ(error_of(with(minimal(), "/terminal_listener/max_sessions_per_terminal", 0)),
               "terminal_listener.max_sessions_per_terminal: must be an integer between 1 and 100");
+    EXPECT_EQ(error_of(with(minimal(), "/terminal_listener/max_waiting", -1)),
+              "terminal_listener.max_waiting: must be an integer between 0 and 1000000");
     EXPECT_EQ(error_of(with(minimal(), "/api_listener/max_unauthenticated", "many")),
               "api_listener.max_unauthenticated: must be an integer between 1 and 1000000");
     EXPECT_EQ(error_of(with(minimal(), "/terminal_listener/session_ticket_key", "")),
