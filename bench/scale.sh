@@ -39,6 +39,8 @@
 #   RSS samples  BENCH_HEARTBEAT [10]  BENCH_FROM [127.0.0.2,…,127.0.0.5]
 #   BENCH_HS_CONCURRENCY [64]  BENCH_HS_DURATION [5]  BENCH_POOL_SIZE [4]
 #   BENCH_JOBS [2]  BENCH_OUT [.local/bench/scale-YYYYmmdd-HHMMSS]
+#   BENCH_MAX_WAITING [huxiaod's default] terminal_listener.max_waiting (0: the
+#   connections past the handshake budget are refused at accept, not held)
 #   BENCH_PERF=1 record huxiaod with perf (cpu-clock, call graphs) from its
 #   restart to the end of the storm: $OUT/perf-top.txt
 #   BENCH_NO_BUILD=1 use the build as it is; BENCH_BUILD [build/release], e.g.
@@ -69,6 +71,7 @@ HS_CONCURRENCY=${BENCH_HS_CONCURRENCY:-64}
 HS_DURATION=${BENCH_HS_DURATION:-5}
 POOL_SIZE=${BENCH_POOL_SIZE:-4}
 JOBS=${BENCH_JOBS:-2}
+MAX_WAITING=${BENCH_MAX_WAITING:-}
 OUT=${BENCH_OUT:-$HUXIAO_ROOT/.local/bench/scale-$(date -u +%Y%m%d-%H%M%S)}
 DB=huxiao_bench_scale
 BUILD=${BENCH_BUILD:-$HUXIAO_ROOT/build/release}
@@ -78,8 +81,8 @@ PG_BIN=/usr/lib/postgresql/15/bin
 [[ -x "$PG_BIN/psql" ]] || PG_BIN=$(dirname "$(command -v psql)")
 ALARM_ID="A-scale-$(date -u +%H%M%S)"
 
-for v in "$TERMINALS" "$STORM" "$HOLD" "$HEARTBEAT" "$HS_CONCURRENCY" "$HS_DURATION" "$POOL_SIZE"; do
-  [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_TERMINALS, BENCH_STORM, BENCH_HOLD, BENCH_HEARTBEAT, BENCH_HS_* and BENCH_POOL_SIZE take whole numbers (got '$v')"
+for v in "$TERMINALS" "$STORM" "$HOLD" "$HEARTBEAT" "$HS_CONCURRENCY" "$HS_DURATION" "$POOL_SIZE" ${MAX_WAITING:+"$MAX_WAITING"}; do
+  [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_TERMINALS, BENCH_STORM, BENCH_HOLD, BENCH_HEARTBEAT, BENCH_HS_*, BENCH_POOL_SIZE and BENCH_MAX_WAITING take whole numbers (got '$v')"
 done
 ((TERMINALS >= 1 && TERMINALS <= 100000)) || die "BENCH_TERMINALS is 1-100000"
 ((STORM <= TERMINALS)) || die "BENCH_STORM is at most BENCH_TERMINALS"
@@ -162,7 +165,8 @@ cat >"$OUT/huxiao.json" <<JSON
   "terminal_listener": {
     "address": "127.0.0.1", "port": $TERMINAL_PORT,
     "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt",
-    "max_connections": $((TERMINALS + 1000)),
+    "max_connections": $((TERMINALS + 1000)),${MAX_WAITING:+
+    \"max_waiting\": $MAX_WAITING,}
     "session_ticket_key": "ticket.key"
   },
   "api_listener": { "address": "127.0.0.1", "port": $API_PORT, "cert": "certs/server.crt", "key": "certs/server.key" },
@@ -213,7 +217,7 @@ RSS_IDLE=$(rss_kib)
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common server sql tools/bench 2>/dev/null || echo ' (+ uncommitted changes)')"
   echo "build: $BUILD"
   echo "cpus: $(nproc)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')  load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "huxiaod: pool_size $POOL_SIZE, log warn, heartbeat_s $HEARTBEAT, max_connections $((TERMINALS + 1000)), handshake budgets at their defaults; open files $(ulimit -n)"
+  echo "huxiaod: pool_size $POOL_SIZE, log warn, heartbeat_s $HEARTBEAT, max_connections $((TERMINALS + 1000)), handshake budgets at their defaults, max_waiting ${MAX_WAITING:-default}; open files $(ulimit -n)"
   echo "nginx: $("$NGINX" -v 2>&1 | sed 's/.*: //'), 2 workers, ssl_verify_client on"
   echo "client: $TERMINALS terminals from $FROM; storm $STORM; handshakes $HS_CONCURRENCY workers x ${HS_DURATION}s"
 } | tee "$OUT/environment.txt" >&2

@@ -19,6 +19,9 @@ constexpr auto kAcceptBackoff = std::chrono::milliseconds(200);
 // How often waiting connections whose wait ran out are looked for when no
 // place frees (a freed place looks at once).
 constexpr auto kSweepEvery = std::chrono::milliseconds(250);
+// Handshakes at once however slowly they have been finishing (and before
+// any has).
+constexpr std::size_t kMinInFlight = 256;
 
 WaitingLimits waiting_limits(const TerminalListenerConfig& t) {
     return WaitingLimits{static_cast<std::size_t>(t.max_waiting),
@@ -65,9 +68,9 @@ void TerminalListener::open(const std::string& address, int port) {
 
 void TerminalListener::start() {
     std::weak_ptr<TerminalListener> weak = shared_from_this();
-    gate_->on_freed([weak] {
+    gate_->on_freed([weak](bool authenticated) {
         if (auto self = weak.lock()) {
-            {
+            if (authenticated) {
                 std::lock_guard lock(self->waiting_mutex_);
                 self->drained_.freed(WaitClock::now());
             }
@@ -84,6 +87,16 @@ void TerminalListener::sweep() {
     sweep_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (!ec) self->sweep();
     });
+}
+
+std::size_t TerminalListener::in_flight_limit(WaitClock::time_point now) {
+    // As many handshakes at once as finish in half of handshake_timeout_s at
+    // the rate they have been finishing (Little's law), at least
+    // kMinInFlight, at most the budget: more at once only makes each slower,
+    // until they run past their deadline and the work is lost (§12.3).
+    const auto& t = context_.config.terminal_listener;
+    const double measured = drained_.per_second(now) * t.handshake_timeout_s / 2.0;
+    return std::max<std::size_t>(kMinInFlight, static_cast<std::size_t>(measured));
 }
 
 double TerminalListener::drain_rate(WaitClock::time_point now) {
@@ -111,14 +124,17 @@ void TerminalListener::admit(tcp::socket socket) {
         if (!open_) return;  // the socket closes as it goes
         // First come, first served: nobody passes the connections waiting,
         // unless they may not wait (no place is kept empty for them).
+        const auto now = WaitClock::now();
         const bool others_wait = !waiting_.empty();
-        if (!others_wait) slot = gate_->try_admit(address, &cause);
+        const std::size_t in_flight = gate_->unauthenticated();
+        const bool room = in_flight < in_flight_limit(now);
+        if (!others_wait && room) slot = gate_->try_admit(address, &cause);
         if (!slot) {
-            const auto now = WaitClock::now();
-            const auto offer = waiting_.offer(std::move(socket), address, now,
-                                              gate_->unauthenticated(), drain_rate(now));
+            const auto offer =
+                waiting_.offer(std::move(socket), address, now, in_flight, drain_rate(now));
             queued = offer == WaitOffer::queued;  // else `socket` was left as it was
-            if (!queued && others_wait) slot = gate_->try_admit(address, &cause);
+            if (!queued && others_wait && room) slot = gate_->try_admit(address, &cause);
+            if (!queued && !slot && cause == Refusal::none) cause = Refusal::unauthenticated;
             gate_->set_waiting(waiting_.size());
         }
     }
@@ -144,7 +160,9 @@ void TerminalListener::drain() {
         if (waiting_.empty()) return;
         const auto now = WaitClock::now();
         while (auto e = waiting_.take_expired(now)) expired.push_back(std::move(e->item));
+        const std::size_t limit = in_flight_limit(now);
         for (;;) {
+            if (gate_->unauthenticated() >= limit) break;
             std::shared_ptr<ConnectionGate::Slot> slot;
             auto e = waiting_.take([&](const std::string& address) {
                 slot = gate_->try_admit(address);

@@ -61,6 +61,7 @@ class TerminalListener : public std::enable_shared_from_this<TerminalListener> {
                        std::shared_ptr<ConnectionGate::Slot> slot);
     void sweep();
     double drain_rate(WaitClock::time_point now);
+    std::size_t in_flight_limit(WaitClock::time_point now);
     template <typename F>
     void for_each_session(F f);
 

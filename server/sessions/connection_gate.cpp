@@ -31,7 +31,7 @@ ConnectionGate::Slot::~Slot() {
         std::lock_guard lock(gate_->mutex_);
         gate_->budget_.release(address_, authenticated_);
     }
-    if (!authenticated_) gate_->freed();
+    if (!authenticated_) gate_->freed(false);
 }
 
 bool ConnectionGate::Slot::authenticate() {
@@ -46,7 +46,7 @@ bool ConnectionGate::Slot::authenticate() {
         return false;
     }
     authenticated_ = true;
-    gate_->freed();
+    gate_->freed(true);
     return true;
 }
 

@@ -54,9 +54,9 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
     std::shared_ptr<Slot> try_admit(const std::string& address, Refusal* why = nullptr);
     void refuse(Refusal cause);
     // Called (on the thread that freed it, no lock held) whenever a place
-    // before authentication frees: a connection authenticated or closed.
-    // Set once, before the first admit.
-    void on_freed(std::function<void()> f) { on_freed_ = std::move(f); }
+    // before authentication frees: `true` when its connection authenticated,
+    // `false` when it closed. Set once, before the first admit.
+    void on_freed(std::function<void(bool)> f) { on_freed_ = std::move(f); }
     // The listener's waiting room (WaitingRoom), for /metrics.
     void set_waiting(std::size_t n) { waiting_.store(n, std::memory_order_relaxed); }
     void waited() { waited_.fetch_add(1, std::memory_order_relaxed); }
@@ -73,11 +73,11 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
 
   private:
     friend std::string render_connection_metrics(const std::vector<const ConnectionGate*>& gates);
-    void freed() {
-        if (on_freed_) on_freed_();
+    void freed(bool authenticated) {
+        if (on_freed_) on_freed_(authenticated);
     }
     std::string listener_;
-    std::function<void()> on_freed_;
+    std::function<void(bool)> on_freed_;
     std::atomic<std::size_t> waiting_{0};
     std::atomic<std::uint64_t> waited_{0};
     mutable std::mutex mutex_;
