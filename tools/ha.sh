@@ -528,10 +528,20 @@ multi_host() {
 # replica of whichever node bootstrapped. At most HA_START_REVIVALS times per
 # node, so a node that cannot start fails the start with its log.
 declare -A REVIVALS=()
+# Exited: the process that spawn() started is gone (or a zombie). Not "is not
+# called patroni": just after spawn() it is still setsid/setpriv/env on its
+# way to exec Patroni, and must not be started a second time.
+patroni_exited() {
+  local pid state
+  pid="$(pid_from_file "$(node_dir "$1")/patroni.pid")"
+  [[ -n "$pid" && -r "/proc/$pid/stat" ]] || return 0
+  state="$(sed 's/^.*) \(.\).*$/\1/' "/proc/$pid/stat" 2>/dev/null)"
+  [[ "$state" == Z ]]
+}
 revive_exited_nodes() {
   local n
   for n in "${HA_NODES[@]}"; do
-    [[ -n "$(patroni_pid "$n")" ]] && continue
+    patroni_exited "$n" || continue
     ((${REVIVALS[$n]:-0} < HA_START_REVIVALS)) || continue
     REVIVALS[$n]=$((${REVIVALS[$n]:-0} + 1))
     log_info "$n: Patroni exited during start-up (last lines of its log below); starting it again (${REVIVALS[$n]} of $HA_START_REVIVALS)"
