@@ -157,6 +157,22 @@ class Dc09 : public ServerTest {
         return std::make_unique<Panel>(server().dc09_port(), udp);
     }
 
+    // The answer to a link test from a new connection, once the listener
+    // takes one again (sequence numbers from `seq` on); nothing if it never
+    // does within a minute.
+    std::optional<std::string> answer_on_a_new_connection(int seq) {
+        std::optional<std::string> answer;
+        eventually(
+            [&] {
+                auto again = panel();
+                again->send(link_test_frame(seq++, key()));
+                answer = again->read(2s);
+                return answer.has_value();
+            },
+            60s, 100ms);
+        return answer;
+    }
+
     // The unit P-1, connected, positioned and available.
     std::unique_ptr<WsClient> unit_on_duty() {
         const std::string token = make_token("unit", "patrol-1", "P-1");
@@ -586,17 +602,8 @@ TEST_F(Dc09, ConnectionsBeyondTheLimitAreRefusedAndIdleOnesClosed) {
     EXPECT_TRUE(second->closed_by_server());
     // Silent for idle_timeout_s: closed, and its slot is free again.
     EXPECT_TRUE(first->closed_by_server());
-    std::optional<std::string> answer;
-    int seq = 51;
-    ASSERT_TRUE(eventually(
-        [&] {
-            auto again = panel();
-            again->send(link_test_frame(seq++, key()));
-            answer = again->read(2s);
-            return answer.has_value();
-        },
-        60s, 100ms))
-        << server().log();
+    const auto answer = answer_on_a_new_connection(51);
+    ASSERT_TRUE(answer) << server().log();
     EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
 }
 
@@ -618,17 +625,9 @@ TEST_F(Dc09, OneAddressHoldsAtMost64TcpConnections) {
     EXPECT_EQ(metric("huxiao_connections{listener=\"dc09\",state=\"unauthenticated\"}"), "64");
     // A place freed is a place to take.
     held.pop_back();
-    std::optional<std::string> answer;
-    int seq = 62;
-    ASSERT_TRUE(eventually(
-        [&] {
-            auto again = panel();
-            again->send(link_test_frame(seq++, key()));
-            answer = again->read(2s);
-            return answer.has_value();
-        },
-        60s, 100ms))
-        << server().log();
+    const auto answer = answer_on_a_new_connection(62);
+    ASSERT_TRUE(answer) << server().log();
+    EXPECT_EQ(envelope_of(*answer).token, dc09::Token::ack);
 }
 
 TEST_F(Dc09, KeysComeInThroughTheAdminApiAndNeverGoOut) {
