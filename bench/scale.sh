@@ -41,6 +41,8 @@
 #   BENCH_JOBS [2]  BENCH_OUT [.local/bench/scale-YYYYmmdd-HHMMSS]
 #   BENCH_MAX_WAITING [huxiaod's default] terminal_listener.max_waiting (0: the
 #   connections past the handshake budget are refused at accept, not held)
+#   BENCH_RECONNECT_CAP_MS [30000] the terminals' widest back-off window
+#   (docs/terminals.md; the first is 1 s)
 #   BENCH_PERF=1 record huxiaod with perf (cpu-clock, call graphs) from its
 #   restart to the end of the storm: $OUT/perf-top.txt
 #   BENCH_NO_BUILD=1 use the build as it is; BENCH_BUILD [build/release], e.g.
@@ -72,6 +74,7 @@ HS_DURATION=${BENCH_HS_DURATION:-5}
 POOL_SIZE=${BENCH_POOL_SIZE:-4}
 JOBS=${BENCH_JOBS:-2}
 MAX_WAITING=${BENCH_MAX_WAITING:-}
+RECONNECT_CAP_MS=${BENCH_RECONNECT_CAP_MS:-30000}
 OUT=${BENCH_OUT:-$HUXIAO_ROOT/.local/bench/scale-$(date -u +%Y%m%d-%H%M%S)}
 DB=huxiao_bench_scale
 BUILD=${BENCH_BUILD:-$HUXIAO_ROOT/build/release}
@@ -81,12 +84,13 @@ PG_BIN=/usr/lib/postgresql/15/bin
 [[ -x "$PG_BIN/psql" ]] || PG_BIN=$(dirname "$(command -v psql)")
 ALARM_ID="A-scale-$(date -u +%H%M%S)"
 
-for v in "$TERMINALS" "$STORM" "$HOLD" "$HEARTBEAT" "$HS_CONCURRENCY" "$HS_DURATION" "$POOL_SIZE" ${MAX_WAITING:+"$MAX_WAITING"}; do
-  [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_TERMINALS, BENCH_STORM, BENCH_HOLD, BENCH_HEARTBEAT, BENCH_HS_*, BENCH_POOL_SIZE and BENCH_MAX_WAITING take whole numbers (got '$v')"
+for v in "$TERMINALS" "$STORM" "$HOLD" "$HEARTBEAT" "$HS_CONCURRENCY" "$HS_DURATION" "$POOL_SIZE" "$RECONNECT_CAP_MS" ${MAX_WAITING:+"$MAX_WAITING"}; do
+  [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_TERMINALS, BENCH_STORM, BENCH_HOLD, BENCH_HEARTBEAT, BENCH_HS_*, BENCH_POOL_SIZE, BENCH_RECONNECT_CAP_MS and BENCH_MAX_WAITING take whole numbers (got '$v')"
 done
 ((TERMINALS >= 1 && TERMINALS <= 100000)) || die "BENCH_TERMINALS is 1-100000"
 ((STORM <= TERMINALS)) || die "BENCH_STORM is at most BENCH_TERMINALS"
 ((HOLD <= 600 && HS_DURATION <= 600)) || die "BENCH_HOLD and BENCH_HS_DURATION are at most 600 s"
+((RECONNECT_CAP_MS >= 1000 && RECONNECT_CAP_MS <= 600000)) || die "BENCH_RECONNECT_CAP_MS is 1000-600000"
 [[ "$FROM" =~ ^127\.[0-9.,]+$ ]] || die "BENCH_FROM takes loopback addresses 127.x.y.z, comma-separated"
 command -v curl >/dev/null || die "curl is needed for /readyz"
 
@@ -281,7 +285,8 @@ READY=$OUT/ready
 rm -f "$READY"
 "$BENCH_BIN" scale --port "$TERMINAL_PORT" --ca "$OUT/certs/server-ca.crt" --certs "$OUT/certs" \
   --terminals "$TERMINALS" --from "$FROM" --ready-file "$READY" --storm "$STORM" \
-  --alarm-id "$ALARM_ID" --connect-timeout 600 --reconnect-timeout 300 >"$OUT/scale.json" 2>"$OUT/scale.err" &
+  --alarm-id "$ALARM_ID" --connect-timeout 600 --reconnect-timeout 300 \
+  --reconnect-cap-ms "$RECONNECT_CAP_MS" >"$OUT/scale.json" 2>"$OUT/scale.err" &
 CLIENT_PID=$!
 for _ in $(seq 1 6000); do
   [[ -f "$READY" ]] && break
@@ -335,6 +340,12 @@ if [[ -n "$PERF_PID" ]]; then
     | head -n 60 >"$OUT/perf-top.txt" || true
 fi
 RSS_AFTER=$(rss_kib)
+# The restarted server's counters: why connections ended before their hello
+# (refused at accept, refused by the waiting room, waits and handshakes that
+# ran out), from the restart to the end of the storm.
+scrape "$OUT/metrics-end.txt" || : >"$OUT/metrics-end.txt"
+CONNECTION_FAILURES=$(grep -E '^huxiao_connections_(refused|timed_out)_total\{[^}]*listener="terminal"' "$OUT/metrics-end.txt" \
+  | sed -E 's/^huxiao_connections_([a-z_]+)_total\{(.*)\} ([0-9.e+]+)$/\1{\2}=\3/' | tr '\n' ' ' || true)
 RESULT=$(cat "$OUT/scale.json")
 [[ -n "$RESULT" ]] || { cat "$OUT/scale.err" >&2; die "huxiao-bench scale printed no result"; }
 echo "$RESULT" >&2
@@ -377,6 +388,7 @@ P99=$(json_top "$RESULT" storm_ack_p99_s)
   echo "| storm: acked, rows, incidents, doubled, lost | $ACKED, $ROWS, $INCIDENTS, $DOUBLED, $LOST | lost 0, doubled 0 |"
   echo "| storm: incidents neither offered nor no_unit_available | $UNDECIDED | 0 |"
   echo "| /readyz during reconnect and storm | $READYZ_OK of $READYZ_TOTAL answered 200 (slowest ${READYZ_MAX} s); before the restart: $READY_STATUS | all 200 |"
+  echo "| connections that ended before hello, restart to end (server's counters) | ${CONNECTION_FAILURES:-none} | |"
   echo "| huxiaod RSS after the storm | $((RSS_AFTER / 1024)) MiB | |"
 } | tee "$OUT/table.md" >&2
 

@@ -73,6 +73,8 @@ constexpr const char* kUsage = R"(usage:
       --ready-file FILE  --alarm-id ID [A-storm]  --prefix T-B
       --connect-timeout S [300]  --restart-wait S [300]
       --reconnect-timeout S [120]  --storm-timeout S [120]
+      --reconnect-first-ms MS [1000]  --reconnect-cap-ms MS [30000] the
+      terminals' back-off windows (docs/terminals.md)
 
   huxiao-bench scale-handshakes --port P --ca FILE --certs DIR [options]
       TLS handshakes per second against a server that asks for the terminal
@@ -386,6 +388,10 @@ static int scale_main(const std::vector<std::string>& args, bool handshakes) {
                 o.reconnect_timeout_s = std::stod(value());
             else if (!handshakes && a == "--storm-timeout")
                 o.storm_timeout_s = std::stod(value());
+            else if (!handshakes && a == "--reconnect-first-ms")
+                o.reconnect_first_ms = std::stoi(value());
+            else if (!handshakes && a == "--reconnect-cap-ms")
+                o.reconnect_cap_ms = std::stoi(value());
             else if (handshakes && a == "--concurrency")
                 h.concurrency = std::stoi(value());
             else if (handshakes && a == "--warmup")
@@ -412,11 +418,13 @@ static int scale_main(const std::vector<std::string>& args, bool handshakes) {
     if (o.threads < 1 || o.threads > 2) usage_error("scale: --threads 1 or 2");
     if (o.terminals < 1 || o.terminals > 100000 || o.storm < 0 || o.storm_spread_s < 0 ||
         o.connect_timeout_s > 600 || o.restart_wait_s > 600 || o.reconnect_timeout_s > 600 ||
-        o.storm_timeout_s > 600 || h.concurrency < 1 || h.concurrency > 1000 || h.duration_s <= 0 ||
-        h.duration_s > 600 || h.warmup_s < 0) {
+        o.storm_timeout_s > 600 || o.reconnect_first_ms < 1 ||
+        o.reconnect_cap_ms < o.reconnect_first_ms || o.reconnect_cap_ms > 600'000 ||
+        h.concurrency < 1 || h.concurrency > 1000 || h.duration_s <= 0 || h.duration_s > 600 ||
+        h.warmup_s < 0) {
         usage_error(
             "scale: --terminals 1-100000, --concurrency 1-1000, durations and timeouts up to 600 "
-            "s");
+            "s, 1 ms <= --reconnect-first-ms <= --reconnect-cap-ms <= 600000");
     }
     try {
         if (handshakes) {

@@ -101,8 +101,14 @@ struct AttemptGuard {
 // --- huxiao-bench scale -------------------------------------------------------
 
 struct Terminal {
-    Terminal(std::string terminal_id, Strand s, std::uint64_t seed)
-        : id(std::move(terminal_id)), strand(s), wake(s), backoff(s), rng(seed) {}
+    Terminal(std::string terminal_id, Strand s, ReconnectPolicy::Limits backoff_limits,
+             std::uint64_t seed)
+        : id(std::move(terminal_id)),
+          strand(s),
+          wake(s),
+          backoff(s),
+          policy(1, backoff_limits),
+          rng(seed) {}
     ~Terminal() {
         X509_free(cert);
         EVP_PKEY_free(key);
@@ -118,7 +124,7 @@ struct Terminal {
     std::string buffer;
     asio::steady_timer wake;
     asio::steady_timer backoff;
-    ReconnectPolicy policy{1, {}};
+    ReconnectPolicy policy;
     std::mt19937_64 rng;
     bool reading = false;
     int heartbeat_s = 30;
@@ -131,7 +137,6 @@ struct Terminal {
     Clock::time_point retransmit_at = Clock::time_point::max();
     int alarm_acks = 0;
     int alarm_sends = 0;
-    // Reconnect bookkeeping (read after the run).
     // Reconnect bookkeeping (read after the run): the first loss once every
     // terminal was connected (the restart), and the welcome after it.
     Clock::time_point restart_loss{};
@@ -153,10 +158,13 @@ class Scale {
         endpoint_ =
             tcp::endpoint(asio::ip::make_address(o_.host), static_cast<unsigned short>(o_.port));
         std::random_device seed;
+        const ReconnectPolicy::Limits backoff_limits{
+            std::chrono::milliseconds(o_.reconnect_first_ms),
+            std::chrono::milliseconds(o_.reconnect_cap_ms)};
         for (int i = 0; i < o_.terminals; ++i) {
-            auto t =
-                std::make_unique<Terminal>(terminal_id(o_.prefix, i + 1), asio::make_strand(io_),
-                                           (static_cast<std::uint64_t>(seed()) << 32) ^ i);
+            auto t = std::make_unique<Terminal>(terminal_id(o_.prefix, i + 1),
+                                                asio::make_strand(io_), backoff_limits,
+                                                (static_cast<std::uint64_t>(seed()) << 32) ^ i);
             t->cert = read_cert(o_.certs / (t->id + ".crt"));
             t->key = read_key(o_.certs / (t->id + ".key"));
             if (!sources_.empty()) t->from = &sources_[i % sources_.size()];
@@ -167,6 +175,7 @@ class Scale {
     std::string run(bool& complete) {
         for (auto& t : terminals_) asio::co_spawn(t->strand, terminal_main(*t), asio::detached);
         asio::co_spawn(asio::make_strand(io_), controller(), asio::detached);
+        asio::co_spawn(asio::make_strand(io_), progress(), asio::detached);
         std::vector<std::thread> threads;
         for (int i = 1; i < o_.threads; ++i) threads.emplace_back([this] { io_.run(); });
         io_.run();
@@ -196,7 +205,16 @@ class Scale {
         SSL* handle = t.stream->native_handle();
         if (SSL_use_certificate(handle, t.cert) != 1 || SSL_use_PrivateKey(handle, t.key) != 1)
             co_return "certificate";
-        if (t.session) SSL_set_session(handle, t.session);
+        // A copy of the last session: OpenSSL marks the session an attempt
+        // offered as not resumable when that attempt fails (a refusal while
+        // the server is busy), and every later attempt would then pay for a
+        // full handshake.
+        if (t.session) {
+            if (SSL_SESSION* offer = SSL_SESSION_dup(t.session)) {
+                SSL_set_session(handle, offer);
+                SSL_SESSION_free(offer);
+            }
+        }
         t.stream->set_verify_callback(ssl::host_name_verification(o_.host));
         AttemptGuard guard(t.strand, *t.stream);
         try {
@@ -309,6 +327,7 @@ class Scale {
             const std::string error = co_await connect(t);
             if (!error.empty()) {
                 ++t.failures;
+                ++failed_attempts_;
                 ++t.errors[error];
                 drop(t);
                 t.stream.reset();
@@ -359,6 +378,23 @@ class Scale {
             co_await tick.async_wait(use_tuple);
         }
         co_return true;
+    }
+
+    // Every 5 s on stderr: how many are connected (and back after the
+    // restart) and how many attempts failed since the last line; it shows
+    // where a slow connect or reconnect spends its time.
+    asio::awaitable<void> progress() {
+        asio::steady_timer tick(co_await asio::this_coro::executor);
+        std::uint64_t failed_before = 0;
+        while (!stopping_.load()) {
+            tick.expires_after(std::chrono::seconds(5));
+            co_await tick.async_wait(use_tuple);
+            const std::uint64_t failed = failed_attempts_.load();
+            log("online " + std::to_string(online_.load()) + ", back " +
+                std::to_string(back_.load()) + ", failed attempts +" +
+                std::to_string(failed - failed_before));
+            failed_before = failed;
+        }
     }
 
     asio::awaitable<void> controller() {
@@ -482,6 +518,7 @@ class Scale {
     std::vector<std::unique_ptr<Terminal>> terminals_;
     const Clock::time_point start_ = Clock::now();
     std::atomic<int> online_{0};
+    std::atomic<std::uint64_t> failed_attempts_{0};
     std::atomic<bool> restart_phase_{false};
     std::atomic<int> lost_{0};  // terminals that lost their connection in the restart
     std::atomic<int> back_{0};  // ... and are back

@@ -38,6 +38,10 @@ struct ScaleOptions {
     double storm_timeout_s = 120;
     std::string alarm_id = "A-storm";  // the storm alarm's id (unique per run)
     std::string kind = "medical";
+    // The terminals' back-off (common/protocol/reconnect_policy.hpp): the
+    // window after the first failure in a row and the widest one.
+    int reconnect_first_ms = 1000;
+    int reconnect_cap_ms = 30000;
 };
 
 // Runs the three phases and prints progress on stderr; returns one JSON line.

@@ -95,7 +95,15 @@ asio::awaitable<TerminalSim::Outcome> TerminalSim::session() {
     stream->set_verify_callback(ssl::host_name_verification(server.host));
     auto [connect_error] = co_await socket.async_connect(server.terminal, use_tuple);
     if (connect_error) co_return ended(false, true, "connect: " + connect_error.message());
-    if (tls_session_) SSL_set_session(stream->native_handle(), tls_session_.get());
+    // A copy of the last session: OpenSSL marks an offered session not
+    // resumable when the attempt fails, and each later attempt would then
+    // need a full handshake (docs/terminals.md).
+    if (tls_session_) {
+        if (SSL_SESSION* offer = SSL_SESSION_dup(tls_session_.get())) {
+            SSL_set_session(stream->native_handle(), offer);
+            SSL_SESSION_free(offer);
+        }
+    }
     auto [tls_error] = co_await stream->async_handshake(ssl::stream_base::client, use_tuple);
     if (tls_error) co_return ended(false, false, "TLS handshake: " + tls_error.message());
     if (SSL_session_reused(stream->native_handle()) == 1) ++ctx_.counters.tls_resumed;
