@@ -5,14 +5,17 @@
 // it instead of paying for a full handshake. Real huxiaod, PostgreSQL and
 // huxiao-sim on loopback.
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "server/sessions/tls.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/sim_process.hpp"
 
@@ -33,6 +36,60 @@ int dead_port() {
     ::close(fd);
     return ntohs(address.sin_port);
 }
+
+// A TLS server with huxiaod's certificate, terminal CA and ticket key that
+// completes each handshake (resuming what it can), sends no session ticket
+// and closes without a word: the terminal's attempt ends after a resumed
+// handshake but before a `welcome`, as when a busy server gives up on it.
+class HangingUpServer {
+  public:
+    HangingUpServer(const CertFactory& certs, const std::filesystem::path& ticket_key)
+        : ctx_(huxiao::make_server_tls(certs.server_cert(), certs.server_key(), certs.terminal_ca(),
+                                       huxiao::TlsOptions{"ticket", ticket_key})) {
+        SSL_CTX_set_num_tickets(ctx_.native_handle(), 0);
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+        ::listen(fd_, 16);
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] {
+            for (;;) {
+                const int client = ::accept(fd_, nullptr, nullptr);
+                if (client < 0) return;
+                timeval wait{5, 0};
+                ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+                SSL* ssl = SSL_new(ctx_.native_handle());
+                SSL_set_fd(ssl, client);
+                if (SSL_accept(ssl) == 1) {
+                    ++handshakes_;
+                    if (SSL_session_reused(ssl) == 1) ++resumed_;
+                }
+                SSL_free(ssl);
+                ::close(client);
+            }
+        });
+    }
+    ~HangingUpServer() {
+        ::shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        ::close(fd_);
+    }
+    int port() const { return port_; }
+    int handshakes() const { return handshakes_.load(); }
+    int resumed() const { return resumed_.load(); }
+
+  private:
+    boost::asio::ssl::context ctx_;
+    int fd_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+    std::atomic<int> handshakes_{0};
+    std::atomic<int> resumed_{0};
+};
 
 class SimReconnect : public ServerTest {
   protected:
@@ -112,6 +169,40 @@ TEST_F(SimReconnect, TerminalsTryTheNextAddressAndResumeTheirTlsSessionAfterARes
     const auto both = welcomes(2);
     ASSERT_EQ(both.size(), 2u) << sim_log() << server().log();
     EXPECT_NE(both[1].find("(session resumed)"), std::string::npos) << both[1];
+    EXPECT_EQ(sim.stop(), 0) << sim_log();
+}
+
+// A terminal must keep its stored session when an attempt that offered it
+// fails: OpenSSL marks the session of a connection that ends without a
+// close_notify as not resumable, and if that is the stored session itself,
+// every later attempt needs a full handshake (docs/terminals.md). After the
+// restart the terminal's first attempt goes to a server that resumes its
+// session and hangs up; the next one, to huxiaod, must resume it still.
+TEST_F(SimReconnect, AnAttemptThatEndsBeforeTheWelcomeDoesNotCostTheSession) {
+    HangingUpServer hangs_up(*certs_, dir_ / "ticket.key");
+    const std::string hanging =
+        "127.0.0.1:" + std::to_string(hangs_up.port()) + ":" + std::to_string(dead_port());
+    const std::string live =
+        "127.0.0.1:" + std::to_string(port()) + ":" + std::to_string(api_port());
+    SimProcess sim(
+        {"--config", (dir_ / "sim.json").string(), "--certs", (dir_ / "sim-certs").string(),
+         "--registry", (dir_ / "sim-registry.json").string(), "--alarm-every", "86400", "--seed",
+         "9", "--server", hanging, "--server", live},
+        dir_ / "sim.log");
+    // First the hanging-up server (a full handshake, no welcome), then huxiaod.
+    const auto first = welcomes(1);
+    ASSERT_EQ(first.size(), 1u) << sim_log();
+    EXPECT_GE(hangs_up.handshakes(), 1) << sim_log();
+    EXPECT_EQ(hangs_up.resumed(), 0);
+
+    ASSERT_EQ(server().terminate(), 0);
+    start_server();
+    const auto both = welcomes(2);
+    ASSERT_EQ(both.size(), 2u) << sim_log() << server().log();
+    // The lost connection moved the terminal on to the hanging-up server,
+    // which resumed its session and hung up; huxiaod resumed it again.
+    EXPECT_GE(hangs_up.resumed(), 1) << sim_log();
+    EXPECT_NE(both[1].find("(session resumed)"), std::string::npos) << both[1] << sim_log();
     EXPECT_EQ(sim.stop(), 0) << sim_log();
 }
 
