@@ -21,6 +21,9 @@
 #   BENCH_ROUNDS [3]      repeat the whole sequence (the side that goes first
 #                         alternates); medians are printed too
 #   BENCH_POOL_SIZE [4]   huxiaod database.pool_size (group-commit lanes)
+#   BENCH_IN_FLIGHT       huxiaod database.batches_in_flight (batches in flight
+#                         per lane); unset: the key is left out (the server's
+#                         default; builds before it existed refuse the key)
 #   BENCH_THREADS [1]     huxiao-bench I/O threads
 #   BENCH_NICE [0]        e.g. -10: run PostgreSQL (postmaster and backends),
 #                         huxiaod, huxiao-bench and pgbench at that niceness, so
@@ -75,6 +78,8 @@ PGBENCH=$PG_BIN/pgbench
 for v in "$WARMUP" "$DURATION" "$ROUNDS" "$POOL_SIZE" "$THREADS"; do
   [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_WARMUP, BENCH_DURATION, BENCH_ROUNDS, BENCH_POOL_SIZE, BENCH_THREADS take whole numbers (got '$v')"
 done
+[[ -z "${BENCH_IN_FLIGHT:-}" || "$BENCH_IN_FLIGHT" =~ ^[0-9]+$ ]] ||
+  die "BENCH_IN_FLIGHT takes a whole number (got '$BENCH_IN_FLIGHT')"
 max_c=0
 for c in $CONCURRENCY; do
   [[ "$c" =~ ^[0-9]+$ && $c -ge 1 && $c -le $TERMINALS ]] || die "BENCH_CONCURRENCY: $c is not between 1 and $TERMINALS"
@@ -112,7 +117,7 @@ rm -rf "$OUT/certs"
 
 cat >"$OUT/huxiao.json" <<JSON
 {
-  "database": { "url": "$DB_URL", "pool_size": $POOL_SIZE },
+  "database": { "url": "$DB_URL", "pool_size": $POOL_SIZE${BENCH_IN_FLIGHT:+, "batches_in_flight": $BENCH_IN_FLIGHT} },
   "terminal_listener": {
     "address": "127.0.0.1", "port": 0,
     "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt",
@@ -179,7 +184,7 @@ TERMINAL_PORT=$(bench_listener_port terminal "$SERVER_PID")
   fi
   echo "cpus: $(nproc)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "postgres: $(admin -Atc "SELECT current_setting('server_version') || ', max_connections ' || current_setting('max_connections') || ', shared_buffers ' || current_setting('shared_buffers') || ', synchronous_commit ' || current_setting('synchronous_commit') || ', wal_sync_method ' || current_setting('wal_sync_method') || ', fsync ' || current_setting('fsync')")"
-  echo "huxiaod: pool_size $POOL_SIZE, batch_max 512 (default), log warn, max_frames_per_s 10000"
+  echo "huxiaod: pool_size $POOL_SIZE, batches_in_flight ${BENCH_IN_FLIGHT:-default}, batch_max 512 (default), log warn, max_frames_per_s 10000"
   echo "huxiao-bench: $THREADS I/O thread(s); pgbench: -n -M prepared -j min(2,c); niceness $NICE"
   echo "warmup ${WARMUP}s, measured ${DURATION}s, rounds $ROUNDS"
 } | tee "$OUT/environment.txt" >&2

@@ -172,6 +172,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& base_d
         s.string("url", c.database.url);
         s.integer("pool_size", c.database.pool_size, 1, 64);
         s.integer("batch_max", c.database.batch_max, 1, 10000);
+        s.integer("batches_in_flight", c.database.batches_in_flight, 1, 16);
         s.integer("alarm_commit_timeout_ms", c.database.alarm_commit_timeout_ms, 100, 60000);
         s.integer("connect_timeout_s", c.database.connect_timeout_s, 1, 60);
         s.string("read_url", c.database.read_url);

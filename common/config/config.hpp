@@ -17,6 +17,7 @@ struct DatabaseConfig {
     int pool_size = 4;
     // Extensions of the contract (docs/configuration.md):
     int batch_max = 512;                 // alarms per group commit
+    int batches_in_flight = 2;           // per connection (pipelined)
     int alarm_commit_timeout_ms = 5000;  // after this an alarm is answered `unavailable`
     int connect_timeout_s = 5;
     // Contract §8: lists and reports may read from a standby (e.g. with

@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "server/base/log.hpp"
 
@@ -122,6 +123,16 @@ PgQuery alarms_query(const std::vector<const AlarmRecord*>& alarms) {
     }
     for (auto& p : params) *p += '}';
     return {"record_alarms", std::move(params)};
+}
+
+// The keys that order records besides the pin (Item::keys), as hashes; a
+// collision only makes two records wait for each other needlessly. Mixed so
+// that a terminal, a unit and a pin of the same name are different keys.
+std::size_t terminal_key(const std::string& terminal) {
+    return std::hash<std::string>{}(terminal)*0x9E3779B97F4A7C15ULL + 1;
+}
+std::size_t unit_key(const std::string& unit) {
+    return std::hash<std::string>{}(unit)*0xC2B2AE3D27D4EB4FULL + 2;
 }
 
 std::string describe(const PgQuery& q) {
@@ -268,7 +279,10 @@ void IncidentLog::record_alarm(AlarmRecord record, RecordHandler handler) {
     pending->handler = std::move(handler);
     asio::post(strand_, [this, record = std::move(record), pending]() mutable {
         const std::string pin = record.join.value_or(record.incident);
-        enqueue(pin, Item{std::move(record), pending, false, false, false});
+        Item item{std::move(record), pending, false, false, false};
+        item.keys[1] = terminal_key(std::get<AlarmRecord>(item.record).terminal);
+        item.key_count = 2;
+        enqueue(pin, std::move(item));
     });
 }
 
@@ -277,14 +291,22 @@ void IncidentLog::record_cancel(CancelRecord record, RecordHandler handler) {
     pending->handler = std::move(handler);
     asio::post(strand_, [this, record = std::move(record), pending]() mutable {
         const std::string pin = record.incident_hint.value_or(record.terminal);
-        enqueue(pin, Item{std::move(record), pending, false, false, false});
+        Item item{std::move(record), pending, false, false, false};
+        item.keys[1] = terminal_key(std::get<CancelRecord>(item.record).terminal);
+        item.key_count = 2;
+        enqueue(pin, std::move(item));
     });
 }
 
 void IncidentLog::append(TimelineRecord record) {
     asio::post(strand_, [this, record = std::move(record)]() mutable {
         const std::string pin = record.incident;
-        enqueue(pin, Item{std::move(record), nullptr, false, false, false});
+        Item item{std::move(record), nullptr, false, false, false};
+        if (const auto& unit = std::get<TimelineRecord>(item.record).unit) {
+            item.keys[1] = unit_key(*unit);
+            item.key_count = 2;
+        }
+        enqueue(pin, std::move(item));
     });
 }
 
@@ -338,8 +360,13 @@ void IncidentLog::enqueue(const std::string& pin, Item item) {
         }
         return;
     }
-    const std::size_t lane = lane_of(pin, lanes_.size());
+    const std::size_t pin_key = std::hash<std::string>{}(pin);
+    const std::size_t lane = pin_key % lanes_.size();  // lane_of(pin)
+    // keys[0] is the pin; a caller that knows a second key set keys[1] and key_count 2.
+    item.keys[0] = pin_key;
+    item.key_count = std::max<std::uint8_t>(item.key_count, 1);
     if (background) {
+        item.seq = ++lanes_[lane].background_seq;
         lanes_[lane].background.push_back(std::move(item));
         ++stats_.queued;
         ++stats_.queued_background;
@@ -348,7 +375,7 @@ void IncidentLog::enqueue(const std::string& pin, Item item) {
             auto [it, first] = unit_lanes_.try_emplace(*t->unit, lane);
             if (!first && it->second != lane) {
                 const Lane& previous = lanes_[it->second];
-                if (previous.committed_seq < previous.queued_seq) {
+                if (committed_seq(previous) < previous.queued_seq) {
                     item.after = LaneMark{it->second, previous.queued_seq};
                     ++stats_.held_for_unit;
                 }
@@ -370,20 +397,46 @@ void IncidentLog::push_critical(std::size_t lane, Item item) {
     ++stats_.queued;
 }
 
-bool IncidentLog::may_send(const Item& item) const {
-    return !item.after || lanes_[item.after->lane].committed_seq >= item.after->seq;
+// What has not committed yet is in the queue (in seq order) or in a batch in
+// flight (whose lowest seq it knows), so the lowest of those bounds the
+// prefix: a batch that commits while an earlier one failed (pipeline mode)
+// does not move it past the failed one's records.
+std::uint64_t IncidentLog::committed_seq(const Lane& lane) const {
+    std::uint64_t first_open = lane.queued_seq + 1;
+    if (!lane.critical.empty()) first_open = std::min(first_open, lane.critical.front().seq);
+    for (const Flight& f : lane.flights) {
+        if (!f.background) first_open = std::min(first_open, f.first_seq);
+    }
+    return first_open - 1;
 }
 
-// A lane's critical records leave it in order, so one number says how far it
-// has committed; a lane held for it may go on once it is far enough.
-void IncidentLog::mark_committed(std::size_t lane_index, std::uint64_t seq) {
-    Lane& lane = lanes_[lane_index];
-    lane.committed_seq = std::max(lane.committed_seq, seq);
+bool IncidentLog::may_send(const Item& item) const {
+    return !item.after || committed_seq(lanes_[item.after->lane]) >= item.after->seq;
+}
+
+void IncidentLog::lane_progressed() {
     for (std::size_t i = 0; i < lanes_.size(); ++i) {
         if (!lanes_[i].held) continue;
         lanes_[i].held = false;
         pump(i);  // holds it again if it must still wait
     }
+}
+
+void IncidentLog::requeue(std::deque<Item>& queue, std::vector<Item>& items) {
+    if (items.empty()) return;
+    if (queue.empty() || items.back().seq < queue.front().seq) {
+        for (auto it = items.rbegin(); it != items.rend(); ++it) queue.push_front(std::move(*it));
+        return;
+    }
+    // Another batch of the lane came back first, or records were left
+    // behind: merge, so the queue stays in seq order (the order records of
+    // one key were made in).
+    std::deque<Item> merged;
+    std::merge(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()),
+               std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()),
+               std::back_inserter(merged),
+               [](const Item& a, const Item& b) { return a.seq < b.seq; });
+    queue = std::move(merged);
 }
 
 PgQuery IncidentLog::to_query(const Item& item) const {
@@ -408,26 +461,72 @@ PgQuery IncidentLog::to_query(const Item& item) const {
 }
 
 void IncidentLog::pump(std::size_t lane_index) {
+    const auto max_in_flight = static_cast<std::size_t>(std::max(config_.batches_in_flight, 1));
+    while (true) {
+        const Lane& lane = lanes_[lane_index];
+        if (lane.flights.size() >= max_in_flight || lane.backing_off || fenced_ ||
+            !pool_.ready(lane_index)) {
+            return;
+        }
+        if (!send_batch(lane_index)) return;
+    }
+}
+
+bool IncidentLog::send_batch(std::size_t lane_index) {
     Lane& lane = lanes_[lane_index];
-    if (lane.busy || lane.backing_off || fenced_ || !pool_.ready(lane_index)) return;
     // Critical records first; a batch holds one class only, so a background
     // record that keeps failing never holds up an alarm.
-    std::deque<Item>& queue = lane.critical.empty() ? lane.background : lane.critical;
-    if (queue.empty()) return;
-    if (!may_send(queue.front())) {
-        lane.held = true;  // mark_committed() pumps it again
-        return;
+    const bool background = lane.critical.empty();
+    std::deque<Item>& queue = background ? lane.background : lane.critical;
+    if (queue.empty()) return false;
+    // The keys of this class's batches in flight (sorted, each key in at
+    // most one of them).
+    std::vector<const std::vector<std::size_t>*> busy;
+    for (const Flight& f : lane.flights) {
+        if (f.background == background) busy.push_back(&f.keys);
     }
+    std::unordered_set<std::size_t> left_keys;  // of records left behind (rare)
+    const auto waits = [&](const Item& item) {
+        for (std::uint8_t k = 0; k < item.key_count; ++k) {
+            const std::size_t key = item.keys[k];
+            for (const auto* keys : busy) {
+                if (std::binary_search(keys->begin(), keys->end(), key)) return true;
+            }
+            if (!left_keys.empty() && left_keys.count(key)) return true;
+        }
+        return false;
+    };
     // Everything queued so far goes in one batch (up to batch_max): the
-    // longer the last commit took, the more this one carries. It ends before
-    // a record that must wait for another lane.
+    // longer the last commit took, the more this one carries. A record one
+    // of whose keys is in flight stays, and so does every later record
+    // sharing a key with it; the batch ends before a solo record (retried
+    // alone) and before a record that must wait for another lane (a unit's
+    // order: it is not passed, whatever its keys).
+    const auto batch_max = static_cast<std::size_t>(config_.batch_max);
     std::vector<Item> items;
-    const std::size_t limit = queue.front().solo ? 1 : static_cast<std::size_t>(config_.batch_max);
-    while (!queue.empty() && items.size() < limit && !(queue.front().solo && !items.empty()) &&
-           may_send(queue.front())) {
-        items.push_back(std::move(queue.front()));
+    std::vector<Item> left;
+    while (!queue.empty() && items.size() < batch_max && left.size() < batch_max) {
+        Item& next = queue.front();
+        if ((!busy.empty() || !left.empty()) && waits(next)) {
+            for (std::uint8_t k = 0; k < next.key_count; ++k) left_keys.insert(next.keys[k]);
+            left.push_back(std::move(next));
+            queue.pop_front();
+            continue;
+        }
+        if (!may_send(next)) {
+            lane.held = true;  // lane_progressed() pumps it again
+            break;
+        }
+        if (next.solo && !items.empty()) break;
+        const bool solo = next.solo;
+        items.push_back(std::move(next));
         queue.pop_front();
+        if (solo) break;
     }
+    for (auto it = left.rbegin(); it != left.rend(); ++it) queue.push_front(std::move(*it));
+    stats_.held_for_key += left.size();
+    if (items.empty()) return false;
+
     // Each run of consecutive alarms becomes one set-based statement; the
     // other records keep their own, in their place, so the batch's order is
     // the queue's order (an incident's timeline follows it: seq).
@@ -442,7 +541,13 @@ void IncidentLog::pump(std::size_t lane_index) {
         queries.push_back(alarms_query(run));
         run.clear();
     };
+    Flight flight;
+    flight.id = ++lane.next_flight;
+    flight.background = background;
+    flight.first_seq = items.front().seq;
+    flight.keys.reserve(items.size() * 2);
     for (const auto& item : items) {
+        for (std::uint8_t k = 0; k < item.key_count; ++k) flight.keys.push_back(item.keys[k]);
         if (const auto* alarm = std::get_if<AlarmRecord>(&item.record)) {
             slots.push_back({queries.size(), static_cast<int>(run.size())});
             run.push_back(alarm);
@@ -453,26 +558,36 @@ void IncidentLog::pump(std::size_t lane_index) {
         queries.push_back(to_query(item));
     }
     close_run();
-    lane.busy = true;
+    std::sort(flight.keys.begin(), flight.keys.end());
+    flight.keys.erase(std::unique(flight.keys.begin(), flight.keys.end()), flight.keys.end());
+    if (!lane.flights.empty()) ++stats_.batches_pipelined;
+    const std::uint64_t flight_id = flight.id;
+    lane.flights.push_back(std::move(flight));
     auto shared_items = std::make_shared<std::vector<Item>>(std::move(items));
-    pool_.submit(
-        lane_index, std::move(queries),
-        [this, lane_index, shared_items, slots = std::move(slots)](PgBatchOutcome outcome) {
-            on_batch_done(lane_index, std::move(*shared_items), slots, std::move(outcome));
-        });
+    pool_.submit(lane_index, std::move(queries),
+                 [this, lane_index, flight_id, shared_items,
+                  slots = std::move(slots)](PgBatchOutcome outcome) {
+                     on_batch_done(lane_index, flight_id, std::move(*shared_items), slots,
+                                   std::move(outcome));
+                 });
+    return true;
 }
 
-void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
-                                const std::vector<ResultSlot>& slots, PgBatchOutcome outcome) {
+void IncidentLog::on_batch_done(std::size_t lane_index, std::uint64_t flight,
+                                std::vector<Item> items, const std::vector<ResultSlot>& slots,
+                                PgBatchOutcome outcome) {
     Lane& lane = lanes_[lane_index];
-    lane.busy = false;
-    const bool background = !items.empty() && items.front().background;
+    const auto done = std::find_if(lane.flights.begin(), lane.flights.end(),
+                                   [flight](const Flight& f) { return f.id == flight; });
+    const bool background =
+        done != lane.flights.end() ? done->background : !items.empty() && items.front().background;
+    if (done != lane.flights.end()) lane.flights.erase(done);
     if (outcome.failure && outcome.failure->sqlstate == kFencedSqlstate) {
         // Another server has taken the lease over: nothing of this one may be
-        // written any more. The records stay queued (unanswered: their
+        // written any more (every later batch checks the epoch too, so none
+        // in flight commits). The records stay queued (unanswered: their
         // deadlines answer them `unavailable`) until the process restarts.
-        std::deque<Item>& queue = background ? lane.background : lane.critical;
-        for (auto it = items.rbegin(); it != items.rend(); ++it) queue.push_front(std::move(*it));
+        requeue(background ? lane.background : lane.critical, items);
         if (!fenced_) {
             fenced_ = true;
             log_error("incident-log", "fenced: " + outcome.failure->message);
@@ -492,7 +607,7 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
         stats_.records += items.size();
         stats_.queued -= items.size();
         if (background) stats_.queued_background -= items.size();
-        if (!background && !items.empty()) mark_committed(lane_index, items.back().seq);
+        if (!background) lane_progressed();
         for (std::size_t i = 0; i < items.size(); ++i) {
             Item& item = items[i];
             if (!item.pending) continue;
@@ -519,18 +634,18 @@ void IncidentLog::on_batch_done(std::size_t lane_index, std::vector<Item> items,
             // This record itself is refused by the database: retrying as is cannot help.
             stats_.queued -= 1;
             if (background) stats_.queued_background -= 1;
-            if (!background) mark_committed(lane_index, items[0].seq);  // given up: done
             refuse(items[0], f.sqlstate, f.message);
+            if (!background) lane_progressed();  // given up: done
         } else {
-            // Put the batch back in front, in order. After a refusal each
-            // record goes alone, so one bad record cannot hold up the others;
-            // after a transient failure the lane waits, then tries again.
+            // Put the batch back in its place: in front of every later
+            // record of its keys (none of which left meanwhile: a later batch
+            // in flight, which may have committed, shares no key with it).
+            // After a refusal each record goes alone, so one bad record
+            // cannot hold up the others; after a transient failure the lane
+            // waits, then tries again.
             ++stats_.retries;
-            std::deque<Item>& queue = background ? lane.background : lane.critical;
-            for (auto it = items.rbegin(); it != items.rend(); ++it) {
-                it->solo = it->solo || is_refusal(condition);
-                queue.push_front(std::move(*it));
-            }
+            for (auto& item : items) item.solo = item.solo || is_refusal(condition);
+            requeue(background ? lane.background : lane.critical, items);
             if (is_refusal(condition)) {
                 log_warn("incident-log", "batch of " + std::to_string(items.size()) + " refused [" +
                                              f.sqlstate +
@@ -552,6 +667,9 @@ void IncidentLog::back_off(std::size_t lane_index, const PgFailure& f) {
         log_warn("incident-log", "writes failed (transient, kept and retried): " + what);
         lane.last_failure = what;
     }
+    // Several batches in flight fail together when the connection is lost:
+    // one wait for them all.
+    if (lane.backing_off) return;
     lane.backoff = std::clamp(lane.backoff * 2, kFirstBackoff, kMaxBackoff);
     lane.backing_off = true;
     lane.retry->expires_after(lane.backoff);
@@ -580,6 +698,8 @@ void IncidentLog::refuse(Item& item, const std::string& sqlstate, const std::str
                 nullptr, false, true, false};
     if (unwritable_reason(to_query(letter).params)) return;  // logged above; nothing more to do
     // Critical: a refused record is rare, and losing its trace would be silent.
+    letter.keys[0] = std::hash<std::string>{}("dead-letter");
+    letter.key_count = 1;
     const std::size_t lane = lane_of("dead-letter", lanes_.size());
     push_critical(lane, std::move(letter));
     pump(lane);
@@ -628,7 +748,8 @@ void IncidentLog::drain(std::chrono::milliseconds timeout, std::function<void()>
 void IncidentLog::check_drained(bool force) {
     if (!draining_ || !drained_) return;
     for (const auto& lane : lanes_) {
-        if (!force && (lane.busy || !lane.critical.empty() || !lane.background.empty())) return;
+        if (!force && (!lane.flights.empty() || !lane.critical.empty() || !lane.background.empty()))
+            return;
     }
     if (force) {
         // Not silent: what could not be made durable is in the log, record by record.

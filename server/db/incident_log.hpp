@@ -6,6 +6,16 @@
 // after its own batch is durable. Each incident is pinned to one connection so
 // its writes commit in the order they were made.
 //
+// Up to `database.batches_in_flight` batches are in flight per connection
+// (libpq pipeline mode): a lane does not idle between a commit and the next
+// batch. In pipeline mode a failed batch does not stop the next one, which may
+// commit while the failed one goes back to its queue; so a batch takes only
+// records whose keys (the pin; the terminal of an alarm or a cancel; the unit
+// of a timeline record) are in no batch in flight on its lane and in no record
+// it leaves behind. Records sharing a key therefore have at most one batch in
+// flight and leave in queue order, and a failed batch goes back in its queue
+// place (by seq), in front of every later record of its keys.
+//
 // When the database is slow, gone or refusing writes for a while (read-only
 // after a failover, disk full, lock timeouts: see PgCondition), records wait
 // and are retried with backoff, never discarded; an alarm whose commit has not
@@ -36,6 +46,7 @@
 // unit as still on the old incident while it drives to the new one).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -114,6 +125,10 @@ struct IncidentLogStats {
     std::atomic<std::uint64_t> dead_lettered{0};      // refused records kept in dead_letters
     std::atomic<std::uint64_t> dropped{0};            // refused at a full queue (logged)
     std::atomic<std::uint64_t> held_for_unit{0};  // waited for a unit's earlier record elsewhere
+    // Batches sent while another was in flight on their lane (pipelined).
+    std::atomic<std::uint64_t> batches_pipelined{0};
+    // Records left queued by a batch because a key of theirs was in flight.
+    std::atomic<std::uint64_t> held_for_key{0};
 };
 
 // Why a statement with `params` could not be written as it is, or nothing:
@@ -183,21 +198,34 @@ class IncidentLog {
         bool solo = false;                 // retry alone: its batch failed on an SQL error
         bool dead_letter = false;          // the dead_letters insert itself: never re-dead-lettered
         bool background = false;           // low priority (supervision, positions)
-        std::uint64_t seq = 0;             // critical: its place on its lane
+        std::uint64_t seq = 0;             // its place in its lane's queue (per class)
         std::optional<LaneMark> after{};   // sent only once that lane has committed this far
+        // What orders it (hashes): its pin and, for an alarm or a cancel its
+        // terminal, for a timeline record its unit. Two records sharing a key
+        // are never in different batches in flight at once.
+        std::array<std::size_t, 2> keys{};
+        std::uint8_t key_count = 0;
+    };
+    // A batch in flight on a lane.
+    struct Flight {
+        std::uint64_t id = 0;
+        bool background = false;
+        std::uint64_t first_seq = 0;    // its lowest seq (items leave in seq order)
+        std::vector<std::size_t> keys;  // sorted
     };
     struct Lane {
-        std::deque<Item> critical;
+        std::deque<Item> critical;  // each in seq order
         std::deque<Item> background;
-        bool busy = false;
+        std::vector<Flight> flights;  // in the order sent
+        std::uint64_t next_flight = 0;
+        std::uint64_t background_seq = 0;
         // After a transient failure the lane waits before it tries again.
         std::chrono::milliseconds backoff{0};
         std::unique_ptr<boost::asio::steady_timer> retry;
         bool backing_off = false;
-        std::string last_failure;         // logged once per streak, not once per retry
-        std::uint64_t queued_seq = 0;     // critical records queued so far
-        std::uint64_t committed_seq = 0;  // of which committed (or refused), in order
-        bool held = false;                // its first record waits for another lane
+        std::string last_failure;      // logged once per streak, not once per retry
+        std::uint64_t queued_seq = 0;  // critical records queued so far
+        bool held = false;             // a record it would send waits for another lane
     };
 
     // Where a batch's item finds its answer: the query's result, and the row
@@ -209,10 +237,18 @@ class IncidentLog {
 
     void enqueue(const std::string& pin, Item item);
     void push_critical(std::size_t lane, Item item);
+    // Every critical record of the lane up to this seq has committed (or
+    // been given up): a contiguous prefix, whatever order batches finish in.
+    std::uint64_t committed_seq(const Lane& lane) const;
     bool may_send(const Item& item) const;
-    void mark_committed(std::size_t lane, std::uint64_t seq);
+    // A lane's committed prefix may have grown: lanes held for it go on.
+    void lane_progressed();
     void pump(std::size_t lane);
-    void on_batch_done(std::size_t lane, std::vector<Item> items,
+    // Sends one batch from the lane's queue; false when nothing could go.
+    bool send_batch(std::size_t lane);
+    // Puts a batch's items back into their queue, each in its seq place.
+    static void requeue(std::deque<Item>& queue, std::vector<Item>& items);
+    void on_batch_done(std::size_t lane, std::uint64_t flight, std::vector<Item> items,
                        const std::vector<ResultSlot>& slots, PgBatchOutcome outcome);
     void back_off(std::size_t lane, const PgFailure& failure);
     // Gives up on a record the database cannot take: logs it with its

@@ -2,7 +2,9 @@
 // in dead_letters while the rest of its batch commits, text PostgreSQL would
 // refuse never sent, and transient failures (a lock timeout, the backend
 // terminated mid-batch) retried until the records commit, exactly once; a
-// unit's records commit in order though their incidents use different lanes.
+// unit's records commit in order though their incidents use different lanes;
+// with two batches in flight per lane, nothing overtakes a failed batch's
+// records of its incident or unit, and a fenced batch stops the next.
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -332,6 +334,148 @@ TEST_F(IncidentLogTest, AUnitsRecordsCommitInOrderAcrossLanes) {
     EXPECT_EQ(log_->stats().held_for_unit.load(), 1u);
 }
 
+// Several batches in flight per lane (database.batches_in_flight, default 2):
+// in pipeline mode a batch that fails does not stop the next one, which may
+// commit first. These tests make the first batch of a lane wait on a row lock
+// (its incident's row locked FOR UPDATE: the timeline insert's key check
+// waits) until lock_timeout fails it, and look at what overtook it.
+class BatchesInFlight : public IncidentLogTest {
+  protected:
+    // Commits an alarm for each incident (so timeline records can refer to it).
+    void open_incidents(const std::vector<std::string>& incidents) {
+        for (std::size_t i = 0; i < incidents.size(); ++i)
+            record(alarm("A-" + incidents[i], incidents[i]));
+        const std::size_t n = incidents.size();
+        wait_for([&] { return answered() == n; });
+        for (const auto& r : results_) ASSERT_EQ(r.status, RecordResult::Status::committed);
+    }
+    std::string locks_waited() {
+        return db_.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'huxiaod' AND "
+            "datname = current_database() AND wait_event_type = 'Lock'");
+    }
+    bool committed(const std::string& key) {
+        return db_.scalar("SELECT count(*) FROM incident_events WHERE event_key = $1", {key}) ==
+               "1";
+    }
+    std::string order_of(const std::string& keys) {
+        return db_.scalar(
+            "SELECT string_agg(event_key, ',' ORDER BY seq) FROM incident_events "
+            "WHERE event_key = ANY($1::text[])",
+            {keys});
+    }
+    db::TimelineRecord with_unit(db::TimelineRecord r, const std::string& unit) {
+        r.unit = unit;
+        return r;
+    }
+};
+
+TEST_F(BatchesInFlight, ALaterBatchOfAnotherIncidentCommitsFirstButNoRecordOfTheFailedOnesDoes) {
+    make_log(1, /*commit_timeout_ms=*/60000);  // one lane; the alarm is answered once it commits
+    run();
+    open_incidents({"I-A", "I-B"});
+    // The alarm's statement needs terminal_events; a timeline record does not.
+    db::PgSync locker(db_.url());
+    locker.exec("BEGIN");
+    locker.exec("LOCK TABLE terminal_events IN ACCESS EXCLUSIVE MODE");
+    auto repeat = alarm("A-2", "I-new");
+    repeat.join = "I-A";
+    record(repeat);
+    wait_for([&] { return locks_waited() == "1"; });
+    // Queued while the alarm is in flight: a2 shares its incident and must
+    // stay (it could commit: it does not need the locked table); b1 does not
+    // and goes in a second batch, behind the alarm on the connection.
+    log_->append(event("I-A", "a2"));
+    log_->append(event("I-B", "b1"));
+    wait_for([&] { return log_->stats().batches_pipelined.load() >= 1; });
+    EXPECT_GE(log_->stats().held_for_key.load(), 1u);
+
+    // lock_timeout (5 s) fails the alarm's batch; b1's commits after it; the
+    // alarm goes back in front of a2 and waits on the lock again.
+    wait_for([&] { return committed("b1"); });
+    EXPECT_GE(log_->stats().retries.load(), 1u);
+    wait_for([&] { return locks_waited() == "1"; });
+    EXPECT_FALSE(committed("a2")) << "a2 overtook the alarm of its incident, which failed";
+
+    locker.exec("COMMIT");
+    wait_for([&] { return log_->stats().queued.load() == 0 && answered() == 3; });
+    EXPECT_EQ(results_.at(2).status, RecordResult::Status::committed) << results_.at(2).message;
+    EXPECT_EQ(results_.at(2).outcome, "repeat");
+    EXPECT_EQ(
+        db_.scalar("SELECT string_agg(coalesce(event_key, type || ':' || (details->>'alarm')),"
+                   " ',' ORDER BY seq) FROM incident_events"
+                   " WHERE event_key IN ('a2', 'b1') OR details->>'alarm' = 'A-2'"),
+        "b1,repeat_alarm:A-2,a2");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM dead_letters"), "0");
+}
+
+// Item::after and Lane::committed_seq: a unit's record on another lane waits
+// for everything queued before it on its previous lane, not only for the
+// batch that holds the unit's previous record, when that batch commits before
+// an earlier one of its lane that failed.
+TEST_F(BatchesInFlight, AUnitsRecordWaitsForTheWholePrefixOfTheOtherLane) {
+    make_log(2);
+    std::vector<std::string> first_lane, second_lane;
+    for (int i = 0; first_lane.size() < 2 || second_lane.empty(); ++i) {
+        std::string id = "I-" + std::to_string(i);
+        auto& to = db::IncidentLog::lane_of(id, 2) == 0 ? first_lane : second_lane;
+        if (to.size() < 2) to.push_back(id);
+    }
+    const std::string x1 = first_lane[0], x2 = first_lane[1], y = second_lane[0];
+    run();
+    open_incidents({x1, x2, y});
+    db::PgSync locker(db_.url());
+    locker.exec("BEGIN");
+    locker.exec("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE", {x1});
+    log_->append(event(x1, "x1"));
+    wait_for([&] { return locks_waited() == "1"; });
+    log_->append(with_unit(event(x2, "x2"), "P-1"));  // a second batch on x1's lane
+    wait_for([&] { return log_->stats().batches_pipelined.load() >= 1; });
+    log_->append(with_unit(event(y, "y"), "P-1"));  // after x1 and x2
+    wait_for([&] { return log_->stats().held_for_unit.load() == 1; });
+
+    // x1's batch fails (lock_timeout), x2's commits: the lane has not
+    // committed up to y's mark, since x1 has not.
+    wait_for([&] { return committed("x2"); });
+    wait_for([&] { return locks_waited() == "1"; });  // x1 retried, waiting again
+    EXPECT_FALSE(committed("y")) << "y went before x1, queued before it on x2's lane";
+
+    locker.exec("COMMIT");
+    wait_for([&] { return log_->stats().queued.load() == 0; });
+    EXPECT_EQ(order_of("{x1,x2,y}"), "x2,x1,y");
+}
+
+// The connection is lost with two batches in flight: neither outcome is
+// known, both are retried, and each record is written once, each handler
+// answered once.
+TEST_F(BatchesInFlight, BothBatchesInFlightOnALostConnectionAreRetriedAndWrittenOnce) {
+    make_log(1, /*commit_timeout_ms=*/30000);  // the alarm is answered once it commits
+    run();
+    open_incidents({"I-A"});
+    db::PgSync locker(db_.url());
+    const std::string locker_pid = db::cell(locker.exec("SELECT pg_backend_pid()").get(), 0, 0);
+    locker.exec("BEGIN");
+    locker.exec("SELECT 1 FROM incidents WHERE id = 'I-A' FOR UPDATE");
+    log_->append(event("I-A", "a1"));
+    wait_for([&] { return locks_waited() == "1"; });
+    record(alarm("A-2", "I-C"));  // another incident: a second batch
+    wait_for([&] { return log_->stats().batches_pipelined.load() >= 1; });
+    db_.scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+        "application_name = 'huxiaod' AND datname = current_database() AND pid <> "
+        "pg_backend_pid() AND pid <> " +
+        locker_pid);
+    wait_for([&] { return log_->stats().retries.load() >= 2; });
+    locker.exec("COMMIT");
+    wait_for([&] { return log_->stats().queued.load() == 0 && answered() == 2; });
+    EXPECT_EQ(results_.at(1).status, RecordResult::Status::committed) << results_.at(1).message;
+    EXPECT_EQ(results_.at(1).incident, "I-C");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events WHERE event_id = 'A-2'"), "1");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incident_events WHERE event_key = 'a1'"), "1");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incidents"), "2");
+    EXPECT_EQ(answered(), 2u) << "each handler runs exactly once";
+}
+
 // The set-based alarm statement (sql/013, huxiao_record_alarms): a batch's
 // alarms go in one statement, with the outcome each would have had alone, in
 // queue order. Records queued before run() share one batch on one lane.
@@ -534,6 +678,45 @@ TEST_F(RecordAlarms, TheFenceRefusesAStaleEpochAndTheCurrentOneIsRecordedWithIts
     EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events"), "2");
     EXPECT_EQ(db_.scalar("SELECT count(*) FROM incident_events"), "2");
     EXPECT_EQ(db_.scalar("SELECT count(*) FROM incidents"), "1");
+}
+
+// A fenced batch stops everything: the batch pipelined behind it on its lane
+// checks the epoch too and writes nothing.
+TEST_F(RecordAlarms, AFencedBatchStopsTheBatchInFlightBehindIt) {
+    db::PgSync c(db_.url());
+    ASSERT_EQ(db::cell(c.exec("SELECT huxiao_acquire_lease('a', 60000, '', '')").get(), 0, 0), "1");
+    std::atomic<int> fenced{0};
+    make_log(1, /*commit_timeout_ms=*/3000);
+    log_->fence(
+        1, std::chrono::milliseconds(60000), [] { return true; },
+        [&](const std::string&) { ++fenced; });
+    run();
+    record(alarm("A-1", "I-1"));
+    wait_for([&] { return answered() == 1; });
+    ASSERT_EQ(outcomes().at(0), "committed I-1 new");
+
+    // The takeover holds the lease row while the next two batches arrive.
+    db::PgSync takeover(db_.url());
+    takeover.exec("BEGIN");
+    takeover.exec("SELECT 1 FROM leader_lease WHERE id = 1 FOR UPDATE");
+    record(alarm("A-2", "I-2"));
+    wait_for([&] {
+        return db_.scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'huxiaod' AND "
+                   "datname = current_database() AND wait_event_type = 'Lock'") == "1";
+    });
+    record(alarm_from("T-2", "B-2", "I-3"));  // another incident and terminal: pipelined
+    wait_for([&] { return log_->stats().batches_pipelined.load() >= 1; });
+    takeover.exec("UPDATE leader_lease SET holder = 'b', epoch = epoch + 1 WHERE id = 1");
+    takeover.exec("COMMIT");
+
+    wait_for([&] { return fenced.load() == 1 && answered() == 3; });
+    const auto all = outcomes();
+    EXPECT_EQ(all.at(1), "not  ") << "never a false ack";
+    EXPECT_EQ(all.at(2), "not  ");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM terminal_events"), "1");
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM incidents"), "1");
+    EXPECT_EQ(fenced.load(), 1);
 }
 
 }  // namespace

@@ -88,6 +88,7 @@ TEST(Config, MinimalFileGetsTheContractDefaults) {
 TEST(Config, ExtensionDefaults) {
     const Config c = parse(minimal());
     EXPECT_EQ(c.database.batch_max, 512);
+    EXPECT_EQ(c.database.batches_in_flight, 2);
     EXPECT_EQ(c.database.alarm_commit_timeout_ms, 5000);
     EXPECT_EQ(c.database.connect_timeout_s, 5);
     EXPECT_EQ(c.terminal_listener.max_frames_per_s, 20);
@@ -250,6 +251,10 @@ TEST(Config, PortZeroIsAllowed) {
 TEST(Config, RangeBoundariesAreInclusive) {
     EXPECT_EQ(parse(with(minimal(), "/database/pool_size", 1)).database.pool_size, 1);
     EXPECT_EQ(parse(with(minimal(), "/database/pool_size", 64)).database.pool_size, 64);
+    EXPECT_EQ(parse(with(minimal(), "/database/batches_in_flight", 1)).database.batches_in_flight,
+              1);
+    EXPECT_EQ(parse(with(minimal(), "/database/batches_in_flight", 16)).database.batches_in_flight,
+              16);
     EXPECT_EQ(parse(with(minimal(), "/terminal_listener/port", 65535)).terminal_listener.port,
               65535);
     EXPECT_EQ(parse(with(minimal(), "/dispatch/repeat_window_s", 0)).dispatch.repeat_window_s, 0);
@@ -384,6 +389,12 @@ TEST(Config, IntegerOutOfRangeNamesKeyAndRange) {
               "dispatch.offer_timeout_s: must be an integer between 1 and 3600");
     EXPECT_EQ(error_of(with(minimal(), "/database/pool_size", 65)),
               "database.pool_size: must be an integer between 1 and 64");
+    EXPECT_EQ(error_of(with(minimal(), "/database/batches_in_flight", 0)),
+              "database.batches_in_flight: must be an integer between 1 and 16");
+    EXPECT_EQ(error_of(with(minimal(), "/database/batches_in_flight", 17)),
+              "database.batches_in_flight: must be an integer between 1 and 16");
+    EXPECT_EQ(error_of(with(minimal(), "/database/batches_in_flight", "2")),
+              "database.batches_in_flight: must be an integer between 1 and 16");
     EXPECT_EQ(error_of(with(minimal(), "/terminal_listener/port", 70000)),
               "terminal_listener.port: must be an integer between 0 and 65535");
     EXPECT_EQ(error_of(with(minimal(), "/api_listener/port", -1)),
