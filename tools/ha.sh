@@ -25,7 +25,7 @@
 # directory of their own). When run as root, everything runs as the "postgres"
 # system user; if that user cannot reach the repo, the cluster lives in
 # /tmp/huxiao-ha-<hash> instead (the ports file stays in .local/ha). Patroni
-# runs with synchronous_mode_strict and one synchronous standby, ttl 10 s,
+# runs with synchronous_mode_strict and both replicas synchronous, ttl 10 s,
 # loop_wait 1 s, retry_timeout 4 s, primary_start_timeout 0 (a crashed primary
 # fails over at once), through etcd's v3 API (Patroni's etcd3 section) or, with
 # Patroni older than 3.0.3, its v2 API (see choose_dcs). Auth is "trust" on
@@ -336,10 +336,18 @@ start_etcd() {
 #    wait for) within a second. The price: an etcd or PostgreSQL call that
 #    stalls longer than retry_timeout (4 s) demotes the primary, a false
 #    failover (docs/availability.md §1).
-#  - synchronous_mode: every commit waits for one synchronous standby, and only
-#    that standby may be promoted, so an acknowledged commit survives the
+#  - synchronous_mode: every commit waits for the synchronous standbys, and
+#    only they may be promoted, so an acknowledged commit survives the
 #    primary's loss. Strict: with no standby left, commits wait rather than
-#    go unreplicated.
+#    go unreplicated. synchronous_node_count 2: with three nodes both replicas
+#    are synchronous (PostgreSQL's "2 (nA,nB)"), so at a primary's loss Patroni
+#    promotes the more advanced of the two (each refuses while the other
+#    reports more WAL) and the other follows without pg_rewind. With one
+#    synchronous standby the asynchronous replica could have received WAL the
+#    promoted standby lacked, and strict mode then held every commit until it
+#    had rewound (17-25 s more). With one replica left Patroni names just that
+#    one ("nA"), so a replica's death stalls commits only until the primary's
+#    next loop drops it.
 #  - Little WAL kept (wal_keep_size, min_wal_size): the replication slots
 #    keep what a replica needs; less to copy at a clone, less to delete at a
 #    reset (a test makes and deletes three nodes every run).
@@ -463,8 +471,20 @@ for m in json.load(sys.stdin).get("members", []):
 '
 }
 
+# The synchronous standbys a healthy cluster has: synchronous_node_count of
+# config/patroni-dcs.json, at most the number of replicas.
+wanted_sync_standbys() {
+  local count
+  count="$(sed -n 's/.*"synchronous_node_count": *\([0-9][0-9]*\).*/\1/p' "$HUXIAO_ROOT/config/patroni-dcs.json")"
+  count=${count:-1}
+  ((count < ${#HA_NODES[@]} - 1)) || count=$((${#HA_NODES[@]} - 1))
+  echo "$count"
+}
+
 # True when there is a running leader and every node is a running replica,
-# one of them the synchronous standby: the cluster can lose any one node.
+# as many of them synchronous standbys as the settings ask: the cluster can
+# lose any one node (and, with both replicas synchronous, the one promoted
+# then is the most advanced, so the other follows without a rewind).
 cluster_healthy() {
   local members
   members="$(cluster_members)" || return 1
@@ -472,7 +492,7 @@ cluster_healthy() {
   leaders="$(awk '$2 == "leader" && $3 == "running"' <<<"$members" | wc -l)"
   sync="$(awk '$2 == "sync_standby" && ($3 == "running" || $3 == "streaming")' <<<"$members" | wc -l)"
   running="$(awk '$3 == "running" || $3 == "streaming"' <<<"$members" | wc -l)"
-  [[ $leaders -eq 1 && $sync -ge 1 && $running -eq ${#HA_NODES[@]} ]]
+  [[ $leaders -eq 1 && $sync -ge $(wanted_sync_standbys) && $running -eq ${#HA_NODES[@]} ]]
 }
 
 leader_port() {
@@ -564,7 +584,7 @@ cmd_start() {
   start_etcd
   local n
   for n in "${HA_NODES[@]}"; do start_node "$n"; done
-  log_step "Waiting for a leader and two replicas (one synchronous; up to ${START_TIMEOUT_S}s)"
+  log_step "Waiting for a leader and two replicas ($(wanted_sync_standbys) synchronous; up to ${START_TIMEOUT_S}s)"
   if ! wait_until "$START_TIMEOUT_S" "cluster" healthy_or_revive; then
     cmd_status >&2 || true
     for n in "${HA_NODES[@]}"; do

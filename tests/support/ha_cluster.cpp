@@ -112,6 +112,13 @@ std::optional<HaCluster::Node> HaCluster::with_role(const std::string& role) con
     return std::nullopt;
 }
 
+std::vector<std::string> HaCluster::names_with_role(const std::string& role) const {
+    std::vector<std::string> out;
+    for (auto& n : nodes())
+        if (n.role == role && n.state == "running") out.push_back(n.name);
+    return out;
+}
+
 bool HaCluster::fault(const std::string& node, const std::string& what) {
     return run("fault " + quoted(node) + " " + quoted(what)).status == 0;
 }

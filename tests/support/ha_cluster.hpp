@@ -37,11 +37,14 @@ class HaCluster {
     // Multi-host URL of database huxiao (target_session_attrs=read-write).
     const std::string& url() const { return url_; }
     // `tools/ha.sh start` again: heals (restarts what was killed) and waits
-    // for a leader, a synchronous standby and a replica. False on failure.
+    // for a leader and two replicas, as many of them synchronous standbys as
+    // config/patroni-dcs.json asks (both). False on failure.
     bool heal();
     std::vector<Node> nodes() const;
     // The running node that has `role`, if any.
     std::optional<Node> with_role(const std::string& role) const;
+    // The names of the running nodes that have `role`, in the script's order.
+    std::vector<std::string> names_with_role(const std::string& role) const;
     // `tools/ha.sh fault NODE WHAT` (kill-postmaster, kill-node, pause, resume).
     bool fault(const std::string& node, const std::string& what);
     // Status, and the last lines of every Patroni log and of the script's
