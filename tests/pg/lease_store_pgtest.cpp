@@ -88,5 +88,88 @@ TEST(LeaseStore, AReleasedLeaseHasNothingLeftAndAnotherNodeTakesIt) {
     EXPECT_EQ(*next, *epoch + 1);
 }
 
+// Fencing without stalling renewals (sql/015): a write batch past its fence
+// holds a lock on the lease row until it commits. The holder's renewal (and
+// release) must not wait for it: a renewal that queued behind the batches in
+// flight could miss the leader's own step-down deadline on a loaded machine.
+// A takeover must wait for it, and the batch's epoch must be dead afterwards.
+// lock_timeout turns "would wait" into an error here, whatever the machine's
+// speed: a statement that needs no lock never meets it.
+TEST(LeaseStore, ARenewalDoesNotWaitForABatchPastItsFenceButATakeoverDoes) {
+    TestDatabase database;
+    {
+        db::PgSync setup(database.url());
+        db::apply_migrations(setup);
+    }
+    db::PgSync leader(database.url());
+    const auto epoch = db::acquire_lease(leader, "a", 60s, "", "");
+    ASSERT_TRUE(epoch);
+    const std::string e = std::to_string(*epoch);
+
+    db::PgSync batch(database.url());
+    batch.exec("BEGIN");
+    batch.exec("SELECT huxiao_fence($1)", {e});  // as IncidentLog's batches begin
+
+    leader.exec("SET lock_timeout = '2s'");
+    bool renewed = false;
+    EXPECT_NO_THROW(renewed = db::renew_lease(leader, "a", *epoch, 60s));
+    EXPECT_TRUE(renewed);
+
+    // A standby polling a lease that is still held does not queue behind the
+    // batch either (its answer is simply "held").
+    db::PgSync standby(database.url());
+    standby.exec("SET lock_timeout = '1s'");
+    std::optional<std::int64_t> early;
+    EXPECT_NO_THROW(early = db::acquire_lease(standby, "b", 60s, "", ""));
+    EXPECT_FALSE(early);
+
+    EXPECT_NO_THROW(db::release_lease(leader, "a", *epoch));
+    // The lease has run out, but the batch past its fence may still commit
+    // under epoch a: the takeover waits for it (here: until lock_timeout).
+    EXPECT_THROW(db::acquire_lease(standby, "b", 60s, "", ""), std::runtime_error);
+
+    batch.exec("COMMIT");
+    db::PgSync standby2(database.url());
+    const auto next = db::acquire_lease(standby2, "b", 60s, "", "");
+    ASSERT_TRUE(next);
+    EXPECT_EQ(*next, *epoch + 1);
+    // Every later batch of the old epoch fails.
+    batch.exec("BEGIN");
+    EXPECT_THROW(batch.exec("SELECT huxiao_fence($1)", {e}), std::exception);
+    batch.exec("ROLLBACK");
+    EXPECT_NO_THROW(batch.exec("SELECT huxiao_fence($1)", {std::to_string(*next)}));
+}
+
+// A batch that reaches its fence while a takeover holds the row waits for the
+// takeover, then finds the old epoch gone: it never commits after the new
+// leader has read the open incidents.
+TEST(LeaseStore, ABatchThatChecksDuringATakeoverFailsAfterIt) {
+    TestDatabase database;
+    {
+        db::PgSync setup(database.url());
+        db::apply_migrations(setup);
+    }
+    db::PgSync leader(database.url());
+    const auto epoch = db::acquire_lease(leader, "a", 60s, "", "");
+    ASSERT_TRUE(epoch);
+    db::release_lease(leader, "a", *epoch);
+
+    db::PgSync standby(database.url());
+    standby.exec("BEGIN");
+    const auto next = db::acquire_lease(standby, "b", 60s, "", "");  // not committed yet
+    ASSERT_TRUE(next);
+
+    db::PgSync batch(database.url());
+    batch.exec("SET lock_timeout = '1s'");
+    batch.exec("BEGIN");
+    // The takeover's row lock is held: the old epoch's check must wait.
+    EXPECT_THROW(batch.exec("SELECT huxiao_fence($1)", {std::to_string(*epoch)}), std::exception);
+    batch.exec("ROLLBACK");
+    standby.exec("COMMIT");
+    batch.exec("BEGIN");
+    EXPECT_THROW(batch.exec("SELECT huxiao_fence($1)", {std::to_string(*epoch)}), std::exception);
+    batch.exec("ROLLBACK");
+}
+
 }  // namespace
 }  // namespace huxiao::test
