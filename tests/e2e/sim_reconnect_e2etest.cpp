@@ -24,17 +24,23 @@ namespace {
 
 using nlohmann::json;
 
-// A loopback port nothing listens on: connections to it are refused.
-int dead_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// Binds `fd` to an ephemeral loopback port and returns the port.
+int bind_loopback(int fd) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof address;
     ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
     return ntohs(address.sin_port);
+}
+
+// A loopback port nothing listens on: connections to it are refused.
+int dead_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int port = bind_loopback(fd);
+    ::close(fd);
+    return port;
 }
 
 // A TLS server with huxiaod's certificate, terminal CA and ticket key that
@@ -48,14 +54,8 @@ class HangingUpServer {
                                        huxiao::TlsOptions{"ticket", ticket_key})) {
         SSL_CTX_set_num_tickets(ctx_.native_handle(), 0);
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof address;
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+        port_ = bind_loopback(fd_);
         ::listen(fd_, 16);
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-        port_ = ntohs(address.sin_port);
         thread_ = std::thread([this] {
             for (;;) {
                 const int client = ::accept(fd_, nullptr, nullptr);
@@ -144,18 +144,23 @@ class SimReconnect : public ServerTest {
         std::ifstream in(dir_ / "sim.log");
         return {std::istreambuf_iterator<char>(in), {}};
     }
+    // huxiao-sim with two servers, `first_terminal_port` (API port: a dead
+    // one) first and this test's huxiaod second.
+    SimProcess start_sim(int first_terminal_port) {
+        const std::string first =
+            "127.0.0.1:" + std::to_string(first_terminal_port) + ":" + std::to_string(dead_port());
+        const std::string live =
+            "127.0.0.1:" + std::to_string(port()) + ":" + std::to_string(api_port());
+        return SimProcess(
+            {"--config", (dir_ / "sim.json").string(), "--certs", (dir_ / "sim-certs").string(),
+             "--registry", (dir_ / "sim-registry.json").string(), "--alarm-every", "86400",
+             "--seed", "9", "--server", first, "--server", live},
+            dir_ / "sim.log");
+    }
 };
 
 TEST_F(SimReconnect, TerminalsTryTheNextAddressAndResumeTheirTlsSessionAfterARestart) {
-    const std::string dead =
-        "127.0.0.1:" + std::to_string(dead_port()) + ":" + std::to_string(dead_port());
-    const std::string live =
-        "127.0.0.1:" + std::to_string(port()) + ":" + std::to_string(api_port());
-    SimProcess sim(
-        {"--config", (dir_ / "sim.json").string(), "--certs", (dir_ / "sim-certs").string(),
-         "--registry", (dir_ / "sim-registry.json").string(), "--alarm-every", "86400", "--seed",
-         "9", "--server", dead, "--server", live},
-        dir_ / "sim.log");
+    SimProcess sim = start_sim(dead_port());
     // The dead address is tried first; the terminal moves on to the live one.
     const auto first = welcomes(1);
     ASSERT_EQ(first.size(), 1u) << sim_log();
@@ -180,15 +185,7 @@ TEST_F(SimReconnect, TerminalsTryTheNextAddressAndResumeTheirTlsSessionAfterARes
 // session and hangs up; the next one, to huxiaod, must resume it still.
 TEST_F(SimReconnect, AnAttemptThatEndsBeforeTheWelcomeDoesNotCostTheSession) {
     HangingUpServer hangs_up(*certs_, dir_ / "ticket.key");
-    const std::string hanging =
-        "127.0.0.1:" + std::to_string(hangs_up.port()) + ":" + std::to_string(dead_port());
-    const std::string live =
-        "127.0.0.1:" + std::to_string(port()) + ":" + std::to_string(api_port());
-    SimProcess sim(
-        {"--config", (dir_ / "sim.json").string(), "--certs", (dir_ / "sim-certs").string(),
-         "--registry", (dir_ / "sim-registry.json").string(), "--alarm-every", "86400", "--seed",
-         "9", "--server", hanging, "--server", live},
-        dir_ / "sim.log");
+    SimProcess sim = start_sim(hangs_up.port());
     // First the hanging-up server (a full handshake, no welcome), then huxiaod.
     const auto first = welcomes(1);
     ASSERT_EQ(first.size(), 1u) << sim_log();
