@@ -115,9 +115,11 @@ DB_URL="postgresql://huxiao@127.0.0.1:$PG_PORT/$DB"
 rm -rf "$OUT/certs"
 "$BENCH_BIN" --make-certs "$OUT/certs" --terminals $TERMINALS --prefix T-B --school-prefix S-B
 
+IN_FLIGHT_JSON=''
+[[ -n "${BENCH_IN_FLIGHT:-}" ]] && IN_FLIGHT_JSON=", \"batches_in_flight\": $BENCH_IN_FLIGHT"
 cat >"$OUT/huxiao.json" <<JSON
 {
-  "database": { "url": "$DB_URL", "pool_size": $POOL_SIZE${BENCH_IN_FLIGHT:+, "batches_in_flight": $BENCH_IN_FLIGHT} },
+  "database": { "url": "$DB_URL", "pool_size": $POOL_SIZE$IN_FLIGHT_JSON },
   "terminal_listener": {
     "address": "127.0.0.1", "port": 0,
     "cert": "certs/server.crt", "key": "certs/server.key", "client_ca": "certs/terminal-ca.crt",

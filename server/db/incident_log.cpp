@@ -478,7 +478,15 @@ bool IncidentLog::send_batch(std::size_t lane_index) {
     // record that keeps failing never holds up an alarm.
     const bool background = lane.critical.empty();
     std::deque<Item>& queue = background ? lane.background : lane.critical;
-    if (queue.empty()) return false;
+    const auto batch_max = static_cast<std::size_t>(config_.batch_max);
+    // Behind a batch in flight, a batch smaller than the last one sent waits:
+    // it would cost a commit (a WAL flush) for fewer records, and the records
+    // that follow would join it no sooner. Measured (§15): sending whatever
+    // had arrived split the batches (64 terminals: 14 -> 11 rows per flush)
+    // and lost throughput on a flush-bound disk.
+    const std::size_t worth =
+        lane.flights.empty() ? 1 : std::min(batch_max, lane.flights.back().records);
+    if (queue.size() < worth) return false;
     // The keys of this class's batches in flight (sorted, each key in at
     // most one of them).
     std::vector<const std::vector<std::size_t>*> busy;
@@ -502,7 +510,6 @@ bool IncidentLog::send_batch(std::size_t lane_index) {
     // sharing a key with it; the batch ends before a solo record (retried
     // alone) and before a record that must wait for another lane (a unit's
     // order: it is not passed, whatever its keys).
-    const auto batch_max = static_cast<std::size_t>(config_.batch_max);
     std::vector<Item> items;
     std::vector<Item> left;
     while (!queue.empty() && items.size() < batch_max && left.size() < batch_max) {
@@ -522,6 +529,17 @@ bool IncidentLog::send_batch(std::size_t lane_index) {
         items.push_back(std::move(next));
         queue.pop_front();
         if (solo) break;
+    }
+    if (!items.empty() && items.size() < worth) {
+        // Back in their places: both runs are in seq order.
+        std::vector<Item> back;
+        back.reserve(items.size() + left.size());
+        std::merge(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()),
+                   std::make_move_iterator(left.begin()), std::make_move_iterator(left.end()),
+                   std::back_inserter(back),
+                   [](const Item& a, const Item& b) { return a.seq < b.seq; });
+        for (auto it = back.rbegin(); it != back.rend(); ++it) queue.push_front(std::move(*it));
+        return false;
     }
     for (auto it = left.rbegin(); it != left.rend(); ++it) queue.push_front(std::move(*it));
     stats_.held_for_key += left.size();
@@ -545,6 +563,7 @@ bool IncidentLog::send_batch(std::size_t lane_index) {
     flight.id = ++lane.next_flight;
     flight.background = background;
     flight.first_seq = items.front().seq;
+    flight.records = items.size();
     flight.keys.reserve(items.size() * 2);
     for (const auto& item : items) {
         for (std::uint8_t k = 0; k < item.key_count; ++k) flight.keys.push_back(item.keys[k]);

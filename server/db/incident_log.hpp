@@ -14,7 +14,10 @@
 // of a timeline record) are in no batch in flight on its lane and in no record
 // it leaves behind. Records sharing a key therefore have at most one batch in
 // flight and leave in queue order, and a failed batch goes back in its queue
-// place (by seq), in front of every later record of its keys.
+// place (by seq), in front of every later record of its keys. A further batch
+// goes out while others are in flight only once it is at least as big as the
+// last one sent (or batch_max): each batch costs a commit, a WAL flush, so an
+// early small batch would only split the next one (docs/performance.md §15).
 //
 // When the database is slow, gone or refusing writes for a while (read-only
 // after a failover, disk full, lock timeouts: see PgCondition), records wait
@@ -210,7 +213,8 @@ class IncidentLog {
     struct Flight {
         std::uint64_t id = 0;
         bool background = false;
-        std::uint64_t first_seq = 0;    // its lowest seq (items leave in seq order)
+        std::uint64_t first_seq = 0;  // its lowest seq (items leave in seq order)
+        std::size_t records = 0;
         std::vector<std::size_t> keys;  // sorted
     };
     struct Lane {

@@ -409,6 +409,36 @@ TEST_F(BatchesInFlight, ALaterBatchOfAnotherIncidentCommitsFirstButNoRecordOfThe
     EXPECT_EQ(db_.scalar("SELECT count(*) FROM dead_letters"), "0");
 }
 
+// Behind a batch in flight, a smaller batch waits (it would cost a commit for
+// fewer records): the second batch goes out once it is as big as the first.
+TEST_F(BatchesInFlight, ASecondBatchGoesOutOnceItIsAsBigAsTheOneInFlight) {
+    make_log(1);
+    run();
+    open_incidents({"I-A", "I-B"});
+    stop();
+    io_.restart();
+    work_.emplace(asio::make_work_guard(io_));
+    db::PgSync locker(db_.url());
+    locker.exec("BEGIN");
+    locker.exec("SELECT 1 FROM incidents WHERE id = 'I-A' FOR UPDATE");
+    // A new log; three records queued before it connects: one batch of three.
+    make_log(1);
+    for (const char* key : {"a1", "a2", "a3"}) log_->append(event("I-A", key));
+    run();
+    wait_for([&] { return locks_waited() == "1"; });
+    log_->append(event("I-B", "b1"));
+    log_->append(event("I-B", "b2"));
+    wait_for([&] { return log_->stats().queued.load() == 5; });  // queued (b1, b2 wait)
+    EXPECT_EQ(log_->stats().batches_pipelined.load(), 0u);
+    log_->append(event("I-B", "b3"));
+    wait_for([&] { return log_->stats().batches_pipelined.load() == 1; });
+    locker.exec("COMMIT");
+    wait_for([&] { return log_->stats().queued.load() == 0; });
+    EXPECT_EQ(order_of("{a1,a2,a3,b1,b2,b3}"), "a1,a2,a3,b1,b2,b3");
+    EXPECT_EQ(log_->stats().batches_pipelined.load(), 1u);
+    EXPECT_EQ(log_->stats().batches.load(), 2u);
+}
+
 // Item::after and Lane::committed_seq: a unit's record on another lane waits
 // for everything queued before it on its previous lane, not only for the
 // batch that holds the unit's previous record, when that batch commits before
