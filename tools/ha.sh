@@ -348,9 +348,14 @@ start_etcd() {
 #    had rewound (17-25 s more). With one replica left Patroni names just that
 #    one ("nA"), so a replica's death stalls commits only until the primary's
 #    next loop drops it.
-#  - Little WAL kept (wal_keep_size, min_wal_size): the replication slots
-#    keep what a replica needs; less to copy at a clone, less to delete at a
-#    reset (a test makes and deletes three nodes every run).
+#  - wal_keep_size 512 MB (was 32 MB), more than max_wal_size: a killed
+#    primary that rewinds from the new one resumes from its last checkpoint
+#    before the divergence, up to a checkpoint's worth of WAL back, and the
+#    slot the new primary makes for it starts at the new primary's position,
+#    so only wal_keep_size keeps that WAL. With 32 MB, under the soak's write
+#    rate, the rewound node asked every second for a segment already recycled
+#    and never rejoined (docs/availability.md §7). It is a ceiling, not an
+#    allocation: a fresh test cluster writes little. min_wal_size stays small.
 #  - wal_retrieve_retry_interval 1 s: a replica reattaches to a new primary
 #    within a second or so instead of 5 s, and in strict mode the new
 #    primary's commits wait for exactly that.
