@@ -205,10 +205,10 @@ class Scale {
         SSL* handle = t.stream->native_handle();
         if (SSL_use_certificate(handle, t.cert) != 1 || SSL_use_PrivateKey(handle, t.key) != 1)
             co_return "certificate";
-        // A copy of the last session: OpenSSL marks the session an attempt
-        // offered as not resumable when that attempt fails (a refusal while
-        // the server is busy), and every later attempt would then pay for a
-        // full handshake.
+        // A copy of the last session: OpenSSL marks the session a connection
+        // used as not resumable when that connection fails (a busy server
+        // hanging up after the handshake, before any new ticket), and every
+        // later attempt would then pay for a full handshake (docs/terminals.md).
         if (t.session) {
             if (SSL_SESSION* offer = SSL_SESSION_dup(t.session)) {
                 SSL_set_session(handle, offer);

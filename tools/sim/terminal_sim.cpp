@@ -95,8 +95,9 @@ asio::awaitable<TerminalSim::Outcome> TerminalSim::session() {
     stream->set_verify_callback(ssl::host_name_verification(server.host));
     auto [connect_error] = co_await socket.async_connect(server.terminal, use_tuple);
     if (connect_error) co_return ended(false, true, "connect: " + connect_error.message());
-    // A copy of the last session: OpenSSL marks an offered session not
-    // resumable when the attempt fails, and each later attempt would then
+    // A copy of the last session: OpenSSL marks the session a connection used
+    // as not resumable when that connection fails (the server hangs up after
+    // the handshake, before any new ticket), and each later attempt would then
     // need a full handshake (docs/terminals.md).
     if (tls_session_) {
         if (SSL_SESSION* offer = SSL_SESSION_dup(tls_session_.get())) {
