@@ -516,6 +516,20 @@ class RecordAlarms : public IncidentLogTest {
         db::PgSync c(db_.url());
         c.exec("INSERT INTO terminals (id, school_id) VALUES ('T-2', 'S-1')");
     }
+    // A one-lane log of the leader holding epoch 1 (taken here through `c`),
+    // running, that counts the times it was fenced in `fenced`. The commit
+    // timeout is long enough for the first commit, which also connects, on a
+    // busy machine (500 ms was not, once under ctest -j2 at load 9); fenced
+    // alarms are answered `unavailable` when it runs out.
+    void run_fenced_log(db::PgSync& c, std::atomic<int>& fenced) {
+        ASSERT_EQ(db::cell(c.exec("SELECT huxiao_acquire_lease('a', 60000, '', '')").get(), 0, 0),
+                  "1");
+        make_log(1, /*commit_timeout_ms=*/3000);
+        log_->fence(
+            1, std::chrono::milliseconds(60000), [] { return true; },
+            [&fenced](const std::string&) { ++fenced; });
+        run();
+    }
     db::AlarmRecord alarm_from(const std::string& terminal, const std::string& event,
                                const std::string& incident,
                                std::optional<std::string> join = std::nullopt) {
@@ -679,16 +693,9 @@ TEST_F(RecordAlarms, AnUnknownTerminalIsRefusedAloneAndTheRestOfItsBatchCommits)
 
 TEST_F(RecordAlarms, TheFenceRefusesAStaleEpochAndTheCurrentOneIsRecordedWithItsAlarms) {
     db::PgSync c(db_.url());
-    ASSERT_EQ(db::cell(c.exec("SELECT huxiao_acquire_lease('a', 60000, '', '')").get(), 0, 0), "1");
     std::atomic<int> fenced{0};
-    // Long enough for the first commit, which also connects, on a busy
-    // machine (500 ms was not, once under ctest -j2 at load 9); the fenced
-    // alarms below are answered `unavailable` when it runs out.
-    make_log(1, /*commit_timeout_ms=*/3000);
-    log_->fence(
-        1, std::chrono::milliseconds(60000), [] { return true; },
-        [&](const std::string&) { ++fenced; });
-    run();
+    run_fenced_log(c, fenced);
+    ASSERT_FALSE(HasFatalFailure());
     record(alarm("A-1", "I-1"));
     record(alarm_from("T-2", "B-1", "I-2", "I-1"));
     wait_for([&] { return answered() == 2; });
@@ -714,13 +721,9 @@ TEST_F(RecordAlarms, TheFenceRefusesAStaleEpochAndTheCurrentOneIsRecordedWithIts
 // checks the epoch too and writes nothing.
 TEST_F(RecordAlarms, AFencedBatchStopsTheBatchInFlightBehindIt) {
     db::PgSync c(db_.url());
-    ASSERT_EQ(db::cell(c.exec("SELECT huxiao_acquire_lease('a', 60000, '', '')").get(), 0, 0), "1");
     std::atomic<int> fenced{0};
-    make_log(1, /*commit_timeout_ms=*/3000);
-    log_->fence(
-        1, std::chrono::milliseconds(60000), [] { return true; },
-        [&](const std::string&) { ++fenced; });
-    run();
+    run_fenced_log(c, fenced);
+    ASSERT_FALSE(HasFatalFailure());
     record(alarm("A-1", "I-1"));
     wait_for([&] { return answered() == 1; });
     ASSERT_EQ(outcomes().at(0), "committed I-1 new");
