@@ -20,6 +20,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A fresh database with the schema applied.
+struct MigratedDatabase : TestDatabase {
+    MigratedDatabase() {
+        db::PgSync setup(url());
+        db::apply_migrations(setup);
+    }
+};
+
 // SIGCONT on the way out, whatever happens: a stopped backend must not outlive the test.
 struct StoppedBackend {
     explicit StoppedBackend(int backend) : pid(backend) { stopped = ::kill(pid, SIGSTOP) == 0; }
@@ -29,11 +37,7 @@ struct StoppedBackend {
 };
 
 TEST(LeaseStore, ALeaseCallThatNobodyAnswersFailsInsteadOfWaitingForever) {
-    TestDatabase database;
-    {
-        db::PgSync setup(database.url());
-        db::apply_migrations(setup);
-    }
+    MigratedDatabase database;
     db::PgSync c(database.url());
     const auto epoch = db::acquire_lease(c, "a", 60s, "", "");
     ASSERT_TRUE(epoch);
@@ -47,11 +51,7 @@ TEST(LeaseStore, ALeaseCallThatNobodyAnswersFailsInsteadOfWaitingForever) {
 }
 
 TEST(LeaseStore, AnAnsweredRenewalStillWorks) {
-    TestDatabase database;
-    {
-        db::PgSync setup(database.url());
-        db::apply_migrations(setup);
-    }
+    MigratedDatabase database;
     db::PgSync c(database.url());
     const auto epoch = db::acquire_lease(c, "a", 60s, "127.0.0.1:1", "127.0.0.1:2");
     ASSERT_TRUE(epoch);
@@ -68,11 +68,7 @@ TEST(LeaseStore, AnAnsweredRenewalStillWorks) {
 }
 
 TEST(LeaseStore, AReleasedLeaseHasNothingLeftAndAnotherNodeTakesIt) {
-    TestDatabase database;
-    {
-        db::PgSync setup(database.url());
-        db::apply_migrations(setup);
-    }
+    MigratedDatabase database;
     db::PgSync c(database.url());
     const auto epoch = db::acquire_lease(c, "a", 60s, "", "");
     ASSERT_TRUE(epoch);
@@ -96,11 +92,7 @@ TEST(LeaseStore, AReleasedLeaseHasNothingLeftAndAnotherNodeTakesIt) {
 // lock_timeout turns "would wait" into an error here, whatever the machine's
 // speed: a statement that needs no lock never meets it.
 TEST(LeaseStore, ARenewalDoesNotWaitForABatchPastItsFenceButATakeoverDoes) {
-    TestDatabase database;
-    {
-        db::PgSync setup(database.url());
-        db::apply_migrations(setup);
-    }
+    MigratedDatabase database;
     db::PgSync leader(database.url());
     const auto epoch = db::acquire_lease(leader, "a", 60s, "", "");
     ASSERT_TRUE(epoch);
@@ -144,11 +136,7 @@ TEST(LeaseStore, ARenewalDoesNotWaitForABatchPastItsFenceButATakeoverDoes) {
 // takeover, then finds the old epoch gone: it never commits after the new
 // leader has read the open incidents.
 TEST(LeaseStore, ABatchThatChecksDuringATakeoverFailsAfterIt) {
-    TestDatabase database;
-    {
-        db::PgSync setup(database.url());
-        db::apply_migrations(setup);
-    }
+    MigratedDatabase database;
     db::PgSync leader(database.url());
     const auto epoch = db::acquire_lease(leader, "a", 60s, "", "");
     ASSERT_TRUE(epoch);
