@@ -254,13 +254,15 @@ void TerminalListener::accept() {
                 self->accept();
                 return;
             }
-            // The next accept first: start() runs the handshake's first step
-            // (the ClientHello, usually waiting already, and for a resumed
-            // session the ticket's decoding, most of its cost) on this thread
-            // before it returns, and meanwhile the other I/O threads can take
-            // the next connections (docs/performance.md §12.7).
-            self->accept();
+            // Admitted before the next accept: connections are counted against
+            // their address's budget, and take their place in the waiting
+            // room, in the order they arrived. Asking for the next one first
+            // let another I/O thread admit a later connection before this one
+            // (a connection within the budget refused, one past it let in).
+            // admit() is cheap: the handshake itself is posted to the
+            // session's strand, where any I/O thread may run it (§12.7).
             self->admit(std::move(socket));
+            self->accept();
         });
 }
 
