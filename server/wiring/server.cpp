@@ -448,6 +448,18 @@ void Server::add_metrics() {
             leader([&p] { return p.log->stats().dropped.load(); }));
     counter("huxiao_write_retries_total", "Write batches retried after a transient failure.",
             leader([&p] { return p.log->stats().retries.load(); }));
+    // How the write path batches (database.batches_in_flight): a share of
+    // pipelined batches near 0 under load says one batch at a time is enough;
+    // records held for their key say records of one terminal or unit queue
+    // behind each other.
+    counter("huxiao_write_batches_total", "Write batches PostgreSQL committed.",
+            leader([&p] { return p.log->stats().batches.load(); }));
+    counter("huxiao_write_batches_pipelined_total",
+            "Write batches sent while another batch of their lane was in flight.",
+            leader([&p] { return p.log->stats().batches_pipelined.load(); }));
+    counter("huxiao_write_records_held_for_key_total",
+            "Records left for a later batch because one of their keys was in flight.",
+            leader([&p] { return p.log->stats().held_for_key.load(); }));
     // The standard process_* metrics of Prometheus' client libraries.
     p.metrics.families.emplace_back(render_process_metrics);
     p.metrics.families.emplace_back([&p] {
