@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <unordered_set>
 
 #include "server/base/log.hpp"
@@ -214,8 +216,11 @@ std::vector<PreparedStatement> IncidentLog::statements() {
          "ON CONFLICT DO NOTHING"},
         // Contract §8: a leader's batches start with this (sql/012).
         {"fence", "SELECT huxiao_fence($1)"},
+        // Once, even when its batch is retried (sql/016).
         {"dead_letter",
-         "INSERT INTO dead_letters (statement, params, sqlstate, message) VALUES ($1, $2, $3, $4)"},
+         "INSERT INTO dead_letters (statement, params, sqlstate, message, letter_key) "
+         "VALUES ($1, $2, $3, $4, $5)"
+         " ON CONFLICT (letter_key) WHERE letter_key IS NOT NULL DO NOTHING"},
     };
 }
 
@@ -241,6 +246,10 @@ IncidentLog::IncidentLog(asio::any_io_executor executor, const DatabaseConfig& c
       lanes_(static_cast<std::size_t>(config.pool_size)),
       sweep_timer_(strand_) {
     for (auto& lane : lanes_) lane.retry = std::make_unique<asio::steady_timer>(strand_);
+    std::random_device random;
+    char prefix[24];
+    std::snprintf(prefix, sizeof prefix, "%08x%08x-", random(), random());
+    letter_prefix_ = prefix;
 }
 
 IncidentLog::~IncidentLog() = default;
@@ -713,7 +722,11 @@ void IncidentLog::refuse(Item& item, const std::string& sqlstate, const std::str
     }
     if (item.dead_letter) return;
     ++stats_.dead_lettered;
-    Item letter{StatementRecord{"dead_letter", {query.statement, params, sqlstate, message}},
+    // Its key stays with the item through retries: a batch sent again after
+    // an unknown outcome does not keep the letter twice.
+    std::string key = letter_prefix_ + std::to_string(++letters_);
+    Item letter{StatementRecord{"dead_letter",
+                                {query.statement, params, sqlstate, message, std::move(key)}},
                 nullptr, false, true, false};
     if (unwritable_reason(to_query(letter).params)) return;  // logged above; nothing more to do
     // Critical: a refused record is rare, and losing its trace would be silent.

@@ -281,6 +281,9 @@ class IncidentLog {
     std::function<bool()> may_confirm_;
     std::function<void(const std::string&)> on_fenced_;
     bool fenced_ = false;
+    // Dead letters' keys (sql/016): this process's random prefix, a counter.
+    std::string letter_prefix_;
+    std::uint64_t letters_ = 0;
 };
 
 }  // namespace huxiao::db

@@ -7,6 +7,7 @@
 // records of its incident or unit, and a fenced batch stops the next.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -137,6 +138,32 @@ TEST_F(IncidentLogTest, ARefusedRecordIsKeptInDeadLettersAndTheRestOfItsBatchCom
               std::string::npos);
     EXPECT_EQ(log_->stats().rejected.load(), 1u);
     EXPECT_EQ(log_->stats().dead_lettered.load(), 1u);
+}
+
+// A batch whose outcome is unknown is sent again as it was (same records,
+// same parameters). The dead letter's insert, sent again with the key it
+// was given, keeps one row; two refusals are two letters.
+TEST_F(IncidentLogTest, ADeadLetterSentAgainIsKeptOnce) {
+    make_log(1);
+    record(alarm("A-1", "I-1"));
+    log_->append(event("NO-SUCH-INCIDENT", "k1"));
+    log_->append(event("NO-SUCH-INCIDENT", "k2"));
+    run();
+    wait_for([&] {
+        return log_->stats().queued.load() == 0 &&
+               db_.scalar("SELECT count(*) FROM dead_letters") == "2";
+    });
+    EXPECT_EQ(db_.scalar("SELECT count(DISTINCT letter_key) FROM dead_letters"), "2");
+    const auto statements = db::IncidentLog::statements();
+    const auto letter = std::find_if(statements.begin(), statements.end(),
+                                     [](const auto& s) { return s.name == "dead_letter"; });
+    ASSERT_NE(letter, statements.end());
+    const auto row = db_.column(
+        "SELECT unnest(ARRAY[statement, params, sqlstate, message, letter_key]) FROM "
+        "(SELECT * FROM dead_letters ORDER BY id LIMIT 1) d");
+    ASSERT_EQ(row.size(), 5u);
+    db_.column(letter->sql, {row[0], row[1], row[2], row[3], row[4]});  // the retry
+    EXPECT_EQ(db_.scalar("SELECT count(*) FROM dead_letters"), "2");
 }
 
 TEST_F(IncidentLogTest, TextPostgreSqlWouldRefuseNeverReachesIt) {
