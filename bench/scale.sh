@@ -41,7 +41,7 @@
 #   BENCH_JOBS [2]  BENCH_OUT [.local/bench/scale-YYYYmmdd-HHMMSS]
 #   BENCH_MAX_WAITING [huxiaod's default] terminal_listener.max_waiting (0: the
 #   connections past the handshake budget are refused at accept, not held)
-#   BENCH_RECONNECT_CAP_MS [30000] the terminals' widest back-off window
+#   BENCH_RECONNECT_CAP_MS [10000] the terminals' widest back-off window
 #   (docs/terminals.md; the first is 1 s)
 #   BENCH_PERF=1 record huxiaod with perf (cpu-clock, call graphs) from its
 #   restart to the end of the storm: $OUT/perf-top.txt
@@ -74,7 +74,7 @@ HS_DURATION=${BENCH_HS_DURATION:-5}
 POOL_SIZE=${BENCH_POOL_SIZE:-4}
 JOBS=${BENCH_JOBS:-2}
 MAX_WAITING=${BENCH_MAX_WAITING:-}
-RECONNECT_CAP_MS=${BENCH_RECONNECT_CAP_MS:-30000}
+RECONNECT_CAP_MS=${BENCH_RECONNECT_CAP_MS:-10000}
 OUT=${BENCH_OUT:-$HUXIAO_ROOT/.local/bench/scale-$(date -u +%Y%m%d-%H%M%S)}
 DB=huxiao_bench_scale
 BUILD=${BENCH_BUILD:-$HUXIAO_ROOT/build/release}

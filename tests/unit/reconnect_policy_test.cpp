@@ -45,6 +45,17 @@ TEST(ReconnectPolicy, AWelcomeStartsOverAtTheFirstWindowOnTheSameAddress) {
     EXPECT_EQ(p.address(), 1u);  // the address that answered is kept
 }
 
+// What docs/terminals.md recommends: 1 s, doubling, at most 10 s.
+TEST(ReconnectPolicy, TheRecommendedWindowsGrowFromOneSecondToTen) {
+    ReconnectPolicy p(1, {});
+    std::vector<long long> windows;
+    for (int i = 0; i < 6; ++i) {
+        windows.push_back(p.next_window().count());
+        p.failed(0.5);
+    }
+    EXPECT_EQ(windows, (std::vector<long long>{1000, 2000, 4000, 8000, 10000, 10000}));
+}
+
 TEST(ReconnectPolicy, EachFailureMovesToTheNextAddress) {
     ReconnectPolicy p(3, {});
     std::vector<std::size_t> order{p.address()};

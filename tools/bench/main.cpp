@@ -73,7 +73,7 @@ constexpr const char* kUsage = R"(usage:
       --ready-file FILE  --alarm-id ID [A-storm]  --prefix T-B
       --connect-timeout S [300]  --restart-wait S [300]
       --reconnect-timeout S [120]  --storm-timeout S [120]
-      --reconnect-first-ms MS [1000]  --reconnect-cap-ms MS [30000] the
+      --reconnect-first-ms MS [1000]  --reconnect-cap-ms MS [10000] the
       terminals' back-off windows (docs/terminals.md)
 
   huxiao-bench scale-handshakes --port P --ca FILE --certs DIR [options]

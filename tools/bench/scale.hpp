@@ -41,7 +41,7 @@ struct ScaleOptions {
     // The terminals' back-off (common/protocol/reconnect_policy.hpp): the
     // window after the first failure in a row and the widest one.
     int reconnect_first_ms = 1000;
-    int reconnect_cap_ms = 30000;
+    int reconnect_cap_ms = 10000;
 };
 
 // Runs the three phases and prints progress on stderr; returns one JSON line.
