@@ -16,6 +16,12 @@
 #   pg-kill-postmaster  kill -9 of the primary's postmaster only
 #   pg-pause         SIGSTOP of the primary's node until a standby has been
 #                    promoted, then SIGCONT
+# and, only when named (the issue's proof is the five above):
+#   pg-kill-standby  kill -9 of a synchronous standby's Patroni, postmaster
+#                    and backends: commits wait until Patroni drops it from
+#                    synchronous_standby_names
+#   pg-pause-standby SIGSTOP of a synchronous standby's node for
+#                    SOAK_STANDBY_PAUSE [20] s, then SIGCONT
 # --short: one cycle of huxiaod-kill and one of pg-kill-postmaster with a few
 # terminals, on a cluster of its own that is stopped at the end (the README's
 # test command runs it through ctest: HaSoak.Short).
@@ -43,7 +49,10 @@
 # sync_cost_ratio (skipped with --short): alarms/s of SOAK_SYNC_TERMINALS [64]
 # terminals for SOAK_SYNC_DURATION [10] s against one huxiaod on the
 # replicated cluster over the same against tools/pg.sh's single PostgreSQL,
-# with pgbench's single-row insert ratio on the same two beside it.
+# with pgbench's single-row insert ratio on the same two beside it; measured
+# SOAK_SYNC_ROUNDS [3] times, replicated and single back to back, and the
+# median of the rounds' ratios reported (one pair alone swung 0.59-0.87 on
+# a shared machine).
 #
 # Environment: SOAK_TERMINALS [32]  SOAK_UNITS [30]  SOAK_SETTLE [5]
 #   SOAK_LEASE_TTL [3]  SOAK_OUT [.local/bench/soak-DATE]  BENCH_NO_BUILD=1
@@ -86,6 +95,8 @@ SETTLE=${SOAK_SETTLE:-5}
 TTL=${SOAK_LEASE_TTL:-3}
 SYNC_TERMINALS=${SOAK_SYNC_TERMINALS:-64}
 SYNC_DURATION=${SOAK_SYNC_DURATION:-10}
+SYNC_ROUNDS=${SOAK_SYNC_ROUNDS:-3}
+STANDBY_PAUSE=${SOAK_STANDBY_PAUSE:-20}
 OUT=${SOAK_OUT:-$HUXIAO_ROOT/.local/bench/soak-$(date -u +%Y%m%d-%H%M%S)}
 BUILD=${SOAK_BUILD:-$HUXIAO_ROOT/build/release}
 JOBS=${BENCH_JOBS:-2}
@@ -94,13 +105,14 @@ HA=tools/ha.sh
 DB=huxiao_soak
 
 [[ "$CYCLES" =~ ^[0-9]+$ && $CYCLES -ge 1 ]] || die "CYCLES must be a whole number >= 1 (got '$CYCLES')"
-for v in "$TERMINALS" "$UNITS" "$SETTLE" "$TTL" "$SYNC_TERMINALS" "$SYNC_DURATION"; do
+for v in "$TERMINALS" "$UNITS" "$SETTLE" "$TTL" "$SYNC_TERMINALS" "$SYNC_DURATION" "$SYNC_ROUNDS" "$STANDBY_PAUSE"; do
   [[ "$v" =~ ^[0-9]+$ && $v -ge 1 ]] || die "SOAK_* settings take whole numbers >= 1 (got '$v')"
 done
 for f in "${FAULTS[@]}"; do
   case $f in
     huxiaod-kill | huxiaod-pause | pg-kill-node | pg-kill-postmaster | pg-pause) ;;
-    *) die "unknown fault '$f' (huxiaod-kill huxiaod-pause pg-kill-node pg-kill-postmaster pg-pause)" ;;
+    pg-kill-standby | pg-pause-standby) ;;
+    *) die "unknown fault '$f' (huxiaod-kill huxiaod-pause pg-kill-node pg-kill-postmaster pg-pause pg-kill-standby pg-pause-standby)" ;;
   esac
 done
 UNTIL_S=''
@@ -291,6 +303,10 @@ step_down_logged() {
   echo '?'
 }
 pg_primary() { "$HA" primary 2>/dev/null | cut -d' ' -f1 || true; }  # nothing while none leads
+# A synchronous standby that streams (the first of them), or nothing.
+pg_standby() {
+  "$HA" status 2>/dev/null | awk '$2 == "sync_standby" && ($3 == "streaming" || $3 == "running") { print $1; exit }' || true
+}
 
 run_fault() {  # run_fault FAULT CYCLE
   local fault=$1 cycle=$2 l t0 t1 extra='' primary p2 until
@@ -336,6 +352,19 @@ run_fault() {  # run_fault FAULT CYCLE
           sleep 0.2
         done
         "$HA" fault "$primary" resume >>"$OUT/ha.log" 2>&1
+      fi
+      ;;
+    pg-kill-standby | pg-pause-standby)
+      local standby
+      standby=$(pg_standby)
+      [[ -n "$standby" ]] || die "no streaming synchronous standby before $fault #$cycle"
+      t0=$(now_ms)
+      if [[ $fault == pg-kill-standby ]]; then
+        "$HA" fault "$standby" kill-node >>"$OUT/ha.log" 2>&1
+      else
+        "$HA" fault "$standby" pause >>"$OUT/ha.log" 2>&1
+        sleep "$STANDBY_PAUSE"
+        "$HA" fault "$standby" resume >>"$OUT/ha.log" 2>&1
       fi
       ;;
   esac
@@ -420,7 +449,7 @@ stats() {
 }
 printf '\n%-20s %6s %8s %8s %8s  %s\n' fault cycles gap_p50 gap_p99 gap_max "step_down_ms (paused leader, after SIGCONT, by its log; /readyz)"
 declare -A MAX=() P99=()
-for f in huxiaod-kill huxiaod-pause pg-kill-node pg-kill-postmaster pg-pause; do
+for f in huxiaod-kill huxiaod-pause pg-kill-node pg-kill-postmaster pg-pause pg-kill-standby pg-pause-standby; do
   read -r n p50 p99 max <<<"$(stats "$f")"
   ((n > 0)) || continue
   MAX[$f]=$max
@@ -444,36 +473,55 @@ if ((!SHORT)); then
       -c "CREATE DATABASE $SYNC_DB OWNER huxiao" >/dev/null
   done
   SINGLE_URL=$(tools/pg.sh url)
-  declare -A RATE=() PGB=()
+  declare -A SYNC_URL=([replicated]=$(with_db "$HA_URL" "$SYNC_DB") [single]=$(with_db "$SINGLE_URL" "$SYNC_DB"))
+  echo "INSERT INTO soak_pgbench (v) VALUES ('x');" >"$OUT/pgbench.sql"
+  declare -A SYNC_PORT=()
   for where in replicated single; do
-    u=$(with_db "$HA_URL" "$SYNC_DB")
-    [[ $where == single ]] && u=$(with_db "$SINGLE_URL" "$SYNC_DB")
-    sp=$(free_port)
-    DB_URL_FOR_NODES=$u node_config "sync-$where" "$sp" "$(free_port)" false
+    SYNC_PORT[$where]=$(free_port)
+    DB_URL_FOR_NODES=${SYNC_URL[$where]} node_config "sync-$where" "${SYNC_PORT[$where]}" "$(free_port)" false
     "$HUXIAOD" import --config "$OUT/sync-$where.json" "$OUT/certs/registry.json" >>"$OUT/import.log" 2>&1 \
       || die "import for $where failed"
-    "$HUXIAOD" serve --config "$OUT/sync-$where.json" >"$OUT/sync-$where.out" 2>"$OUT/sync-$where.err" &
+    "$PG_BIN/psql" -X -q "${SYNC_URL[$where]}" \
+      -c "CREATE TABLE IF NOT EXISTS soak_pgbench (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), v text)" >/dev/null
+  done
+  # sync_round WHERE: ROUND_RATE = huxiaod's alarms/s, ROUND_TPS = pgbench's
+  # single-row insert with as many clients, on the same database. (Not in a
+  # subshell: the server it starts stays in NODE_PID for cleanup.)
+  sync_round() {
+    local where=$1 sp=${SYNC_PORT[$1]} until
+    "$HUXIAOD" serve --config "$OUT/sync-$where.json" >>"$OUT/sync-$where.out" 2>>"$OUT/sync-$where.err" &
     NODE_PID[sync]=$!
     until=$((SECONDS + 30))
     until (echo >"/dev/tcp/127.0.0.1/$sp") 2>/dev/null || ((SECONDS > until)); do sleep 0.1; done
-    n=$SYNC_TERMINALS
     "$BENCH" --server "127.0.0.1:$sp" --ca "$OUT/certs/server-ca.crt" --certs "$OUT/certs" --prefix T-S \
-      --terminals "$n" --warmup 2 --duration "$SYNC_DURATION" >"$OUT/sync-$where.json.out" 2>>"$OUT/bench.err" \
+      --terminals "$SYNC_TERMINALS" --warmup 2 --duration "$SYNC_DURATION" >"$OUT/sync-$where.json.out" 2>>"$OUT/bench.err" \
       || log_warn "huxiao-bench against the $where cluster: $(tail -n 2 "$OUT/bench.err")"
-    RATE[$where]=$(sed -n 's/.*"alarms_per_s":\([0-9.]*\).*/\1/p' "$OUT/sync-$where.json.out")
+    ROUND_RATE=$(sed -n 's/.*"alarms_per_s":\([0-9.]*\).*/\1/p' "$OUT/sync-$where.json.out")
     kill -TERM "${NODE_PID[sync]}"
     wait "${NODE_PID[sync]}" 2>/dev/null || true
     unset 'NODE_PID[sync]'
-    # pgbench's single-row insert on the same database and clients.
-    "$PG_BIN/psql" -X -q "$u" -c "CREATE TABLE IF NOT EXISTS soak_pgbench (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), v text)" >/dev/null
-    echo "INSERT INTO soak_pgbench (v) VALUES ('x');" >"$OUT/pgbench.sql"
-    PGB[$where]=$(/usr/lib/postgresql/15/bin/pgbench -n -M prepared -c "$n" -j 2 -T "$SYNC_DURATION" \
-      -f "$OUT/pgbench.sql" "$u" 2>>"$OUT/pgbench.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    ROUND_TPS=$("$PG_BIN/pgbench" -n -M prepared -c "$SYNC_TERMINALS" -j 2 -T "$SYNC_DURATION" \
+      -f "$OUT/pgbench.sql" "${SYNC_URL[$where]}" 2>>"$OUT/pgbench.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    ROUND_RATE=${ROUND_RATE:-0} ROUND_TPS=${ROUND_TPS:-0}
+  }
+  ratio() { awk -v r="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.2f", r / s; else print "n/a" }'; }
+  median() { tr ' ' '\n' | grep -v '^n/a$' | grep . | sort -n | awk '{ v[++n] = $1 } END { if (n) print v[int((n + 1) / 2)]; else print "n/a" }'; }
+  ratios='' pgb_ratios=''
+  printf '\nsync cost, %s terminals, %s s each:\n' "$SYNC_TERMINALS" "$SYNC_DURATION"
+  for ((round = 1; round <= SYNC_ROUNDS; round++)); do
+    sync_round replicated
+    rep_rate=$ROUND_RATE rep_tps=$ROUND_TPS
+    sync_round single
+    single_rate=$ROUND_RATE single_tps=$ROUND_TPS
+    r=$(ratio "$rep_rate" "$single_rate")
+    pr=$(ratio "$rep_tps" "$single_tps")
+    ratios+="$r "
+    pgb_ratios+="$pr "
+    printf '  round %d: huxiaod %s alarms/s replicated, %s single (ratio %s); pgbench %s vs %s tps (ratio %s)\n' \
+      "$round" "$rep_rate" "$single_rate" "$r" "$rep_tps" "$single_tps" "$pr"
   done
-  sync_cost=$(awk -v r="${RATE[replicated]:-0}" -v s="${RATE[single]:-0}" 'BEGIN { if (s > 0) printf "%.2f", r / s; else print "n/a" }')
-  pgb_ratio=$(awk -v r="${PGB[replicated]:-0}" -v s="${PGB[single]:-0}" 'BEGIN { if (s > 0) printf "%.2f", r / s; else print "n/a" }')
-  printf '\nsync cost, %s terminals: huxiaod %s alarms/s replicated, %s single (ratio %s); pgbench %s vs %s tps (ratio %s)\n' \
-    "$n" "${RATE[replicated]:-?}" "${RATE[single]:-?}" "$sync_cost" "${PGB[replicated]:-?}" "${PGB[single]:-?}" "$pgb_ratio"
+  sync_cost=$(median <<<"$ratios")
+  printf '  median of %d rounds: huxiaod ratio %s, pgbench ratio %s\n' "$SYNC_ROUNDS" "$sync_cost" "$(median <<<"$pgb_ratios")"
 fi
 
 pg_node_max=$(printf '%s\n' "${MAX[pg-kill-node]:-}" "${MAX[pg-pause]:-}" | awk 'NF { if ($1 > m) m = $1; n++ } END { print n ? m : "n/a" }')
