@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "server/db/lease_store.hpp"
 #include "server/db/migrations.hpp"
@@ -91,6 +92,49 @@ TEST(LeaseStore, AReleasedLeaseHasNothingLeftAndAnotherNodeTakesIt) {
 // A takeover must wait for it, and the batch's epoch must be dead afterwards.
 // lock_timeout turns "would wait" into an error here, whatever the machine's
 // speed: a statement that needs no lock never meets it.
+// A standby that hangs holds every synchronous commit until Patroni drops it;
+// the leader's renewal must not be one of them, or the leader steps down
+// (sql/017). Standbys named but absent hold commits the same way; the
+// release, still synchronous, shows that they do.
+TEST(LeaseStore, ARenewalCommitsWhileTheSynchronousStandbysHoldOtherCommits) {
+    ThrowawayCluster cluster;
+    db::PgSync c(cluster.url());
+    db::apply_migrations(c);
+    const auto epoch = db::acquire_lease(c, "a", 60s, "", "");
+    ASSERT_TRUE(epoch);
+    db::PgSync probe(cluster.url());
+    probe.exec("CREATE TABLE probe (x integer)");
+    db::PgSync admin("postgresql://postgres@127.0.0.1:" + std::to_string(cluster.port()) +
+                     "/postgres");
+    admin.exec("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+    admin.exec("SELECT pg_reload_conf()");
+    // The reload reaches the backends and the checkpointer (which tells them
+    // standbys are defined) in their own time: once an insert is seen waiting
+    // for a standby, every commit is held.
+    const auto held = [&] {
+        return db::cell(admin
+                            .exec("SELECT count(*) FROM pg_stat_activity "
+                                  "WHERE wait_event = 'SyncRep'")
+                            .get(),
+                        0, 0) != "0";
+    };
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    bool sent = false;
+    while (!held() && std::chrono::steady_clock::now() < until) {
+        if (!sent) sent = PQsendQuery(probe.raw(), "INSERT INTO probe VALUES (1)") == 1;
+        std::this_thread::sleep_for(50ms);
+        if (sent && PQconsumeInput(probe.raw()) == 1 && !PQisBusy(probe.raw())) {
+            // Committed before the standbys counted: try again.
+            while (PGresult* r = PQgetResult(probe.raw())) PQclear(r);
+            sent = false;
+        }
+    }
+    ASSERT_TRUE(held()) << "commits are not held for the missing standby";
+
+    EXPECT_TRUE(db::renew_lease(c, "a", *epoch, 3s));
+    EXPECT_THROW(db::release_lease(c, "a", *epoch), std::runtime_error);  // held: no answer in 2 s
+}
+
 TEST(LeaseStore, ARenewalDoesNotWaitForABatchPastItsFenceButATakeoverDoes) {
     MigratedDatabase database;
     db::PgSync leader(database.url());
