@@ -50,9 +50,9 @@
 # terminals for SOAK_SYNC_DURATION [10] s against one huxiaod on the
 # replicated cluster over the same against tools/pg.sh's single PostgreSQL,
 # with pgbench's single-row insert ratio on the same two beside it; measured
-# SOAK_SYNC_ROUNDS [3] times, replicated and single back to back, and the
-# median of the rounds' ratios reported (one pair alone swung 0.59-0.87 on
-# a shared machine).
+# SOAK_SYNC_ROUNDS [3] times after a warm-up pair, replicated and single
+# back to back, and the median of the rounds' ratios reported (one pair alone
+# swung 0.59-1.13 on a shared machine).
 #
 # Environment: SOAK_TERMINALS [32]  SOAK_UNITS [30]  SOAK_SETTLE [5]
 #   SOAK_LEASE_TTL [3]  SOAK_OUT [.local/bench/soak-DATE]  BENCH_NO_BUILD=1
@@ -508,6 +508,12 @@ if ((!SHORT)); then
   median() { tr ' ' '\n' | grep -v '^n/a$' | grep . | sort -n | awk '{ v[++n] = $1 } END { if (n) print v[int((n + 1) / 2)]; else print "n/a" }'; }
   ratios='' pgb_ratios=''
   printf '\nsync cost, %s terminals, %s s each:\n' "$SYNC_TERMINALS" "$SYNC_DURATION"
+  # One pair first, not counted: each fresh database's first run was always
+  # its slowest (the single PostgreSQL's 2,142-2,536 alarms/s, then
+  # 4,200-5,233), which flattered the first round's ratio.
+  sync_round replicated
+  sync_round single
+  printf '  warm-up (not counted): huxiaod %s alarms/s single\n' "$ROUND_RATE"
   for ((round = 1; round <= SYNC_ROUNDS; round++)); do
     sync_round replicated
     rep_rate=$ROUND_RATE rep_tps=$ROUND_TPS
