@@ -52,7 +52,10 @@
 # with pgbench's single-row insert ratio on the same two beside it; measured
 # SOAK_SYNC_ROUNDS [3] times after a warm-up pair, replicated and single
 # back to back, and the median of the rounds' ratios reported (one pair alone
-# swung 0.59-1.13 on a shared machine).
+# swung 0.59-1.13 on a shared machine). Each round also runs huxiaod on the
+# replicated cluster with synchronous_commit = local ("commits not waiting
+# for the standbys"): replicated over that is the synchronous wait's own
+# cost, apart from that of three PostgreSQL servers sharing this machine.
 #
 # Environment: SOAK_TERMINALS [32]  SOAK_UNITS [30]  SOAK_SETTLE [5]
 #   SOAK_LEASE_TTL [3]  SOAK_OUT [.local/bench/soak-DATE]  BENCH_NO_BUILD=1
@@ -473,12 +476,20 @@ if ((!SHORT)); then
       -c "CREATE DATABASE $SYNC_DB OWNER huxiao" >/dev/null
   done
   SINGLE_URL=$(tools/pg.sh url)
+  # "unwaited": the same replicated cluster and database, but the sessions
+  # commit with synchronous_commit = local (the replicas still stream, only
+  # the commits stop waiting for them). Against it the synchronous wait's
+  # own cost shows apart from that of running three PostgreSQL servers on
+  # this machine's cores (docs/availability.md §7).
   declare -A SYNC_URL=([replicated]=$(with_db "$HA_URL" "$SYNC_DB") [single]=$(with_db "$SINGLE_URL" "$SYNC_DB"))
+  SYNC_URL[unwaited]="${SYNC_URL[replicated]}&options=-csynchronous_commit%3Dlocal"
+  [[ ${SYNC_URL[replicated]} == *\?* ]] || die "the replicated URL has no query part: ${SYNC_URL[replicated]}"
   echo "INSERT INTO soak_pgbench (v) VALUES ('x');" >"$OUT/pgbench.sql"
   declare -A SYNC_PORT=()
-  for where in replicated single; do
+  for where in replicated single unwaited; do
     SYNC_PORT[$where]=$(free_port)
     DB_URL_FOR_NODES=${SYNC_URL[$where]} node_config "sync-$where" "${SYNC_PORT[$where]}" "$(free_port)" false
+    [[ $where == unwaited ]] && continue  # the replicated database, imported above
     "$HUXIAOD" import --config "$OUT/sync-$where.json" "$OUT/certs/registry.json" >>"$OUT/import.log" 2>&1 \
       || die "import for $where failed"
     "$PG_BIN/psql" -X -q "${SYNC_URL[$where]}" \
@@ -506,7 +517,7 @@ if ((!SHORT)); then
   }
   ratio() { awk -v r="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.2f", r / s; else print "n/a" }'; }
   median() { tr ' ' '\n' | grep -v '^n/a$' | grep . | sort -n | awk '{ v[++n] = $1 } END { if (n) print v[int((n + 1) / 2)]; else print "n/a" }'; }
-  ratios='' pgb_ratios=''
+  ratios='' pgb_ratios='' wait_ratios=''
   printf '\nsync cost, %s terminals, %s s each:\n' "$SYNC_TERMINALS" "$SYNC_DURATION"
   # One pair first, not counted: each fresh database's first run was always
   # its slowest (the single PostgreSQL's 2,142-2,536 alarms/s, then
@@ -519,15 +530,22 @@ if ((!SHORT)); then
     rep_rate=$ROUND_RATE rep_tps=$ROUND_TPS
     sync_round single
     single_rate=$ROUND_RATE single_tps=$ROUND_TPS
+    sync_round unwaited
+    unwaited_rate=$ROUND_RATE
     r=$(ratio "$rep_rate" "$single_rate")
     pr=$(ratio "$rep_tps" "$single_tps")
+    wr=$(ratio "$rep_rate" "$unwaited_rate")
     ratios+="$r "
     pgb_ratios+="$pr "
-    printf '  round %d: huxiaod %s alarms/s replicated, %s single (ratio %s); pgbench %s vs %s tps (ratio %s)\n' \
+    wait_ratios+="$wr "
+    printf '  round %d: huxiaod %s alarms/s replicated, %s single (ratio %s); pgbench %s vs %s tps (ratio %s);' \
       "$round" "$rep_rate" "$single_rate" "$r" "$rep_tps" "$single_tps" "$pr"
+    printf ' replicated with commits not waiting for the standbys: huxiaod %s alarms/s (synchronous / not: %s)\n' \
+      "$unwaited_rate" "$wr"
   done
   sync_cost=$(median <<<"$ratios")
-  printf '  median of %d rounds: huxiaod ratio %s, pgbench ratio %s\n' "$SYNC_ROUNDS" "$sync_cost" "$(median <<<"$pgb_ratios")"
+  printf '  median of %d rounds: huxiaod ratio %s, pgbench ratio %s; the synchronous wait alone (same cluster): %s\n' \
+    "$SYNC_ROUNDS" "$sync_cost" "$(median <<<"$pgb_ratios")" "$(median <<<"$wait_ratios")"
 fi
 
 pg_node_max=$(printf '%s\n' "${MAX[pg-kill-node]:-}" "${MAX[pg-pause]:-}" | awk 'NF { if ($1 > m) m = $1; n++ } END { print n ? m : "n/a" }')
