@@ -518,41 +518,50 @@ bool IncidentLog::send_batch(std::size_t lane_index) {
     // of whose keys is in flight stays, and so does every later record
     // sharing a key with it; the batch ends before a solo record (retried
     // alone) and before a record that must wait for another lane (a unit's
-    // order: it is not passed, whatever its keys).
-    std::vector<Item> items;
-    std::vector<Item> left;
-    while (!queue.empty() && items.size() < batch_max && left.size() < batch_max) {
-        Item& next = queue.front();
-        if ((!busy.empty() || !left.empty()) && waits(next)) {
+    // order: it is not passed, whatever its keys). The records are chosen
+    // first and moved after, so a batch too small to go (the rule above)
+    // leaves the queue as it was, however many records it looked at.
+    std::vector<bool> stays;  // per record looked at: left behind for a key
+    std::size_t taken = 0;
+    std::size_t left = 0;
+    while (stays.size() < queue.size() && taken < batch_max && left < batch_max) {
+        const Item& next = queue[stays.size()];
+        if ((!busy.empty() || left > 0) && waits(next)) {
             for (std::uint8_t k = 0; k < next.key_count; ++k) left_keys.insert(next.keys[k]);
-            left.push_back(std::move(next));
-            queue.pop_front();
+            stays.push_back(true);
+            ++left;
             continue;
         }
         if (!may_send(next)) {
             lane.held = true;  // lane_progressed() pumps it again
             break;
         }
-        if (next.solo && !items.empty()) break;
-        const bool solo = next.solo;
-        items.push_back(std::move(next));
-        queue.pop_front();
-        if (solo) break;
+        if (next.solo && taken > 0) break;
+        stays.push_back(false);
+        ++taken;
+        if (next.solo) break;
     }
-    if (!items.empty() && items.size() < worth) {
-        // Back in their places: both runs are in seq order.
-        std::vector<Item> back;
-        back.reserve(items.size() + left.size());
-        std::merge(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()),
-                   std::make_move_iterator(left.begin()), std::make_move_iterator(left.end()),
-                   std::back_inserter(back),
-                   [](const Item& a, const Item& b) { return a.seq < b.seq; });
-        for (auto it = back.rbegin(); it != back.rend(); ++it) queue.push_front(std::move(*it));
+    if (taken == 0) {
+        stats_.held_for_key += left;
         return false;
     }
-    for (auto it = left.rbegin(); it != left.rend(); ++it) queue.push_front(std::move(*it));
-    stats_.held_for_key += left.size();
-    if (items.empty()) return false;
+    if (taken < worth) return false;
+    // Out go the chosen records; those left behind close up at the front, in
+    // their order (the order records of one key were made in).
+    std::vector<Item> items;
+    items.reserve(taken);
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < stays.size(); ++i) {
+        if (!stays[i]) {
+            items.push_back(std::move(queue[i]));
+        } else {
+            if (kept != i) queue[kept] = std::move(queue[i]);
+            ++kept;
+        }
+    }
+    queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(kept),
+                queue.begin() + static_cast<std::ptrdiff_t>(stays.size()));
+    stats_.held_for_key += left;
 
     // Each run of consecutive alarms becomes one set-based statement; the
     // other records keep their own, in their place, so the batch's order is
