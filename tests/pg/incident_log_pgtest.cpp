@@ -466,6 +466,39 @@ TEST_F(BatchesInFlight, ASecondBatchGoesOutOnceItIsAsBigAsTheOneInFlight) {
     EXPECT_EQ(log_->stats().batches.load(), 2u);
 }
 
+// The size rule counts only records that may go: one left behind for its key
+// (its incident's batch is in flight) neither makes a smaller batch go nor
+// loses its place, and it follows its incident's batch once that commits.
+TEST_F(BatchesInFlight, ARecordHeldForItsKeyDoesNotCountTowardsTheNextBatch) {
+    make_log(1);
+    run();
+    open_incidents({"I-A", "I-B"});
+    stop();
+    io_.restart();
+    work_.emplace(asio::make_work_guard(io_));
+    db::PgSync locker(db_.url());
+    locker.exec("BEGIN");
+    locker.exec("SELECT 1 FROM incidents WHERE id = 'I-A' FOR UPDATE");
+    make_log(1);
+    for (const char* key : {"a1", "a2", "a3"}) log_->append(event("I-A", key));
+    run();
+    wait_for([&] { return locks_waited() == "1"; });
+    log_->append(event("I-A", "a4"));  // its incident is in flight: it stays
+    log_->append(event("I-B", "b1"));
+    log_->append(event("I-B", "b2"));
+    wait_for([&] { return log_->stats().queued.load() == 6; });
+    // Three queued, as many as in flight, but only two may go: none does.
+    EXPECT_EQ(log_->stats().batches_pipelined.load(), 0u);
+    log_->append(event("I-B", "b3"));
+    wait_for([&] { return log_->stats().batches_pipelined.load() == 1; });
+    EXPECT_GE(log_->stats().held_for_key.load(), 1u);
+    EXPECT_FALSE(committed("a4"));
+    locker.exec("COMMIT");
+    wait_for([&] { return log_->stats().queued.load() == 0; });
+    EXPECT_EQ(order_of("{a1,a2,a3,a4,b1,b2,b3}"), "a1,a2,a3,b1,b2,b3,a4");
+    EXPECT_EQ(log_->stats().batches.load(), 3u);
+}
+
 // Item::after and Lane::committed_seq: a unit's record on another lane waits
 // for everything queued before it on its previous lane, not only for the
 // batch that holds the unit's previous record, when that batch commits before
