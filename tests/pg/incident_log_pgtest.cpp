@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -395,6 +396,25 @@ class BatchesInFlight : public IncidentLogTest {
         r.unit = unit;
         return r;
     }
+    // Incidents I-A and I-B, then a fresh log (one connection) whose first
+    // batch, a1..a3 of I-A (queued before it connected), waits on a row lock
+    // that the returned session holds until the test commits it.
+    std::unique_ptr<db::PgSync> first_batch_of_three_waits_on_a_lock() {
+        make_log(1);
+        run();
+        open_incidents({"I-A", "I-B"});
+        stop();
+        io_.restart();
+        work_.emplace(asio::make_work_guard(io_));
+        auto locker = std::make_unique<db::PgSync>(db_.url());
+        locker->exec("BEGIN");
+        locker->exec("SELECT 1 FROM incidents WHERE id = 'I-A' FOR UPDATE");
+        make_log(1);
+        for (const char* key : {"a1", "a2", "a3"}) log_->append(event("I-A", key));
+        run();
+        wait_for([&] { return locks_waited() == "1"; });
+        return locker;
+    }
 };
 
 TEST_F(BatchesInFlight, ALaterBatchOfAnotherIncidentCommitsFirstButNoRecordOfTheFailedOnesDoes) {
@@ -439,27 +459,14 @@ TEST_F(BatchesInFlight, ALaterBatchOfAnotherIncidentCommitsFirstButNoRecordOfThe
 // Behind a batch in flight, a smaller batch waits (it would cost a commit for
 // fewer records): the second batch goes out once it is as big as the first.
 TEST_F(BatchesInFlight, ASecondBatchGoesOutOnceItIsAsBigAsTheOneInFlight) {
-    make_log(1);
-    run();
-    open_incidents({"I-A", "I-B"});
-    stop();
-    io_.restart();
-    work_.emplace(asio::make_work_guard(io_));
-    db::PgSync locker(db_.url());
-    locker.exec("BEGIN");
-    locker.exec("SELECT 1 FROM incidents WHERE id = 'I-A' FOR UPDATE");
-    // A new log; three records queued before it connects: one batch of three.
-    make_log(1);
-    for (const char* key : {"a1", "a2", "a3"}) log_->append(event("I-A", key));
-    run();
-    wait_for([&] { return locks_waited() == "1"; });
+    const auto locker = first_batch_of_three_waits_on_a_lock();
     log_->append(event("I-B", "b1"));
     log_->append(event("I-B", "b2"));
     wait_for([&] { return log_->stats().queued.load() == 5; });  // queued (b1, b2 wait)
     EXPECT_EQ(log_->stats().batches_pipelined.load(), 0u);
     log_->append(event("I-B", "b3"));
     wait_for([&] { return log_->stats().batches_pipelined.load() == 1; });
-    locker.exec("COMMIT");
+    locker->exec("COMMIT");
     wait_for([&] { return log_->stats().queued.load() == 0; });
     EXPECT_EQ(order_of("{a1,a2,a3,b1,b2,b3}"), "a1,a2,a3,b1,b2,b3");
     EXPECT_EQ(log_->stats().batches_pipelined.load(), 1u);
@@ -470,19 +477,7 @@ TEST_F(BatchesInFlight, ASecondBatchGoesOutOnceItIsAsBigAsTheOneInFlight) {
 // (its incident's batch is in flight) neither makes a smaller batch go nor
 // loses its place, and it follows its incident's batch once that commits.
 TEST_F(BatchesInFlight, ARecordHeldForItsKeyDoesNotCountTowardsTheNextBatch) {
-    make_log(1);
-    run();
-    open_incidents({"I-A", "I-B"});
-    stop();
-    io_.restart();
-    work_.emplace(asio::make_work_guard(io_));
-    db::PgSync locker(db_.url());
-    locker.exec("BEGIN");
-    locker.exec("SELECT 1 FROM incidents WHERE id = 'I-A' FOR UPDATE");
-    make_log(1);
-    for (const char* key : {"a1", "a2", "a3"}) log_->append(event("I-A", key));
-    run();
-    wait_for([&] { return locks_waited() == "1"; });
+    const auto locker = first_batch_of_three_waits_on_a_lock();
     log_->append(event("I-A", "a4"));  // its incident is in flight: it stays
     log_->append(event("I-B", "b1"));
     log_->append(event("I-B", "b2"));
@@ -493,7 +488,7 @@ TEST_F(BatchesInFlight, ARecordHeldForItsKeyDoesNotCountTowardsTheNextBatch) {
     wait_for([&] { return log_->stats().batches_pipelined.load() == 1; });
     EXPECT_GE(log_->stats().held_for_key.load(), 1u);
     EXPECT_FALSE(committed("a4"));
-    locker.exec("COMMIT");
+    locker->exec("COMMIT");
     wait_for([&] { return log_->stats().queued.load() == 0; });
     EXPECT_EQ(order_of("{a1,a2,a3,a4,b1,b2,b3}"), "a1,a2,a3,b1,b2,b3,a4");
     EXPECT_EQ(log_->stats().batches.load(), 3u);
