@@ -57,7 +57,8 @@ TEST_F(MetricsLint, ALiveScrapePassesPromtoolAndHasProcessMetrics) {
     EXPECT_GT(sample(scrape.body, "process_start_time_seconds"), 1.7e9);
     EXPECT_EQ(sample(scrape.body, "huxiao_alarms_acked_total"), 1);
     EXPECT_EQ(sample(scrape.body, "huxiao_write_dead_letters_total"), 0);
-    // The alarm's batch, at least; the batching counters are there.
+    // The alarm's batch, at least; the batching counters are there (sample()
+    // is -1 for a series that is missing).
     EXPECT_GE(sample(scrape.body, "huxiao_write_batches_total"), 1);
     EXPECT_GE(sample(scrape.body, "huxiao_write_batches_pipelined_total"), 0);
     EXPECT_GE(sample(scrape.body, "huxiao_write_records_held_for_key_total"), 0);

@@ -85,13 +85,6 @@ TEST(LeaseStore, AReleasedLeaseHasNothingLeftAndAnotherNodeTakesIt) {
     EXPECT_EQ(*next, *epoch + 1);
 }
 
-// Fencing without stalling renewals (sql/015): a write batch past its fence
-// holds a lock on the lease row until it commits. The holder's renewal (and
-// release) must not wait for it: a renewal that queued behind the batches in
-// flight could miss the leader's own step-down deadline on a loaded machine.
-// A takeover must wait for it, and the batch's epoch must be dead afterwards.
-// lock_timeout turns "would wait" into an error here, whatever the machine's
-// speed: a statement that needs no lock never meets it.
 // A standby that hangs holds every synchronous commit until Patroni drops it;
 // the leader's renewal must not be one of them, or the leader steps down
 // (sql/017). Standbys named but absent hold commits the same way; the
@@ -136,6 +129,13 @@ TEST(LeaseStore, ARenewalCommitsWhileTheSynchronousStandbysHoldOtherCommits) {
     EXPECT_THROW(db::release_lease(c, "a", *epoch), std::runtime_error);  // held: no answer in 2 s
 }
 
+// Fencing without stalling renewals (sql/015): a write batch past its fence
+// holds a lock on the lease row until it commits. The holder's renewal (and
+// release) must not wait for it: a renewal that queued behind the batches in
+// flight could miss the leader's own step-down deadline on a loaded machine.
+// A takeover must wait for it, and the batch's epoch must be dead afterwards.
+// lock_timeout turns "would wait" into an error here, whatever the machine's
+// speed: a statement that needs no lock never meets it.
 TEST(LeaseStore, ARenewalDoesNotWaitForABatchPastItsFenceButATakeoverDoes) {
     MigratedDatabase database;
     db::PgSync leader(database.url());
